@@ -200,8 +200,10 @@ func TestMergePodPresets(t *testing.T) {
 			wantErr: []string{"conflict on cache-volume", "conflict on mount path /cache"},
 		},
 		{
-			name:    "volume conflict",
-			pod:     withPod(website(), func(p *v1.Pod) { p.Spec.Volumes = []v1.Volume{{Name: "cache-volume", VolumeSource: v1.VolumeSource{HostPath: &v1.HostPathVolumeSource{Path: "/tmp"}}}} }),
+			name: "volume conflict",
+			pod: withPod(website(), func(p *v1.Pod) {
+				p.Spec.Volumes = []v1.Volume{{Name: "cache-volume", VolumeSource: v1.VolumeSource{HostPath: &v1.HostPathVolumeSource{Path: "/tmp"}}}}
+			}),
 			presets: []*settingsv1alpha1.PodPreset{allowDatabase()},
 			wantErr: []string{`merging volumes for allow-database has a conflict on cache-volume (spec.volumes): it differs from the pod's own entry`},
 		},
@@ -217,7 +219,9 @@ func TestMergePodPresets(t *testing.T) {
 		},
 		{
 			name: "envFrom is appended, even when the same source is already there",
-			pod:  withPod(website(), func(p *v1.Pod) { p.Spec.Containers[0].EnvFrom = []v1.EnvFromSource{configMapEnvFrom("etcd-env-config")} }),
+			pod: withPod(website(), func(p *v1.Pod) {
+				p.Spec.Containers[0].EnvFrom = []v1.EnvFromSource{configMapEnvFrom("etcd-env-config")}
+			}),
 			presets: []*settingsv1alpha1.PodPreset{
 				ppFixture("a", "1", settingsv1alpha1.PodPresetSpec{EnvFrom: []v1.EnvFromSource{configMapEnvFrom("etcd-env-config")}}),
 				ppFixture("b", "2", settingsv1alpha1.PodPresetSpec{EnvFrom: []v1.EnvFromSource{{Prefix: "B_", SecretRef: &v1.SecretEnvSource{LocalObjectReference: v1.LocalObjectReference{Name: "s"}}}}}),
