@@ -40,6 +40,9 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	os.RemoveAll(tmp)
+	if busyboxTar != "" {
+		os.RemoveAll(filepath.Dir(busyboxTar))
+	}
 	os.Exit(code)
 }
 
