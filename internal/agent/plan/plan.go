@@ -1,0 +1,356 @@
+package plan
+
+import (
+	"fmt"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+
+	"github.com/peapod/peapod/internal/runtime"
+)
+
+// Plan is what the worker should do next for one pod, in this order:
+// kill containers, stop sandboxes, remove containers, create a sandbox,
+// start the next init container or the app containers.
+type Plan struct {
+	// Kill lists the containers to stop, with the grace to give each.
+	Kill []Kill
+	// StopSandboxes lists sandboxes to stop (after Kill).
+	StopSandboxes []string
+	// RemoveContainers lists dead instances to delete: init container
+	// records purged before a new sandbox, and instances older than the
+	// newest dead one of each container.
+	RemoveContainers []string
+	// RemoveSandboxes lists old stopped sandboxes that no container refers to.
+	RemoveSandboxes []string
+
+	// CreateSandbox asks for a new sandbox with SandboxAttempt. Otherwise
+	// SandboxID is the ready sandbox containers start in.
+	CreateSandbox  bool
+	SandboxAttempt uint32
+	SandboxID      string
+
+	// StartInit is the next init container to run (at most one).
+	StartInit *Start
+	// Start lists the app containers to start, in spec order.
+	Start []Start
+
+	// Backoff holds the back-off entries to store (restarts that go ahead
+	// advance their container's back-off).
+	Backoff map[string]BackoffEntry
+	// StartErrors holds waiting reasons the planner decided itself
+	// (CrashLoopBackOff, ImagePullBackOff) to record for the status.
+	StartErrors map[string]StartError
+
+	// Terminated is set when the pod is being deleted and nothing of it
+	// runs any more: the worker may publish the final status and tear the
+	// pod down.
+	Terminated bool
+}
+
+// Kill is one container to stop.
+type Kill struct {
+	ContainerID string
+	Name        string
+	Grace       time.Duration
+	Message     string
+}
+
+// Start is one container to create and start.
+type Start struct {
+	Name    string
+	Index   int // index in spec.initContainers or spec.containers
+	Init    bool
+	Attempt uint32
+}
+
+// Empty reports whether the plan asks for nothing.
+func (p *Plan) Empty() bool {
+	return len(p.Kill) == 0 && len(p.StopSandboxes) == 0 && len(p.RemoveContainers) == 0 &&
+		len(p.RemoveSandboxes) == 0 && !p.CreateSandbox && p.StartInit == nil && len(p.Start) == 0 && !p.Terminated
+}
+
+// Compute decides the next actions for pod, as the kubelet's
+// computePodActions plus its termination path. It does not modify its
+// inputs; back-off transitions come back in Plan.Backoff.
+func Compute(pod *v1.Pod, obs *Observed, now time.Time, backoff BackoffState) Plan {
+	p := Plan{Backoff: map[string]BackoffEntry{}, StartErrors: map[string]StartError{}}
+	cs := sortedContainers(obs)
+	sbs := obs.sortedSandboxes()
+
+	status := GenerateStatus(pod, obs, now)
+	if pod.DeletionTimestamp != nil || IsTerminalPhase(status.Phase) {
+		deleting := pod.DeletionTimestamp != nil
+		p.killPod(pod, cs, sbs, deleting)
+		p.Terminated = deleting && len(p.Kill) == 0 && len(p.StopSandboxes) == 0
+		return p
+	}
+
+	recreate, attempt, sandboxID := sandboxChanged(pod, sbs)
+	if recreate {
+		p.killPod(pod, cs, sbs, false)
+		if !restartOnFailure(pod) && attempt != 0 && len(cs) != 0 {
+			// Containers already ran and will not run again: no new sandbox.
+			return p
+		}
+		var toStart []int
+		for i, c := range pod.Spec.Containers {
+			if pod.Spec.RestartPolicy == v1.RestartPolicyOnFailure && succeeded(cs.latest(c.Name)) {
+				continue
+			}
+			toStart = append(toStart, i)
+		}
+		if len(toStart) == 0 {
+			if _, _, initialized := nextInitContainer(pod, cs); initialized {
+				return p
+			}
+		}
+		p.CreateSandbox = true
+		p.SandboxAttempt = attempt
+		if sandboxID != "" && sbs[0].State != runtime.SandboxReady {
+			// Release what the dead sandbox still holds (network) first.
+			p.StopSandboxes = append(p.StopSandboxes, sandboxID)
+		}
+		// A new sandbox runs initialization again from the start.
+		for _, ic := range pod.Spec.InitContainers {
+			for _, c := range cs {
+				if c.Name == ic.Name {
+					p.RemoveContainers = append(p.RemoveContainers, c.ID)
+				}
+			}
+		}
+		// Back-off and attempts still count the purged records, as the
+		// kubelet's do (it reads them from the status taken before the purge).
+		if len(pod.Spec.InitContainers) > 0 {
+			p.startInit(pod, obs, cs, 0, now, backoff)
+			return p
+		}
+		for _, i := range toStart {
+			p.startApp(pod, obs, cs, i, now, backoff)
+		}
+		return p
+	}
+	p.SandboxID = sandboxID
+	p.prune(pod, cs, sbs)
+
+	last, next, initialized := nextInitContainer(pod, cs)
+	if !initialized {
+		if next < 0 {
+			return p // an init container is running
+		}
+		if last != nil && initFailed(last) && !restartOnFailure(pod) {
+			p.killPod(pod, cs, sbs, false)
+			return p
+		}
+		if last != nil && last.State == runtime.ContainerUnknown {
+			p.Kill = append(p.Kill, Kill{ContainerID: last.ID, Name: last.Name, Grace: killGrace(pod, false),
+				Message: fmt.Sprintf("Init container is in %q state, try killing it before restart", last.State)})
+		}
+		p.startInit(pod, obs, cs, next, now, backoff)
+		return p
+	}
+
+	keep, toStart := 0, 0
+	for i, c := range pod.Spec.Containers {
+		latest := cs.latest(c.Name)
+		if latest != nil && latest.State == runtime.ContainerRunning {
+			keep++
+			continue
+		}
+		if !shouldRestart(pod, latest) {
+			continue
+		}
+		toStart++
+		if latest != nil && latest.State == runtime.ContainerUnknown {
+			p.Kill = append(p.Kill, Kill{ContainerID: latest.ID, Name: latest.Name, Grace: killGrace(pod, false),
+				Message: fmt.Sprintf("Container is in %q state, try killing it before launching new one", latest.State)})
+		}
+		p.startApp(pod, obs, cs, i, now, backoff)
+	}
+	if keep == 0 && toStart == 0 {
+		p.killPod(pod, cs, sbs, false)
+	}
+	return p
+}
+
+// killPod stops every live container and every ready sandbox.
+func (p *Plan) killPod(pod *v1.Pod, cs containers, sbs []*runtime.SandboxStatus, deleting bool) {
+	grace := killGrace(pod, deleting)
+	for _, c := range cs {
+		if c.State == runtime.ContainerRunning || c.State == runtime.ContainerUnknown {
+			p.Kill = append(p.Kill, Kill{ContainerID: c.ID, Name: c.Name, Grace: grace,
+				Message: fmt.Sprintf("Stopping container %s", c.Name)})
+		}
+	}
+	for _, sb := range sbs {
+		if sb.State == runtime.SandboxReady {
+			p.StopSandboxes = append(p.StopSandboxes, sb.ID)
+		}
+	}
+}
+
+// prune removes dead instances older than each container's newest dead
+// one, and old stopped sandboxes left without containers.
+func (p *Plan) prune(pod *v1.Pod, cs containers, sbs []*runtime.SandboxStatus) {
+	newest := map[string]bool{}
+	newestDead := map[string]bool{}
+	used := map[string]bool{}
+	for _, c := range cs {
+		dead := c.State == runtime.ContainerExited || c.State == runtime.ContainerCreated
+		keep := !newest[c.Name] || !dead || (c.State == runtime.ContainerExited && !newestDead[c.Name])
+		newest[c.Name] = true
+		if c.State == runtime.ContainerExited {
+			newestDead[c.Name] = true
+		}
+		if keep {
+			used[c.SandboxID] = true
+			continue
+		}
+		p.RemoveContainers = append(p.RemoveContainers, c.ID)
+	}
+	for i, sb := range sbs {
+		if i > 0 && sb.State != runtime.SandboxReady && !used[sb.ID] {
+			p.RemoveSandboxes = append(p.RemoveSandboxes, sb.ID)
+		}
+	}
+}
+
+// startInit plans init container i, unless a back-off holds it.
+func (p *Plan) startInit(pod *v1.Pod, obs *Observed, cs containers, i int, now time.Time, backoff BackoffState) {
+	c := &pod.Spec.InitContainers[i]
+	if p.held(pod, c, obs, cs, now, backoff) {
+		return
+	}
+	p.StartInit = &Start{Name: c.Name, Index: i, Init: true, Attempt: nextAttempt(cs, obs, c.Name)}
+}
+
+// startApp plans app container i, unless a back-off holds it.
+func (p *Plan) startApp(pod *v1.Pod, obs *Observed, cs containers, i int, now time.Time, backoff BackoffState) {
+	c := &pod.Spec.Containers[i]
+	if p.held(pod, c, obs, cs, now, backoff) {
+		return
+	}
+	p.Start = append(p.Start, Start{Name: c.Name, Index: i, Attempt: nextAttempt(cs, obs, c.Name)})
+}
+
+// held applies the crash-loop back-off (from the newest dead instance's
+// finish time), the image pull back-off, and the retry delay of other
+// start failures. A start that goes ahead advances the back-off.
+func (p *Plan) held(pod *v1.Pod, c *v1.Container, obs *Observed, cs containers, now time.Time, backoff BackoffState) bool {
+	var dead *runtime.ContainerStatus
+	for _, s := range cs {
+		if s.Name == c.Name && s.State == runtime.ContainerExited {
+			dead = s
+			break
+		}
+	}
+	if dead != nil {
+		key := BackoffKey(pod, c.Name)
+		if in, window := backoff.InBackoffSince(key, dead.FinishedAt, now); in {
+			p.StartErrors[c.Name] = StartError{Reason: ReasonCrashLoopBackOff, At: now,
+				Message: fmt.Sprintf("back-off %s restarting failed container=%s pod=%s", window, c.Name, podDesc(pod))}
+			return true
+		}
+	}
+	if e, ok := obs.StartErrors[c.Name]; ok {
+		switch e.Reason {
+		case ReasonErrImagePull, ReasonImagePullBackOff:
+			if in, _ := backoff.InBackoffSinceUpdate(PullBackoffKey(pod, c.Image), now); in {
+				p.StartErrors[c.Name] = StartError{Reason: ReasonImagePullBackOff, At: e.At,
+					Message: fmt.Sprintf("Back-off pulling image %q", c.Image)}
+				return true
+			}
+		case ReasonCrashLoopBackOff:
+		default:
+			if now.Sub(e.At) < RetryDelay {
+				return true
+			}
+		}
+	}
+	if dead != nil {
+		key := BackoffKey(pod, c.Name)
+		p.Backoff[key] = backoff.Next(key, dead.FinishedAt, now)
+	}
+	return false
+}
+
+// nextInitContainer is the kubelet's findNextInitContainerToRun: the
+// newest instance of the last failed init container (if any), the index of
+// the next init container to start (-1 if none), and whether
+// initialization is done.
+func nextInitContainer(pod *v1.Pod, cs containers) (*runtime.ContainerStatus, int, bool) {
+	inits := pod.Spec.InitContainers
+	if len(inits) == 0 {
+		return nil, -1, true
+	}
+	for _, c := range pod.Spec.Containers {
+		if s := cs.latest(c.Name); s != nil && s.State == runtime.ContainerRunning {
+			return nil, -1, true
+		}
+	}
+	for i := len(inits) - 1; i >= 0; i-- {
+		if s := cs.latest(inits[i].Name); s != nil && initFailed(s) {
+			return s, i, false
+		}
+	}
+	for i := len(inits) - 1; i >= 0; i-- {
+		s := cs.latest(inits[i].Name)
+		if s == nil {
+			continue
+		}
+		if s.State == runtime.ContainerRunning {
+			return nil, -1, false
+		}
+		if s.State == runtime.ContainerExited {
+			if i == len(inits)-1 {
+				return nil, -1, true
+			}
+			return nil, i + 1, false
+		}
+	}
+	return nil, 0, false
+}
+
+func initFailed(s *runtime.ContainerStatus) bool {
+	if s.State == runtime.ContainerExited && (s.ExitCode != 0 || s.Reason == "OOMKilled") {
+		return true
+	}
+	return s.State == runtime.ContainerUnknown
+}
+
+func succeeded(s *runtime.ContainerStatus) bool {
+	return s != nil && s.State == runtime.ContainerExited && s.ExitCode == 0
+}
+
+func restartOnFailure(pod *v1.Pod) bool {
+	return pod.Spec.RestartPolicy != v1.RestartPolicyNever
+}
+
+// PodGrace is the pod's effective termination grace: the deletion's grace
+// when set, else spec.terminationGracePeriodSeconds (default 30 s), at
+// least 1 s (kubelet calculateEffectiveGracePeriod).
+func PodGrace(pod *v1.Pod) time.Duration {
+	g := int64(30)
+	switch {
+	case pod.DeletionGracePeriodSeconds != nil:
+		g = *pod.DeletionGracePeriodSeconds
+	case pod.Spec.TerminationGracePeriodSeconds != nil:
+		g = *pod.Spec.TerminationGracePeriodSeconds
+	}
+	return time.Duration(max(g, 1)) * time.Second
+}
+
+// killGrace is the stop timeout of one container: the pod's effective
+// grace while it is being deleted; otherwise its grace floored at 2 s
+// (kubelet killContainer's minimumGracePeriodInSeconds).
+func killGrace(pod *v1.Pod, deleting bool) time.Duration {
+	if deleting {
+		return PodGrace(pod)
+	}
+	return max(PodGrace(pod), 2*time.Second)
+}
+
+// podDesc is the kubelet's format.Pod: name_namespace(uid).
+func podDesc(pod *v1.Pod) string {
+	return fmt.Sprintf("%s_%s(%s)", pod.Name, pod.Namespace, pod.UID)
+}

@@ -1,0 +1,155 @@
+package plan
+
+import (
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/peapod/peapod/internal/runtime"
+)
+
+// GenerateStatus is the pod's status given what the agent observed: the
+// kubelet's generateAPIPodStatus. The phase never leaves Succeeded or
+// Failed once the last status (or the API's) had it.
+func GenerateStatus(pod *v1.Pod, obs *Observed, now time.Time) v1.PodStatus {
+	old := &pod.Status
+	if obs.LastStatus != nil {
+		old = obs.LastStatus
+	}
+	cs := sortedContainers(obs)
+	sbs := obs.sortedSandboxes()
+
+	s := v1.PodStatus{}
+	s.InitContainerStatuses = containerStatuses(pod, pod.Spec.InitContainers, old.InitContainerStatuses, cs, obs.StartErrors, true)
+	s.ContainerStatuses = containerStatuses(pod, pod.Spec.Containers, old.ContainerStatuses, cs, obs.StartErrors, false)
+	setReadiness(pod, &s, obs)
+
+	all := append(append([]v1.ContainerStatus(nil), s.InitContainerStatuses...), s.ContainerStatuses...)
+	s.Phase = getPhase(pod, all, pod.DeletionTimestamp != nil)
+	if !IsTerminalPhase(s.Phase) {
+		switch {
+		case IsTerminalPhase(old.Phase):
+			s.Phase = old.Phase
+		case IsTerminalPhase(pod.Status.Phase):
+			s.Phase = pod.Status.Phase
+		}
+	}
+	if s.Phase == old.Phase {
+		s.Reason, s.Message = old.Reason, old.Message
+	}
+
+	if obs.HostIP != "" {
+		s.HostIP = obs.HostIP
+		s.HostIPs = []v1.HostIP{{IP: obs.HostIP}}
+	}
+	if ips := sandboxIPs(pod, sbs, obs.HostIP); len(ips) > 0 {
+		s.PodIP = ips[0]
+		for _, ip := range ips {
+			s.PodIPs = append(s.PodIPs, v1.PodIP{IP: ip})
+		}
+	} else {
+		s.PodIP = old.PodIP
+		s.PodIPs = append([]v1.PodIP(nil), old.PodIPs...)
+	}
+
+	s.StartTime = old.StartTime
+	if s.StartTime == nil || s.StartTime.IsZero() {
+		t := metav1.NewTime(now)
+		s.StartTime = &t
+	}
+	s.QOSClass = qosClass(pod)
+
+	recreate, _, _ := sandboxChanged(pod, sbs)
+	s.Conditions = conditions(pod, &s, old, !recreate, now)
+	return s
+}
+
+// sandboxIPs are the IPs of the newest sandbox when it is ready.
+func sandboxIPs(pod *v1.Pod, sbs []*runtime.SandboxStatus, hostIP string) []string {
+	if len(sbs) == 0 || sbs[0].State != runtime.SandboxReady {
+		return nil
+	}
+	sb := sbs[0]
+	ips := sb.IPs
+	if len(ips) == 0 && sb.IP != "" {
+		ips = []string{sb.IP}
+	}
+	if len(ips) == 0 && pod.Spec.HostNetwork && hostIP != "" {
+		ips = []string{hostIP}
+	}
+	return ips
+}
+
+// sandboxChanged is the kubelet's PodSandboxChanged: whether a new sandbox
+// is needed, its attempt, and the current sandbox's ID.
+func sandboxChanged(pod *v1.Pod, sbs []*runtime.SandboxStatus) (bool, uint32, string) {
+	if len(sbs) == 0 {
+		return true, 0, ""
+	}
+	ready := 0
+	for _, s := range sbs {
+		if s.State == runtime.SandboxReady {
+			ready++
+		}
+	}
+	sb := sbs[0]
+	if ready > 1 || sb.State != runtime.SandboxReady {
+		return true, sb.Attempt + 1, sb.ID
+	}
+	if !pod.Spec.HostNetwork && sb.IP == "" && len(sb.IPs) == 0 {
+		return true, sb.Attempt + 1, sb.ID
+	}
+	return false, sb.Attempt, sb.ID
+}
+
+// qosClass is the pod's QoS class (v1 qos.GetPodQOS, without pod-level
+// resources).
+func qosClass(pod *v1.Pod) v1.PodQOSClass {
+	requests := v1.ResourceList{}
+	limits := v1.ResourceList{}
+	guaranteed := true
+	isSupported := func(n v1.ResourceName) bool { return n == v1.ResourceCPU || n == v1.ResourceMemory }
+	all := append(append([]v1.Container(nil), pod.Spec.Containers...), pod.Spec.InitContainers...)
+	for _, c := range all {
+		for n, q := range c.Resources.Requests {
+			if isSupported(n) && q.Cmp(resource.Quantity{}) == 1 {
+				add(requests, n, q)
+			}
+		}
+		seen := 0
+		for n, q := range c.Resources.Limits {
+			if isSupported(n) && q.Cmp(resource.Quantity{}) == 1 {
+				seen++
+				add(limits, n, q)
+			}
+		}
+		if seen != 2 {
+			guaranteed = false
+		}
+	}
+	if len(requests) == 0 && len(limits) == 0 {
+		return v1.PodQOSBestEffort
+	}
+	if guaranteed {
+		for n, r := range requests {
+			if l, ok := limits[n]; !ok || l.Cmp(r) != 0 {
+				guaranteed = false
+			}
+		}
+	}
+	if guaranteed && len(limits) == 2 {
+		return v1.PodQOSGuaranteed
+	}
+	return v1.PodQOSBurstable
+}
+
+func add(l v1.ResourceList, n v1.ResourceName, q resource.Quantity) {
+	if cur, ok := l[n]; ok {
+		cur.Add(q)
+		l[n] = cur
+		return
+	}
+	l[n] = q.DeepCopy()
+}
