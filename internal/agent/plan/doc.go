@@ -6,29 +6,29 @@
 //
 // The life of a pod as the planner sees it:
 //
-//	          +-------------------------+
-//	          | no ready sandbox        |--CreateSandbox (kill the old one,
-//	          +-------------------------+  purge init container records)
-//	                     |
-//	                     v
-//	          +-------------------------+
-//	          | initializing            |--StartInit k (one at a time, in
-//	          +-------------------------+  order, with back-off on failure)
-//	                     | all init containers exited 0
-//	                     v
-//	          +-------------------------+
-//	          | running                 |--Start / restart app containers per
-//	          +-------------------------+  restartPolicy and back-off
-//	                     | terminal phase, or deletionTimestamp set
-//	                     v
-//	          +-------------------------+
-//	          | terminating             |--Kill containers (pod grace),
-//	          +-------------------------+  StopSandboxes
-//	                     | nothing runs any more
-//	                     v
-//	          +-------------------------+
-//	          | terminated              |  Plan.Terminated: the worker may
-//	          +-------------------------+  tear down (deleted pods)
+//	+-------------------------+
+//	| no ready sandbox        |--CreateSandbox (kill the old one,
+//	+-------------------------+  purge init container records)
+//	           |
+//	           v
+//	+-------------------------+
+//	| initializing            |--StartInit k (one at a time, in
+//	+-------------------------+  order, with back-off on failure)
+//	           | all init containers exited 0
+//	           v
+//	+-------------------------+
+//	| running                 |--Start / restart app containers per
+//	+-------------------------+  restartPolicy and back-off
+//	           | terminal phase, or deletionTimestamp set
+//	           v
+//	+-------------------------+
+//	| terminating             |--Kill containers (pod grace),
+//	+-------------------------+  StopSandboxes
+//	           | nothing runs any more
+//	           v
+//	+-------------------------+
+//	| terminated              |  Plan.Terminated: the worker may
+//	+-------------------------+  tear down (deleted pods)
 //
 // The rules are Kubernetes' (kubelet computePodActions, getPhase,
 // convertToAPIContainerStatuses, flowcontrol.Backoff), as digested in

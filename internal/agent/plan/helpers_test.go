@@ -18,7 +18,7 @@ func testPod(policy v1.RestartPolicy, inits []string, apps ...string) *v1.Pod {
 	grace := int64(30)
 	p := &v1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default", UID: "uid1"},
-		Spec: v1.PodSpec{RestartPolicy: policy, TerminationGracePeriodSeconds: &grace},
+		Spec:       v1.PodSpec{RestartPolicy: policy, TerminationGracePeriodSeconds: &grace},
 	}
 	for _, n := range inits {
 		p.Spec.InitContainers = append(p.Spec.InitContainers, v1.Container{Name: n, Image: "busybox"})
