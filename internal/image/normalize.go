@@ -2,6 +2,7 @@ package image
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -36,8 +37,19 @@ func parseReference(ref string, opts ...name.Option) (name.Reference, error) {
 	if err != nil {
 		return nil, fmt.Errorf("image name %q: %v: %w", ref, err, runtime.ErrInvalidImage)
 	}
+	// go-containerregistry accepts a few names Docker rejects ("-x",
+	// "a//b"): check each path component against Docker's grammar.
+	for _, c := range strings.Split(r.Context().RepositoryStr(), "/") {
+		if !pathComponent.MatchString(c) {
+			return nil, fmt.Errorf("image name %q: invalid repository path component %q: %w", ref, c, runtime.ErrInvalidImage)
+		}
+	}
 	return r, nil
 }
+
+// pathComponent is a repository path component in Docker's reference
+// grammar (distribution/reference).
+var pathComponent = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*$`)
 
 // repositoryString is the repository of r the way Docker writes it.
 func repositoryString(repo name.Repository) string {

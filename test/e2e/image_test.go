@@ -174,3 +174,8 @@ func TestImageImportListMountRemove(t *testing.T) {
 		t.Fatalf("failed MountRootfs left %v", entries)
 	}
 }
+
+func imageExecOutput(name string, args ...string) (string, error) {
+	out, err := exec.Command(name, args...).CombinedOutput()
+	return string(out), err
+}
