@@ -1,0 +1,253 @@
+// Package runc is the node runtime on runc, conmon, catatonit and CNI.
+//
+// Layout under Config.DataDir (nothing outside it, nothing global):
+//
+//	runtime/sandboxes/<id>/   meta.json, hosts, hostname, resolv.conf,
+//	                          netns (bind-mounted network namespace),
+//	                          shm/ (the pod's /dev/shm tmpfs),
+//	                          infra/ (bundle, conmon persist dir)
+//	runtime/containers/<id>/  meta.json, config.json, rootfs (overlay from
+//	                          the image store), termination-log, conmon
+//	                          files (exit, oom, ctl, winsz, attach)
+//	runtime/exits/<id>        conmon's exit files
+//	runtime/socks/<id>        conmon's attach socket links
+//	runtime/runc/             runc --root
+//	runtime/cni/{cache,ipam}/ libcni results and host-local leases
+//
+// Every container (the infra one included) runs under its own conmon, so
+// containers outlive the agent; a new Driver on the same DataDir adopts
+// them from the files above without restarting anything.
+//
+// Lifecycles:
+//
+//	sandbox:   (RunPodSandbox) Ready --StopPodSandbox--> NotReady --RemovePodSandbox--> gone
+//	container: (CreateContainer) Created --StartContainer--> Running --exit/StopContainer--> Exited --RemoveContainer--> gone
+//	           Created --runc create failed--> Exited (reason StartError, exit code 128)
+package runc
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/peapod/peapod/internal/network"
+	"github.com/peapod/peapod/internal/runtime"
+)
+
+// ImageStore is what the driver needs from the image store
+// (internal/image.Store implements it).
+type ImageStore interface {
+	// Get returns an image by name, ID or ID prefix, or an error wrapping
+	// runtime.ErrImageNotFound.
+	Get(ref string) (*runtime.Image, error)
+	List() ([]*runtime.Image, error)
+	Remove(ref string) error
+	// Pull fetches ref from its registry into the store.
+	Pull(ctx context.Context, ref string, auth *runtime.AuthConfig) (*runtime.Image, error)
+	// MountRootfs mounts the image's overlay at containerDir/rootfs.
+	MountRootfs(ctx context.Context, imageID, containerDir string) (rootfs string, err error)
+	// UnmountRootfs undoes MountRootfs; idempotent.
+	UnmountRootfs(containerDir string) error
+}
+
+// Config is the driver's explicit configuration. Zero values take the
+// defaults named on each field, except DataDir, Images, Bridge and PodCIDR.
+type Config struct {
+	// DataDir holds all runtime state (under DataDir/runtime).
+	DataDir string
+	// Images is the image store.
+	Images ImageStore
+
+	// Binaries: default /usr/sbin/runc, /usr/bin/conmon, /usr/bin/catatonit.
+	RuncPath      string
+	ConmonPath    string
+	CatatonitPath string
+
+	// CNIPluginDirs default to /usr/lib/cni.
+	CNIPluginDirs []string
+	// Bridge is the pod bridge (≤15 chars), unique per agent on a host.
+	Bridge string
+	// PodCIDR is the pod subnet, unique per agent (e.g. 10.77.1.0/24).
+	PodCIDR string
+	// NetworkName is the CNI network name; default "peapod-<Bridge>".
+	NetworkName string
+	// DisableIPMasq turns off masquerading of traffic leaving the pod CIDR
+	// (cheaper CNI ADD/DEL; pods then cannot reach outside the node).
+	DisableIPMasq bool
+
+	// CgroupParent is the cgroup (relative to each hierarchy's root) under
+	// which pods whose SandboxConfig has no CgroupParent get
+	// "<CgroupParent>/pod-<sandbox id>"; default "peapod".
+	CgroupParent string
+	// LogRoot is where pods without a LogDirectory log:
+	// <LogRoot>/<ns>_<name>_<uid>; default <DataDir>/pods.
+	LogRoot string
+
+	// Logf reports background problems (adoption, cleanup); default discards.
+	Logf func(format string, args ...any)
+}
+
+func (c *Config) setDefaults() {
+	if c.RuncPath == "" {
+		c.RuncPath = "/usr/sbin/runc"
+	}
+	if c.ConmonPath == "" {
+		c.ConmonPath = "/usr/bin/conmon"
+	}
+	if c.CatatonitPath == "" {
+		c.CatatonitPath = "/usr/bin/catatonit"
+	}
+	if len(c.CNIPluginDirs) == 0 {
+		c.CNIPluginDirs = []string{"/usr/lib/cni"}
+	}
+	if c.NetworkName == "" {
+		c.NetworkName = "peapod-" + c.Bridge
+	}
+	if c.CgroupParent == "" {
+		c.CgroupParent = "peapod"
+	}
+	c.CgroupParent = strings.Trim(c.CgroupParent, "/")
+	if c.LogRoot == "" {
+		c.LogRoot = filepath.Join(c.DataDir, "pods")
+	}
+	if c.Logf == nil {
+		c.Logf = func(string, ...any) {}
+	}
+}
+
+func (c *Config) validate() error {
+	var errs []string
+	if c.DataDir == "" || !filepath.IsAbs(c.DataDir) {
+		errs = append(errs, fmt.Sprintf("data dir %q must be an absolute path", c.DataDir))
+	}
+	if c.Images == nil {
+		errs = append(errs, "an image store is required")
+	}
+	for _, p := range []string{c.RuncPath, c.ConmonPath, c.CatatonitPath} {
+		if _, err := os.Stat(p); err != nil {
+			errs = append(errs, err.Error())
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("runtime config: %s", strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// Driver implements runtime.Service on runc.
+type Driver struct {
+	cfg  Config
+	cni  *network.CNI
+	dirs dirs
+
+	mu         sync.Mutex
+	sandboxes  map[string]*sandbox
+	containers map[string]*container
+}
+
+var _ runtime.Service = (*Driver)(nil)
+
+type dirs struct {
+	root, sandboxes, containers, exits, socks, runcRoot string
+}
+
+// New builds a driver from cfg, creating its directories and adopting the
+// sandboxes and containers a previous driver left on disk.
+func New(cfg Config) (*Driver, error) {
+	cfg.setDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	root := filepath.Join(cfg.DataDir, "runtime")
+	d := &Driver{
+		cfg: cfg,
+		dirs: dirs{
+			root:       root,
+			sandboxes:  filepath.Join(root, "sandboxes"),
+			containers: filepath.Join(root, "containers"),
+			exits:      filepath.Join(root, "exits"),
+			socks:      filepath.Join(root, "socks"),
+			runcRoot:   filepath.Join(root, "runc"),
+		},
+		sandboxes:  map[string]*sandbox{},
+		containers: map[string]*container{},
+	}
+	for _, p := range []string{d.dirs.sandboxes, d.dirs.containers, d.dirs.exits, d.dirs.socks, d.dirs.runcRoot} {
+		if err := os.MkdirAll(p, 0o711); err != nil {
+			return nil, fmt.Errorf("runtime dirs: %w", err)
+		}
+	}
+	cni, err := network.NewCNI(network.Config{
+		PluginDirs:  cfg.CNIPluginDirs,
+		CacheDir:    filepath.Join(root, "cni", "cache"),
+		IPAMDir:     filepath.Join(root, "cni", "ipam"),
+		NetworkName: cfg.NetworkName,
+		Bridge:      cfg.Bridge,
+		Subnet:      cfg.PodCIDR,
+		IPMasq:      !cfg.DisableIPMasq,
+	})
+	if err != nil {
+		return nil, err
+	}
+	d.cni = cni
+	if err := d.adopt(); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// Prune removes node-level resources that no sandbox uses any more: the
+// bridge and the driver's cgroup parent. Call it at shutdown or in tests.
+func (d *Driver) Prune(ctx context.Context) error {
+	d.mu.Lock()
+	n := len(d.sandboxes)
+	d.mu.Unlock()
+	if n > 0 {
+		return fmt.Errorf("prune: %d sandboxes remain: %w", n, runtime.ErrInvalidState)
+	}
+	removeCgroup(d.cfg.CgroupParent)
+	return d.cni.RemoveBridge(ctx)
+}
+
+func newID() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b[:])
+}
+
+func (d *Driver) getSandbox(id string) (*sandbox, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if sb, ok := d.sandboxes[id]; ok {
+		return sb, nil
+	}
+	return nil, fmt.Errorf("sandbox %q: %w", id, runtime.ErrNotFound)
+}
+
+func (d *Driver) getContainer(id string) (*container, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if c, ok := d.containers[id]; ok {
+		return c, nil
+	}
+	return nil, fmt.Errorf("container %q: %w", id, runtime.ErrNotFound)
+}
+
+func (d *Driver) containersOf(sandboxID string) []*container {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var out []*container
+	for _, c := range d.containers {
+		if c.meta().SandboxID == sandboxID {
+			out = append(out, c)
+		}
+	}
+	return out
+}

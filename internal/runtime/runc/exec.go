@@ -1,0 +1,277 @@
+package runc
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/peapod/peapod/internal/runtime"
+)
+
+// maxExecOutput caps what ExecSync keeps of each stream.
+const maxExecOutput = 16 << 20
+
+type cappedBuffer struct {
+	bytes.Buffer
+	max int
+}
+
+func (b *cappedBuffer) Write(p []byte) (int, error) {
+	if room := b.max - b.Len(); room > 0 {
+		if len(p) > room {
+			b.Buffer.Write(p[:room])
+		} else {
+			b.Buffer.Write(p)
+		}
+	}
+	return len(p), nil
+}
+
+func (d *Driver) runningContainer(id string) (containerMeta, error) {
+	c, err := d.getContainer(id)
+	if err != nil {
+		return containerMeta{}, err
+	}
+	st, err := d.containerStatus(c)
+	if err != nil {
+		return containerMeta{}, err
+	}
+	if st.State != runtime.ContainerRunning {
+		return containerMeta{}, fmt.Errorf("container %q is %s, not running: %w", c.meta().Name, st.State, runtime.ErrInvalidState)
+	}
+	return c.meta(), nil
+}
+
+// execCommand prepares `runc exec` for cmd in container id; the process
+// gets the container's environment, user, cwd and capabilities.
+func (d *Driver) execCommand(id string, pidFile string, extra []string, cmd []string) *exec.Cmd {
+	args := []string{"--root", d.dirs.runcRoot, "exec", "--pid-file", pidFile}
+	args = append(args, extra...)
+	args = append(args, id)
+	args = append(args, cmd...)
+	return exec.Command(d.cfg.RuncPath, args...)
+}
+
+func (d *Driver) execPidFile() string {
+	return filepath.Join(d.dirs.socks, "exec-"+newID()[:12]+".pid")
+}
+
+// killExec kills the exec'd process (recorded in pidFile) and runc.
+func killExec(pidFile string, runc *exec.Cmd) {
+	if b, err := os.ReadFile(pidFile); err == nil {
+		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 0 {
+			unix.Kill(pid, unix.SIGKILL)
+		}
+	}
+	if runc.Process != nil {
+		runc.Process.Kill()
+	}
+}
+
+// ExecSync runs cmd in the container and collects its output; at
+// timeout (0: none beyond ctx) the process is killed.
+func (d *Driver) ExecSync(ctx context.Context, id string, cmd []string, timeout time.Duration) (*runtime.ExecResult, error) {
+	if len(cmd) == 0 {
+		return nil, errors.New("exec: empty command")
+	}
+	if _, err := d.runningContainer(id); err != nil {
+		return nil, err
+	}
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	pidFile := d.execPidFile()
+	defer os.Remove(pidFile)
+	c := d.execCommand(id, pidFile, nil, cmd)
+	stdout := &cappedBuffer{max: maxExecOutput}
+	stderr := &cappedBuffer{max: maxExecOutput}
+	c.Stdout, c.Stderr = stdout, stderr
+	if err := c.Start(); err != nil {
+		return nil, fmt.Errorf("exec: %w", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- c.Wait() }()
+	var werr error
+	select {
+	case werr = <-done:
+	case <-ctx.Done():
+		killExec(pidFile, c)
+		<-done
+		return &runtime.ExecResult{Stdout: stdout.Bytes(), Stderr: stderr.Bytes(), ExitCode: -1},
+			fmt.Errorf("exec %q: %w", cmd[0], ctx.Err())
+	}
+	res := &runtime.ExecResult{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}
+	var ee *exec.ExitError
+	switch {
+	case werr == nil:
+	case errors.As(werr, &ee):
+		res.ExitCode = ee.ExitCode()
+	default:
+		return nil, fmt.Errorf("exec: %w", werr)
+	}
+	return res, nil
+}
+
+// Exec runs cmd with streams. With TTY, runc hands the pty master over a
+// console socket (SCM_RIGHTS); resize events set its window size.
+func (d *Driver) Exec(ctx context.Context, id string, cmd []string, s runtime.Streams) (int, error) {
+	if len(cmd) == 0 {
+		return -1, errors.New("exec: empty command")
+	}
+	if _, err := d.runningContainer(id); err != nil {
+		return -1, err
+	}
+	pidFile := d.execPidFile()
+	defer os.Remove(pidFile)
+	if s.TTY {
+		return d.execTTY(ctx, id, pidFile, cmd, s)
+	}
+	c := d.execCommand(id, pidFile, nil, cmd)
+	c.Stdout, c.Stderr = s.Stdout, s.Stderr
+	if c.Stdout == nil {
+		c.Stdout = io.Discard
+	}
+	if c.Stderr == nil {
+		c.Stderr = io.Discard
+	}
+	var stdin io.WriteCloser
+	if s.Stdin != nil {
+		var err error
+		if stdin, err = c.StdinPipe(); err != nil {
+			return -1, err
+		}
+	}
+	if err := c.Start(); err != nil {
+		return -1, fmt.Errorf("exec: %w", err)
+	}
+	if stdin != nil {
+		// Not waited for: the client may never close its stdin.
+		go func() {
+			io.Copy(stdin, s.Stdin)
+			stdin.Close()
+		}()
+	}
+	return waitExec(ctx, c, pidFile)
+}
+
+func waitExec(ctx context.Context, c *exec.Cmd, pidFile string) (int, error) {
+	done := make(chan error, 1)
+	go func() { done <- c.Wait() }()
+	select {
+	case err := <-done:
+		var ee *exec.ExitError
+		if err == nil {
+			return 0, nil
+		}
+		if errors.As(err, &ee) {
+			return ee.ExitCode(), nil
+		}
+		return -1, err
+	case <-ctx.Done():
+		killExec(pidFile, c)
+		<-done
+		return -1, ctx.Err()
+	}
+}
+
+func (d *Driver) execTTY(ctx context.Context, id, pidFile string, cmd []string, s runtime.Streams) (int, error) {
+	sockPath := filepath.Join(d.dirs.socks, "console-"+newID()[:12]+".sock")
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: sockPath, Net: "unix"})
+	if err != nil {
+		return -1, fmt.Errorf("exec console socket: %w", err)
+	}
+	defer os.Remove(sockPath)
+	defer l.Close()
+	c := d.execCommand(id, pidFile, []string{"--tty", "--console-socket", sockPath}, cmd)
+	var errOut bytes.Buffer
+	c.Stdout, c.Stderr = &errOut, &errOut
+	if err := c.Start(); err != nil {
+		return -1, fmt.Errorf("exec: %w", err)
+	}
+	master, err := receivePty(l, 10*time.Second)
+	if err != nil {
+		killExec(pidFile, c)
+		c.Wait()
+		return -1, fmt.Errorf("exec tty: %w: %s", err, strings.TrimSpace(errOut.String()))
+	}
+	defer master.Close()
+	go func() {
+		if s.Resize == nil {
+			return
+		}
+		for sz := range s.Resize {
+			unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: sz.Height, Col: sz.Width})
+		}
+	}()
+	if s.Stdin != nil {
+		go io.Copy(master, s.Stdin)
+	}
+	var wg sync.WaitGroup
+	if out := s.Stdout; out != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			io.Copy(out, master)
+		}()
+	}
+	code, err := waitExec(ctx, c, pidFile)
+	// Drain what the pty still holds, briefly.
+	waitTimeout(&wg, 200*time.Millisecond)
+	return code, err
+}
+
+func waitTimeout(wg *sync.WaitGroup, d time.Duration) {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(d):
+	}
+}
+
+// receivePty accepts runc's connection on the console socket and
+// receives the pty master file descriptor.
+func receivePty(l *net.UnixListener, timeout time.Duration) (*os.File, error) {
+	l.SetDeadline(time.Now().Add(timeout))
+	conn, err := l.AcceptUnix()
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	buf := make([]byte, 4096)
+	oob := make([]byte, unix.CmsgSpace(4))
+	conn.SetReadDeadline(time.Now().Add(timeout))
+	_, oobn, _, _, err := conn.ReadMsgUnix(buf, oob)
+	if err != nil {
+		return nil, err
+	}
+	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range msgs {
+		fds, err := unix.ParseUnixRights(&m)
+		if err != nil || len(fds) == 0 {
+			continue
+		}
+		for _, extra := range fds[1:] {
+			unix.Close(extra)
+		}
+		return os.NewFile(uintptr(fds[0]), "pty-master"), nil
+	}
+	return nil, errors.New("no pty master received")
+}
