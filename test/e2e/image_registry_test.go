@@ -455,3 +455,16 @@ func TestImageLayerPathSafety(t *testing.T) {
 		t.Fatalf("failed pulls left %v", entries)
 	}
 }
+
+func imageParseRef(t *testing.T, ref string) name.Reference {
+	t.Helper()
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func imageRemoteWriteIndex(r name.Reference, idx v1.ImageIndex, auth authn.Authenticator) error {
+	return remote.WriteIndex(r, idx, remote.WithAuth(auth))
+}
