@@ -305,6 +305,9 @@ func ContainerSpec(in ContainerInput) (*specs.Spec, error) {
 			CgroupsPath: in.CgroupsPath,
 			Namespaces:  in.Namespaces.linux(),
 			Resources:   Resources(c.Resources, privileged),
+			// Namespaced sysctls of the pod; runc sets them again (same
+			// values) in the namespaces the container joins.
+			Sysctl: sysctls(psc.Sysctls, in.Namespaces),
 		},
 	}
 	if !privileged {

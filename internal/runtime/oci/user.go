@@ -97,7 +97,6 @@ func ResolveUser(in UserInput) (User, error) {
 	u := User{Home: "/"}
 	userPart, groupPart, hasGroup := strings.Cut(in.ImageUser, ":")
 	name := ""
-	gidSet := false
 	switch {
 	case in.RunAsUser != nil:
 		u.UID = uint32(*in.RunAsUser)
@@ -139,15 +138,15 @@ func ResolveUser(in UserInput) (User, error) {
 	}
 	switch {
 	case in.RunAsGroup != nil:
-		u.GID, gidSet = uint32(*in.RunAsGroup), true
+		u.GID = uint32(*in.RunAsGroup)
 	case hasGroup && groupPart != "" && in.RunAsUser == nil:
 		if n, err := strconv.ParseUint(groupPart, 10, 32); err == nil {
-			u.GID, gidSet = uint32(n), true
+			u.GID = uint32(n)
 		} else {
 			found := false
 			for _, g := range groups {
 				if g.name == groupPart {
-					u.GID, found, gidSet = g.gid, true, true
+					u.GID, found = g.gid, true
 					break
 				}
 			}
@@ -156,7 +155,6 @@ func ResolveUser(in UserInput) (User, error) {
 			}
 		}
 	}
-	_ = gidSet
 	seen := map[uint32]bool{u.GID: true}
 	add := func(g uint32) {
 		if !seen[g] {
