@@ -1,0 +1,309 @@
+package pod
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
+	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/peapod/peapod/internal/registry"
+)
+
+// Limits from Kubernetes' core validation.
+const (
+	maxDNSNameservers     = 3
+	maxDNSSearchPaths     = 32
+	maxDNSSearchListChars = 2048
+)
+
+// Validate checks a pod as Kubernetes' ValidatePodCreate: metadata and
+// the whole spec, returning every error found.
+func Validate(p *corev1.Pod) field.ErrorList {
+	errs := registry.ValidateObjectMeta(&p.ObjectMeta, true, registry.NameIsDNSSubdomain)
+	return append(errs, ValidateSpec(&p.Spec, field.NewPath("spec"))...)
+}
+
+// ValidateSpec checks a pod spec (Kubernetes' ValidatePodSpec).
+func ValidateSpec(spec *corev1.PodSpec, fld *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	vols, volErrs := validateVolumes(spec.Volumes, fld.Child("volumes"))
+	errs = append(errs, volErrs...)
+
+	names := sets.New[string]()
+	errs = append(errs, validateInitContainers(spec.InitContainers, spec, vols, names, fld.Child("initContainers"))...)
+	errs = append(errs, validateContainers(spec.Containers, spec, vols, names, fld.Child("containers"))...)
+	errs = append(errs, validateHostNetworkPorts(spec, fld)...)
+	errs = append(errs, validateRestartPolicy(spec.RestartPolicy, fld.Child("restartPolicy"))...)
+	errs = append(errs, validateDNSPolicy(spec.DNSPolicy, fld.Child("dnsPolicy"))...)
+	errs = append(errs, metav1validation.ValidateLabels(spec.NodeSelector, fld.Child("nodeSelector"))...)
+	errs = append(errs, validatePodSecurityContext(spec.SecurityContext, fld.Child("securityContext"))...)
+	errs = append(errs, validateImagePullSecrets(spec.ImagePullSecrets, fld.Child("imagePullSecrets"))...)
+	errs = append(errs, ValidateTolerations(spec.Tolerations, fld.Child("tolerations"))...)
+	errs = append(errs, validateHostAliases(spec.HostAliases, fld.Child("hostAliases"))...)
+	errs = append(errs, validateDNSConfig(spec.DNSConfig, spec.DNSPolicy, fld.Child("dnsConfig"))...)
+	errs = append(errs, validateReadinessGates(spec.ReadinessGates, fld.Child("readinessGates"))...)
+	errs = append(errs, validateSchedulingGates(spec.SchedulingGates, fld.Child("schedulingGates"))...)
+
+	if spec.ServiceAccountName != "" {
+		for _, msg := range registry.NameIsDNSSubdomain(spec.ServiceAccountName, false) {
+			errs = append(errs, field.Invalid(fld.Child("serviceAccountName"), spec.ServiceAccountName, msg))
+		}
+	}
+	if spec.NodeName != "" {
+		for _, msg := range registry.NameIsDNSSubdomain(spec.NodeName, false) {
+			errs = append(errs, field.Invalid(fld.Child("nodeName"), spec.NodeName, msg))
+		}
+	}
+	if spec.ActiveDeadlineSeconds != nil {
+		if v := *spec.ActiveDeadlineSeconds; v < 1 || v > math.MaxInt32 {
+			errs = append(errs, field.Invalid(fld.Child("activeDeadlineSeconds"), v, validation.InclusiveRangeError(1, math.MaxInt32)))
+		}
+	}
+	if spec.Hostname != "" {
+		errs = append(errs, dns1123Label(spec.Hostname, fld.Child("hostname"))...)
+	}
+	if spec.Subdomain != "" {
+		errs = append(errs, dns1123Label(spec.Subdomain, fld.Child("subdomain"))...)
+	}
+	if spec.PriorityClassName != "" {
+		for _, msg := range registry.NameIsDNSSubdomain(spec.PriorityClassName, false) {
+			errs = append(errs, field.Invalid(fld.Child("priorityClassName"), spec.PriorityClassName, msg))
+		}
+	}
+	return errs
+}
+
+func dns1123Label(value string, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	for _, msg := range validation.IsDNS1123Label(value) {
+		errs = append(errs, field.Invalid(p, value, msg))
+	}
+	return errs
+}
+
+func dns1123Subdomain(value string, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	for _, msg := range validation.IsDNS1123Subdomain(value) {
+		errs = append(errs, field.Invalid(p, value, msg))
+	}
+	return errs
+}
+
+func qualifiedName(value string, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	for _, msg := range validation.IsQualifiedName(value) {
+		errs = append(errs, field.Invalid(p, value, msg))
+	}
+	return errs
+}
+
+func validateRestartPolicy(rp corev1.RestartPolicy, p *field.Path) field.ErrorList {
+	switch rp {
+	case corev1.RestartPolicyAlways, corev1.RestartPolicyOnFailure, corev1.RestartPolicyNever:
+		return nil
+	case "":
+		return field.ErrorList{field.Required(p, "")}
+	default:
+		return field.ErrorList{field.NotSupported(p, rp, []corev1.RestartPolicy{
+			corev1.RestartPolicyAlways, corev1.RestartPolicyOnFailure, corev1.RestartPolicyNever})}
+	}
+}
+
+func validateDNSPolicy(dp corev1.DNSPolicy, p *field.Path) field.ErrorList {
+	switch dp {
+	case corev1.DNSClusterFirstWithHostNet, corev1.DNSClusterFirst, corev1.DNSDefault, corev1.DNSNone:
+		return nil
+	case "":
+		return field.ErrorList{field.Required(p, "")}
+	default:
+		return field.ErrorList{field.NotSupported(p, dp, []corev1.DNSPolicy{
+			corev1.DNSClusterFirstWithHostNet, corev1.DNSClusterFirst, corev1.DNSDefault, corev1.DNSNone})}
+	}
+}
+
+func validateDNSConfig(cfg *corev1.PodDNSConfig, policy corev1.DNSPolicy, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	if policy == corev1.DNSNone {
+		if cfg == nil {
+			return field.ErrorList{field.Required(p, fmt.Sprintf("must provide `dnsConfig` when `dnsPolicy` is %s", corev1.DNSNone))}
+		}
+		if len(cfg.Nameservers) == 0 {
+			errs = append(errs, field.Required(p.Child("nameservers"), fmt.Sprintf("must provide at least one DNS nameserver when `dnsPolicy` is %s", corev1.DNSNone)))
+		}
+	}
+	if cfg == nil {
+		return errs
+	}
+	if len(cfg.Nameservers) > maxDNSNameservers {
+		errs = append(errs, field.Invalid(p.Child("nameservers"), cfg.Nameservers, fmt.Sprintf("must not have more than %v nameservers", maxDNSNameservers)))
+	}
+	for i, ns := range cfg.Nameservers {
+		errs = append(errs, validation.IsValidIP(p.Child("nameservers").Index(i), ns)...)
+	}
+	if len(cfg.Searches) > maxDNSSearchPaths {
+		errs = append(errs, field.Invalid(p.Child("searches"), cfg.Searches, fmt.Sprintf("must not have more than %v search paths", maxDNSSearchPaths)))
+	}
+	if n := len(strings.Join(cfg.Searches, " ")); n > maxDNSSearchListChars {
+		errs = append(errs, field.Invalid(p.Child("searches"), cfg.Searches, fmt.Sprintf("must not have more than %v characters (including spaces) in the search list", maxDNSSearchListChars)))
+	}
+	for i, s := range cfg.Searches {
+		if s == "." {
+			continue
+		}
+		errs = append(errs, dns1123Subdomain(strings.TrimSuffix(s, "."), p.Child("searches").Index(i))...)
+	}
+	for i, o := range cfg.Options {
+		if o.Name == "" {
+			errs = append(errs, field.Required(p.Child("options").Index(i), "must not be empty"))
+		}
+	}
+	return errs
+}
+
+func validateHostAliases(aliases []corev1.HostAlias, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	for i, a := range aliases {
+		ip := p.Index(i)
+		errs = append(errs, validation.IsValidIP(ip.Child("ip"), a.IP)...)
+		for j, h := range a.Hostnames {
+			errs = append(errs, dns1123Subdomain(h, ip.Child("hostnames").Index(j))...)
+		}
+	}
+	return errs
+}
+
+func validateImagePullSecrets(refs []corev1.LocalObjectReference, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	for i, r := range refs {
+		if r.Name == "" {
+			errs = append(errs, field.Required(p.Index(i).Child("name"), ""))
+		}
+	}
+	return errs
+}
+
+func validateReadinessGates(gates []corev1.PodReadinessGate, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	for i, g := range gates {
+		errs = append(errs, qualifiedName(string(g.ConditionType), p.Index(i).Child("conditionType"))...)
+	}
+	return errs
+}
+
+func validateSchedulingGates(gates []corev1.PodSchedulingGate, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	seen := sets.New[string]()
+	for i, g := range gates {
+		errs = append(errs, qualifiedName(g.Name, p.Index(i).Child("name"))...)
+		if seen.Has(g.Name) {
+			errs = append(errs, field.Duplicate(p.Index(i), g.Name))
+		}
+		seen.Insert(g.Name)
+	}
+	return errs
+}
+
+// ValidateTolerations is Kubernetes' ValidateTolerations.
+func ValidateTolerations(tolerations []corev1.Toleration, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	for i, t := range tolerations {
+		ip := p.Index(i)
+		if t.Key != "" {
+			errs = append(errs, metav1validation.ValidateLabelName(t.Key, ip.Child("key"))...)
+		}
+		if t.Key == "" && t.Operator != corev1.TolerationOpExists {
+			errs = append(errs, field.Invalid(ip.Child("operator"), t.Operator,
+				"operator must be Exists when `key` is empty, which means \"match all values and all keys\""))
+		}
+		if t.TolerationSeconds != nil && t.Effect != corev1.TaintEffectNoExecute {
+			errs = append(errs, field.Invalid(ip.Child("effect"), t.Effect, "effect must be 'NoExecute' when `tolerationSeconds` is set"))
+		}
+		switch t.Operator {
+		case corev1.TolerationOpEqual, "":
+			if msgs := validation.IsValidLabelValue(t.Value); len(msgs) != 0 {
+				errs = append(errs, field.Invalid(ip.Child("operator"), t.Value, strings.Join(msgs, ";")))
+			}
+		case corev1.TolerationOpExists:
+			if t.Value != "" {
+				errs = append(errs, field.Invalid(ip.Child("operator"), t, "value must be empty when `operator` is 'Exists'"))
+			}
+		default:
+			errs = append(errs, field.NotSupported(ip.Child("operator"), t.Operator,
+				[]corev1.TolerationOperator{corev1.TolerationOpEqual, corev1.TolerationOpExists}))
+		}
+		switch t.Effect {
+		case "", corev1.TaintEffectNoSchedule, corev1.TaintEffectPreferNoSchedule, corev1.TaintEffectNoExecute:
+		default:
+			errs = append(errs, field.NotSupported(ip.Child("effect"), t.Effect, []corev1.TaintEffect{
+				corev1.TaintEffectNoSchedule, corev1.TaintEffectPreferNoSchedule, corev1.TaintEffectNoExecute}))
+		}
+	}
+	return errs
+}
+
+func validatePodSecurityContext(sc *corev1.PodSecurityContext, p *field.Path) field.ErrorList {
+	if sc == nil {
+		return nil
+	}
+	var errs field.ErrorList
+	errs = append(errs, validateUserID(sc.RunAsUser, p.Child("runAsUser"))...)
+	errs = append(errs, validateGroupID(sc.RunAsGroup, p.Child("runAsGroup"))...)
+	errs = append(errs, validateGroupID(sc.FSGroup, p.Child("fsGroup"))...)
+	for i := range sc.SupplementalGroups {
+		errs = append(errs, validateGroupID(&sc.SupplementalGroups[i], p.Child("supplementalGroups").Index(i))...)
+	}
+	if sc.SupplementalGroupsPolicy != nil {
+		switch *sc.SupplementalGroupsPolicy {
+		case corev1.SupplementalGroupsPolicyMerge, corev1.SupplementalGroupsPolicyStrict:
+		default:
+			errs = append(errs, field.NotSupported(p.Child("supplementalGroupsPolicy"), *sc.SupplementalGroupsPolicy,
+				[]corev1.SupplementalGroupsPolicy{corev1.SupplementalGroupsPolicyMerge, corev1.SupplementalGroupsPolicyStrict}))
+		}
+	}
+	if sc.FSGroupChangePolicy != nil {
+		switch *sc.FSGroupChangePolicy {
+		case corev1.FSGroupChangeOnRootMismatch, corev1.FSGroupChangeAlways:
+		default:
+			errs = append(errs, field.NotSupported(p.Child("fsGroupChangePolicy"), *sc.FSGroupChangePolicy,
+				[]corev1.PodFSGroupChangePolicy{corev1.FSGroupChangeOnRootMismatch, corev1.FSGroupChangeAlways}))
+		}
+	}
+	seen := sets.New[string]()
+	for i, s := range sc.Sysctls {
+		ip := p.Child("sysctls").Index(i)
+		if s.Name == "" {
+			errs = append(errs, field.Required(ip.Child("name"), ""))
+		} else if seen.Has(s.Name) {
+			errs = append(errs, field.Duplicate(ip.Child("name"), s.Name))
+		}
+		seen.Insert(s.Name)
+	}
+	return errs
+}
+
+func validateUserID(id *int64, p *field.Path) field.ErrorList {
+	if id == nil {
+		return nil
+	}
+	var errs field.ErrorList
+	for _, msg := range validation.IsValidUserID(*id) {
+		errs = append(errs, field.Invalid(p, *id, msg))
+	}
+	return errs
+}
+
+func validateGroupID(id *int64, p *field.Path) field.ErrorList {
+	if id == nil {
+		return nil
+	}
+	var errs field.ErrorList
+	for _, msg := range validation.IsValidGroupID(*id) {
+		errs = append(errs, field.Invalid(p, *id, msg))
+	}
+	return errs
+}
