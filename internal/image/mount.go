@@ -109,10 +109,6 @@ func (s *Store) MountRootfs(ctx context.Context, imageID, containerDir string) (
 	upper := filepath.Join(containerDir, "upper")
 	work := filepath.Join(containerDir, "work")
 	rootfs = filepath.Join(containerDir, "rootfs")
-	data := "lowerdir=" + strings.Join(lowers, ":") + ",upperdir=" + upper + ",workdir=" + work
-	if len(data) > maxMountData {
-		return "", fmt.Errorf("image %s has too many layers (%d) for one overlay mount", id, len(lowers))
-	}
 
 	recPath := s.mountRecordPath(containerDir)
 	rec, _ := json.Marshal(mountRecord{ContainerDir: containerDir, ImageID: id})
@@ -132,7 +128,9 @@ func (s *Store) MountRootfs(ctx context.Context, imageID, containerDir string) (
 			}
 		}
 	}()
-	if err := writeFileAtomic(recPath, rec); err != nil {
+	// Not synced: after a crash a lost record only weakens the in-use
+	// check, and a stale one is dropped once its container dir is gone.
+	if err := writeFileRename(recPath, rec, false); err != nil {
 		return "", fmt.Errorf("mounting rootfs: %w", err)
 	}
 	created = append(created, recPath)
@@ -142,10 +140,49 @@ func (s *Store) MountRootfs(ctx context.Context, imageID, containerDir string) (
 		}
 		created = append(created, d)
 	}
-	if err := unix.Mount("overlay", rootfs, "overlay", 0, data); err != nil {
+	if err := mountOverlay(lowers, upper, work, rootfs); err != nil {
 		return "", fmt.Errorf("mounting overlay rootfs at %s: %w", rootfs, err)
 	}
 	return rootfs, nil
+}
+
+// mountOverlay mounts an overlay of lowers (top first) with upper and work
+// at target. mount(2) takes its options in one page; an image with more
+// layers than fit is mounted through the new mount API, one "lowerdir+"
+// per layer (Linux 6.8).
+func mountOverlay(lowers []string, upper, work, target string) error {
+	data := "lowerdir=" + strings.Join(lowers, ":") + ",upperdir=" + upper + ",workdir=" + work
+	if len(data) <= maxMountData {
+		return unix.Mount("overlay", target, "overlay", 0, data)
+	}
+	fsfd, err := unix.Fsopen("overlay", unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		return fmt.Errorf("%d layers need the new mount API: fsopen: %w", len(lowers), err)
+	}
+	defer unix.Close(fsfd)
+	for _, l := range lowers {
+		if err := unix.FsconfigSetString(fsfd, "lowerdir+", l); err != nil {
+			return fmt.Errorf("%d layers: fsconfig lowerdir+ %s: %w", len(lowers), l, err)
+		}
+	}
+	if err := unix.FsconfigSetString(fsfd, "upperdir", upper); err != nil {
+		return fmt.Errorf("fsconfig upperdir: %w", err)
+	}
+	if err := unix.FsconfigSetString(fsfd, "workdir", work); err != nil {
+		return fmt.Errorf("fsconfig workdir: %w", err)
+	}
+	if err := unix.FsconfigCreate(fsfd); err != nil {
+		return fmt.Errorf("fsconfig create: %w", err)
+	}
+	mfd, err := unix.Fsmount(fsfd, unix.FSMOUNT_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("fsmount: %w", err)
+	}
+	defer unix.Close(mfd)
+	if err := unix.MoveMount(mfd, "", unix.AT_FDCWD, target, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+		return fmt.Errorf("move_mount: %w", err)
+	}
+	return nil
 }
 
 // UnmountRootfs unmounts containerDir/rootfs and removes it with the upper

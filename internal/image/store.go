@@ -197,12 +197,18 @@ func (s *Store) update(fn func(ix *index) error) error {
 // writeFileAtomic writes data to a temporary file next to path, syncs it
 // and renames it over path.
 func writeFileAtomic(path string, data []byte) error {
+	return writeFileRename(path, data, true)
+}
+
+// writeFileRename writes data to a temporary file next to path (synced if
+// sync) and renames it over path.
+func writeFileRename(path string, data []byte, sync bool) error {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
 	if err != nil {
 		return err
 	}
 	_, err = f.Write(data)
-	if err == nil {
+	if err == nil && sync {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {

@@ -468,3 +468,34 @@ func imageParseRef(t *testing.T, ref string) name.Reference {
 func imageRemoteWriteIndex(r name.Reference, idx v1.ImageIndex, auth authn.Authenticator) error {
 	return remote.WriteIndex(r, idx, remote.WithAuth(auth))
 }
+
+// An image with more layers than mount(2)'s one page of options holds.
+func TestImageManyLayers(t *testing.T) {
+	const n = 60
+	var layers []v1.Layer
+	for i := range n {
+		layers = append(layers, imageLayer(t, imageEntry{name: fmt.Sprintf("l/%02d", i), typ: tar.TypeReg, body: fmt.Sprint(i)}))
+	}
+	host := imageRegistry(t, "", "")
+	imagePush(t, host+"/many/layers:v1", imageFrom(t, "x", layers...), authn.Anonymous)
+	dd := imageDataDir(t)
+	s := imageOpen(t, dd)
+	ctx := context.Background()
+	img, err := s.Pull(ctx, host+"/many/layers:v1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cdir := filepath.Join(dd, "c")
+	rootfs, err := s.MountRootfs(ctx, img.ID, cdir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.UnmountRootfs(cdir)
+	entries, err := os.ReadDir(filepath.Join(rootfs, "l"))
+	if err != nil || len(entries) != n {
+		t.Fatalf("merged view holds %d of %d layer files: %v", len(entries), n, err)
+	}
+	if err := s.UnmountRootfs(cdir); err != nil || imageMounted(t, rootfs) {
+		t.Fatalf("unmount: %v", err)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -178,4 +179,42 @@ func TestImageImportListMountRemove(t *testing.T) {
 func imageExecOutput(name string, args ...string) (string, error) {
 	out, err := exec.Command(name, args...).CombinedOutput()
 	return string(out), err
+}
+
+// BenchmarkImageMountRootfs measures the rootfs part of a container start
+// and its teardown (busybox, one layer).
+func BenchmarkImageMountRootfs(b *testing.B) {
+	dd, err := os.MkdirTemp("", "peapod-e2e-image-bench-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer os.RemoveAll(dd)
+	s, err := image.Open(filepath.Join(dd, "images"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	tarball := filepath.Join(dd, "busybox.tar")
+	if out, err := exec.Command(filepath.Join(repoRoot, "hack", "build-busybox-image.sh"), tarball).CombinedOutput(); err != nil {
+		b.Fatalf("%v\n%s", err, out)
+	}
+	f, err := os.Open(tarball)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	imgs, err := s.Import(context.Background(), f)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := range b.N {
+		cdir := filepath.Join(dd, "c", strconv.Itoa(i))
+		if _, err := s.MountRootfs(ctx, imgs[0].ID, cdir); err != nil {
+			b.Fatal(err)
+		}
+		if err := s.UnmountRootfs(cdir); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
