@@ -7,9 +7,14 @@ import (
 	"slices"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/peapod/peapod/internal/runtime"
 )
+
+// parallelLayers is how many layers one pull or import fetches and unpacks
+// at once.
+const parallelLayers = 3
 
 // addImage unpacks img's layers into the store and records it with the
 // given names (normalised) and manifest digest (if known).
@@ -53,13 +58,23 @@ func (s *Store) addImage(ctx context.Context, img v1.Image, tags, digests []stri
 	for _, d := range cfg.RootFS.DiffIDs {
 		rec.Layers = append(rec.Layers, d.String())
 	}
+	// Layers are fetched and unpacked a few at a time.
 	ensure := func() error {
-		rec.Size = 0
+		sizes := make([]int64, len(layers))
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(parallelLayers)
 		for i, l := range layers {
-			n, err := s.ensureLayer(ctx, rec.Layers[i], l.Uncompressed)
-			if err != nil {
+			g.Go(func() error {
+				n, err := s.ensureLayer(gctx, rec.Layers[i], l.Uncompressed)
+				sizes[i] = n
 				return err
-			}
+			})
+		}
+		if err := g.Wait(); err != nil {
+			return err
+		}
+		rec.Size = 0
+		for _, n := range sizes {
 			rec.Size += n
 		}
 		return nil

@@ -208,7 +208,7 @@ func (u *unpacker) entry(hdr *tar.Header, r io.Reader) error {
 		u.dirs = append(u.dirs, dirTimes{rel: rel, mtime: hdr.ModTime, atime: hdr.AccessTime})
 		return nil
 
-	case tar.TypeReg, tar.TypeRegA:
+	case tar.TypeReg, tar.TypeRegA, tar.TypeGNUSparse:
 		if err := u.removeExisting(parent, parentRel, base); err != nil {
 			return err
 		}
