@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/peapod/peapod/internal/image"
 	"github.com/peapod/peapod/internal/runtime"
@@ -376,3 +378,245 @@ func TestRuntimeTwoContainersShareNetworkIPCAndHostname(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestRuntimeShareProcessNamespace(t *testing.T) {
+	e := runtimeNewEnv(t)
+	cfg := e.sandboxConfig("shared")
+	cfg.ShareProcessNamespace = true
+	sb := e.runPod(cfg)
+	e.start(sb, v1.Container{Name: "a", Command: []string{"sleep", "3601"}})
+	b := e.start(sb, runtimeSleeper("b"))
+	if got := e.exec(b, "cat", "/proc/1/cmdline"); got != "/catatonit\x00-P\x00" {
+		t.Errorf("PID 1 is %q, want catatonit", got)
+	}
+	if ps := e.exec(b, "ps", "-o", "pid,args"); !strings.Contains(ps, "sleep 3601") {
+		t.Errorf("b does not see a's process:\n%s", ps)
+	}
+
+	// Private PID namespace: each container's process is PID 1.
+	p := e.runPod(e.sandboxConfig("private"))
+	c := e.start(p, runtimeSleeper("c"))
+	if got := e.exec(c, "cat", "/proc/1/cmdline"); got != "sleep\x003600\x00" {
+		t.Errorf("private PID 1 is %q", got)
+	}
+	if ps := e.exec(c, "ps", "-o", "pid,args"); strings.Contains(ps, "catatonit") {
+		t.Errorf("private pod sees the infra:\n%s", ps)
+	}
+}
+
+func TestRuntimeHostNamespaces(t *testing.T) {
+	e := runtimeNewEnv(t)
+	cfg := e.sandboxConfig("hostns")
+	cfg.HostNetwork, cfg.HostPID, cfg.HostIPC = true, true, true
+	cfg.HostAliases = []v1.HostAlias{{IP: "10.9.9.9", Hostnames: []string{"alias.host"}}}
+	sb := e.runPod(cfg)
+	st, _ := e.d.PodSandboxStatus(context.Background(), sb)
+	if st.NetNSPath != "" || st.IP == "" {
+		t.Errorf("hostNetwork sandbox: netns %q ip %q", st.NetNSPath, st.IP)
+	}
+	c := e.start(sb, runtimeSleeper("c"))
+	hostLinks, _ := os.ReadDir("/sys/class/net")
+	links := e.exec(c, "ls", "/sys/class/net")
+	for _, l := range hostLinks {
+		if !strings.Contains(links, l.Name()) {
+			t.Errorf("hostNetwork container does not see %s: %s", l.Name(), links)
+		}
+	}
+	for _, ns := range []string{"net", "pid", "ipc", "uts"} {
+		host, _ := os.Readlink("/proc/self/ns/" + ns)
+		if got := strings.TrimSpace(e.exec(c, "readlink", "/proc/self/ns/"+ns)); got != host {
+			t.Errorf("%s namespace %s, host %s", ns, got, host)
+		}
+	}
+	hn, _ := os.Hostname()
+	if got := strings.TrimSpace(e.exec(c, "hostname")); got != hn {
+		t.Errorf("hostname %q, want the node's %q", got, hn)
+	}
+	hosts := e.exec(c, "cat", "/etc/hosts")
+	nodeHosts, _ := os.ReadFile("/etc/hosts")
+	if want := "# Kubernetes-managed hosts file (host network).\n" + string(nodeHosts) + "\n# Entries added by HostAliases.\n10.9.9.9\talias.host\n"; hosts != want {
+		t.Errorf("/etc/hosts:\n%s\nwant:\n%s", hosts, want)
+	}
+	// hostPID: the container sees host processes (our own test binary).
+	if ps := e.exec(c, "ps", "-o", "pid"); !strings.Contains(ps, strconv.Itoa(os.Getpid())) {
+		t.Errorf("hostPID container does not see pid %d", os.Getpid())
+	}
+}
+
+func TestRuntimeTwoPodsReachEachOther(t *testing.T) {
+	e := runtimeNewEnv(t)
+	a := e.runPod(e.sandboxConfig("pod-a"))
+	b := e.runPod(e.sandboxConfig("pod-b"))
+	sa, _ := e.d.PodSandboxStatus(context.Background(), a)
+	sb, _ := e.d.PodSandboxStatus(context.Background(), b)
+	if sa.IP == sb.IP || sa.IP == "" {
+		t.Fatalf("pod IPs %q and %q", sa.IP, sb.IP)
+	}
+	e.start(a, v1.Container{Name: "server", Command: []string{"sh", "-c", "mkdir /www && echo pod-a > /www/index.html && exec httpd -f -p 8080 -h /www"}})
+	cb := e.start(b, runtimeSleeper("client"))
+	var got string
+	for i := 0; i < 50; i++ {
+		res, err := e.d.ExecSync(context.Background(), cb, []string{"wget", "-q", "-T", "2", "-O", "-", "http://" + sa.IP + ":8080/"}, 5*time.Second)
+		if err == nil && res.ExitCode == 0 {
+			got = string(res.Stdout)
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if strings.TrimSpace(got) != "pod-a" {
+		t.Fatalf("pod-b fetched %q from %s", got, sa.IP)
+	}
+	// And back: ping pod-b from pod-a's infra namespace via a container.
+	ca := e.start(a, runtimeSleeper("pinger"))
+	e.exec(ca, "ping", "-c", "1", "-W", "2", sb.IP)
+}
+
+func TestRuntimeOOMKilled(t *testing.T) {
+	e := runtimeNewEnv(t)
+	sb := e.runPod(e.sandboxConfig("oom"))
+	c := e.start(sb, v1.Container{Name: "hog", Command: []string{"tail", "/dev/zero"},
+		Resources: v1.ResourceRequirements{Limits: v1.ResourceList{v1.ResourceMemory: resourceMust("24Mi")}}})
+	st := e.waitExited(c, 30*time.Second)
+	if st.Reason != "OOMKilled" || st.ExitCode != 137 {
+		t.Errorf("hog: reason %q exit %d", st.Reason, st.ExitCode)
+	}
+}
+
+func TestRuntimeCommandNotFound(t *testing.T) {
+	e := runtimeNewEnv(t)
+	sb := e.runPod(e.sandboxConfig("nocmd"))
+	id := e.create(sb, v1.Container{Name: "bad", Command: []string{"no-such-command"}})
+	err := e.d.StartContainer(context.Background(), id)
+	if err == nil || !strings.Contains(err.Error(), `exec: "no-such-command": executable file not found in $PATH`) {
+		t.Fatalf("StartContainer error: %v", err)
+	}
+	st, _ := e.d.ContainerStatus(context.Background(), id)
+	if st.State != runtime.ContainerExited || st.Reason != "StartError" || st.ExitCode != 128 || !strings.Contains(st.Message, "no-such-command") {
+		t.Errorf("status: %+v", st)
+	}
+	if err := e.d.RemoveContainer(context.Background(), id); err != nil {
+		t.Fatal(err)
+	}
+	// The pod keeps working after the failure.
+	ok := e.start(sb, v1.Container{Name: "good", Command: []string{"true"}})
+	if st := e.waitExited(ok, 10*time.Second); st.Reason != "Completed" || st.ExitCode != 0 {
+		t.Errorf("good: %+v", st)
+	}
+}
+
+func TestRuntimeSandboxFailureLeavesNothing(t *testing.T) {
+	e := runtimeNewEnv(t)
+	cfg := e.cfg
+	cfg.CNIPluginDirs = []string{filepath.Join(e.dataDir, "no-plugins")}
+	d, err := runc.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = d.RunPodSandbox(context.Background(), e.sandboxConfig("nonet"))
+	if err == nil || !strings.Contains(err.Error(), "bridge") {
+		t.Fatalf("RunPodSandbox without plugins: %v", err)
+	}
+	if sbs, _ := d.ListPodSandboxes(context.Background()); len(sbs) != 0 {
+		t.Errorf("failed sandbox still listed: %+v", sbs[0])
+	}
+	// Container-level: a bad spec leaves no container behind.
+	sb := e.runPod(e.sandboxConfig("badspec"))
+	_, err = e.d.CreateContainer(context.Background(), sb, &runtime.ContainerConfig{
+		Spec: v1.Container{Name: "x", Image: "busybox", Command: []string{"true"}, WorkingDir: "relative"}, ImageRef: e.imageID})
+	if err == nil {
+		t.Fatal("relative workingDir accepted")
+	}
+	_, err = e.d.CreateContainer(context.Background(), sb, &runtime.ContainerConfig{
+		Spec: v1.Container{Name: "y", Image: "nosuchimage"}, ImageRef: "nosuchimage"})
+	if !errors.Is(err, runtime.ErrImageNotFound) {
+		t.Fatalf("unknown image: %v", err)
+	}
+	if cs, _ := e.d.ListContainers(context.Background(), runtime.ContainerFilter{}); len(cs) != 0 {
+		t.Errorf("containers left: %d", len(cs))
+	}
+}
+
+func TestRuntimeAdoptionAfterRestart(t *testing.T) {
+	e := runtimeNewEnv(t)
+	cfg := e.sandboxConfig("adopt")
+	sb := e.runPod(cfg)
+	c := e.start(sb, v1.Container{Name: "ticker", Command: []string{"sh", "-c", "i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.05; done"}})
+	before, _ := e.d.ContainerStatus(context.Background(), c)
+	sbBefore, _ := e.d.PodSandboxStatus(context.Background(), sb)
+	time.Sleep(200 * time.Millisecond)
+
+	// A new driver on the same data dir (the agent restarted).
+	e.d = e.newDriver()
+	after, err := e.d.ContainerStatus(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sbAfter, _ := e.d.PodSandboxStatus(context.Background(), sb)
+	if after.State != runtime.ContainerRunning || after.PID != before.PID || !after.StartedAt.Equal(before.StartedAt) {
+		t.Errorf("adopted container: %+v (before pid %d)", after, before.PID)
+	}
+	if sbAfter.State != runtime.SandboxReady || sbAfter.InfraPID != sbBefore.InfraPID || sbAfter.IP != sbBefore.IP {
+		t.Errorf("adopted sandbox: %+v", sbAfter)
+	}
+	log1, _ := os.ReadFile(after.LogPath)
+	time.Sleep(300 * time.Millisecond)
+	log2, _ := os.ReadFile(after.LogPath)
+	if len(log2) <= len(log1) || !strings.Contains(string(log2), " stdout F tick ") {
+		t.Errorf("log did not grow after adoption (%d -> %d bytes)", len(log1), len(log2))
+	}
+	if got := strings.TrimSpace(e.exec(c, "hostname")); got != "adopt" {
+		t.Errorf("exec after adoption: %q", got)
+	}
+	if err := e.d.StopContainer(context.Background(), c, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if st := e.waitExited(c, 5*time.Second); st.ExitCode != 137 && st.ExitCode != 143 {
+		t.Errorf("exit after stop: %d", st.ExitCode)
+	}
+}
+
+func TestRuntimeTerminationMessage(t *testing.T) {
+	e := runtimeNewEnv(t)
+	sb := e.runPod(e.sandboxConfig("term"))
+	a := e.start(sb, v1.Container{Name: "a", Command: []string{"sh", "-c", "echo -n all done > /dev/termination-log"}})
+	b := e.start(sb, v1.Container{Name: "b", Command: []string{"sh", "-c", "echo from the logs; exit 2"},
+		TerminationMessagePolicy: v1.TerminationMessageFallbackToLogsOnError})
+	c := e.start(sb, v1.Container{Name: "c", Command: []string{"sh", "-c", "echo custom > /tmp/msg"}, TerminationMessagePath: "/tmp/msg"})
+	if st := e.waitExited(a, 10*time.Second); st.Message != "all done" || st.Reason != "Completed" {
+		t.Errorf("a: %q %s", st.Message, st.Reason)
+	}
+	if st := e.waitExited(b, 10*time.Second); st.Message != "from the logs" || st.ExitCode != 2 {
+		t.Errorf("b: %q %d", st.Message, st.ExitCode)
+	}
+	if st := e.waitExited(c, 10*time.Second); st.Message != "custom\n" {
+		t.Errorf("c: %q", st.Message)
+	}
+}
+
+func TestRuntimeCreateDeleteCycles(t *testing.T) {
+	e := runtimeNewEnv(t)
+	ctx := context.Background()
+	var starts, teardowns []time.Duration
+	for i := 0; i < 50; i++ {
+		t0 := time.Now()
+		sb := e.runPod(e.sandboxConfig(fmt.Sprintf("cycle-%d", i)))
+		c := e.start(sb, runtimeSleeper("c"))
+		starts = append(starts, time.Since(t0))
+		if st, _ := e.d.ContainerStatus(ctx, c); st.State != runtime.ContainerRunning {
+			t.Fatalf("cycle %d: %s", i, st.State)
+		}
+		t1 := time.Now()
+		if err := e.d.StopPodSandbox(ctx, sb); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.d.RemovePodSandbox(ctx, sb); err != nil {
+			t.Fatal(err)
+		}
+		teardowns = append(teardowns, time.Since(t1))
+	}
+	sort.Slice(starts, func(i, j int) bool { return starts[i] < starts[j] })
+	sort.Slice(teardowns, func(i, j int) bool { return teardowns[i] < teardowns[j] })
+	t.Logf("pod start p50 %v p99 %v; teardown p50 %v p99 %v", starts[25], starts[49], teardowns[25], teardowns[49])
+}
+
+func resourceMust(s string) resource.Quantity { return resource.MustParse(s) }

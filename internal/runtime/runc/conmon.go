@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -130,7 +131,31 @@ func (d *Driver) conmonCreate(ctx context.Context, s conmonSpec) (int, error) {
 		if msg == "" {
 			msg = fmt.Sprintf("conmon reported pid %d", res.r.Data)
 		}
-		return 0, &createError{msg: msg}
+		return 0, &createError{msg: runcMessage(msg)}
 	}
 	return res.r.Data, nil
+}
+
+// runcMessage extracts the msg="..." part of runc's logrus line
+// (time="..." level=error msg="runc create failed: ...").
+func runcMessage(s string) string {
+	i := strings.Index(s, `msg="`)
+	if i < 0 {
+		return s
+	}
+	rest := s[i+4:]
+	// Find the closing quote of the Go-quoted string.
+	for j := 1; j < len(rest); j++ {
+		if rest[j] == '\\' {
+			j++
+			continue
+		}
+		if rest[j] == '"' {
+			if u, err := strconv.Unquote(rest[:j+1]); err == nil {
+				return u
+			}
+			break
+		}
+	}
+	return s
 }

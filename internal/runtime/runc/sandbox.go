@@ -112,7 +112,7 @@ func (d *Driver) RunPodSandbox(ctx context.Context, cfg *runtime.SandboxConfig) 
 	defer sb.op.Unlock()
 	defer func() {
 		if err != nil {
-			if cerr := d.removeSandboxLocked(context.WithoutCancel(ctx), sb); cerr != nil {
+			if cerr := d.removeSandboxLocked(context.WithoutCancel(ctx), sb, true); cerr != nil {
 				d.cfg.Logf("runtime: cleaning up failed sandbox %s: %v", id, cerr)
 			}
 		}
@@ -342,12 +342,19 @@ func (d *Driver) RemovePodSandbox(ctx context.Context, id string) error {
 	}
 	sb.op.Lock()
 	defer sb.op.Unlock()
-	return d.removeSandboxLocked(ctx, sb)
+	return d.removeSandboxLocked(ctx, sb, false)
 }
 
-func (d *Driver) removeSandboxLocked(ctx context.Context, sb *sandbox) error {
+// removeSandboxLocked removes everything of the sandbox. With force (the
+// rollback of a failed RunPodSandbox) a failing stop (e.g. the CNI DEL of
+// a failed ADD) is logged and removal goes on; otherwise it is returned
+// and the sandbox stays for a retry.
+func (d *Driver) removeSandboxLocked(ctx context.Context, sb *sandbox, force bool) error {
 	if err := d.stopSandboxLocked(ctx, sb); err != nil {
-		return err
+		if !force {
+			return err
+		}
+		d.cfg.Logf("runtime: rollback of sandbox %s: %v", sb.meta().ID, err)
 	}
 	m := sb.meta()
 	var errs []error
