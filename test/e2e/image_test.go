@@ -121,6 +121,10 @@ func TestImageImportListMountRemove(t *testing.T) {
 	if fi, err := os.Stat(filepath.Join(rootfs, "tmp")); err != nil || fi.Mode()&os.ModeSticky == 0 || fi.Mode().Perm() != 0o777 {
 		t.Fatalf("rootfs/tmp: %v %v", fi, err)
 	}
+	// The unpacked busybox runs: applet symlinks, passwd.
+	if out, err := exec.Command("chroot", rootfs, "/bin/sh", "-c", "echo hi from $(id -un) in $PWD; ls /usr/bin/wget").CombinedOutput(); err != nil || string(out) != "hi from root in /\n/usr/bin/wget\n" {
+		t.Fatalf("chroot busybox: %v %q", err, out)
+	}
 	if err := os.WriteFile(filepath.Join(rootfs, "tmp", "hello"), []byte("hi"), 0o644); err != nil {
 		t.Fatal(err)
 	}
