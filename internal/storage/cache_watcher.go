@@ -1,0 +1,215 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+)
+
+// InitialEventsAnnotation marks the BOOKMARK that ends the initial events
+// of a watch with SendInitialEvents.
+const InitialEventsAnnotation = "k8s.io/initial-events-end"
+
+// cacheWatcher is one watch served by a cacher. The cacher sends it
+// events on input (never blocking; a full input ends the watcher); its own
+// goroutine filters them and writes result.
+type cacheWatcher struct {
+	id        int64
+	c         *cacher
+	keys      keyFilter
+	pred      SelectionPredicate
+	bookmarks bool
+	minRev    int64 // events at or below are not sent
+
+	input    chan cacheEvent // closed by the cacher, under its lock
+	result   chan watch.Event
+	stopOnce sync.Once
+	stopCh   chan struct{}
+}
+
+var _ watch.Interface = (*cacheWatcher)(nil)
+
+// ResultChan implements watch.Interface.
+func (w *cacheWatcher) ResultChan() <-chan watch.Event { return w.result }
+
+// Stop implements watch.Interface.
+func (w *cacheWatcher) Stop() {
+	w.stopOnce.Do(func() { close(w.stopCh) })
+	w.c.remove(w)
+}
+
+// watch registers a watcher per the Interface.Watch semantics.
+func (c *cacher) watch(ctx context.Context, key string, opts ListOptions) (watch.Interface, error) {
+	rv, err := parseRV(opts.ResourceVersion)
+	if err != nil {
+		return nil, fmt.Errorf("%q: %w", key, err)
+	}
+	if err := c.waitReady(ctx); err != nil {
+		return nil, err
+	}
+	sendInitial := rv == 0
+	if opts.SendInitialEvents != nil {
+		sendInitial = *opts.SendInitialEvents
+	}
+	if rv > 0 {
+		if sendInitial {
+			// "Not older than rv": the cache must have caught up.
+			if err := c.waitForRev(ctx, rv); err != nil {
+				return nil, err
+			}
+		} else if err := c.checkRevExists(ctx, rv); err != nil {
+			return nil, err
+		}
+	}
+	w := &cacheWatcher{
+		c:         c,
+		keys:      newKeyFilter(key, opts.Recursive),
+		pred:      opts.Predicate,
+		bookmarks: opts.ProgressNotify,
+		input:     make(chan cacheEvent, c.cfg.watcherBuffer),
+		result:    make(chan watch.Event, 16),
+		stopCh:    make(chan struct{}),
+	}
+	var (
+		initial    []cacheEvent
+		initialEnd = int64(-1)
+		newFunc    func() runtime.Object
+	)
+	c.mu.Lock()
+	switch {
+	case sendInitial:
+		// The state now is at least as new as rv (waitForRev above).
+		initial, err = c.snapshotLocked(w.keys, w.pred)
+		if err != nil {
+			c.mu.Unlock()
+			return nil, fmt.Errorf("%q: %w", key, err)
+		}
+		if opts.SendInitialEvents != nil {
+			initialEnd = c.rev
+		}
+	case rv == 0:
+		// SendInitialEvents=false from "now".
+	default:
+		var ok bool
+		// Events up to rv that the cache has not received yet (rv may come
+		// from a list of another prefix, read after the cache's last event)
+		// are skipped by minRev when they arrive.
+		initial, ok = c.buf.since(rv)
+		if !ok {
+			c.mu.Unlock()
+			return nil, fmt.Errorf("%q: %w: too old resource version: %d (the watch cache starts after %d)", key, ErrExpired, rv, c.buf.startRev)
+		}
+		w.minRev = rv
+	}
+	newFunc = c.newFunc
+	c.nextID++
+	w.id = c.nextID
+	c.watchers[w.id] = w
+	c.mu.Unlock()
+
+	go w.run(ctx, initial, initialEnd, newFunc)
+	return w, nil
+}
+
+func (w *cacheWatcher) run(ctx context.Context, initial []cacheEvent, initialEnd int64, newFunc func() runtime.Object) {
+	defer close(w.result)
+	defer w.Stop()
+	for _, e := range initial {
+		if !w.deliver(ctx, e, newFunc) {
+			return
+		}
+	}
+	if initialEnd >= 0 {
+		if newFunc == nil && len(initial) > 0 {
+			sample := initial[0].Obj
+			newFunc = func() runtime.Object { return newLike(sample) }
+		}
+		if newFunc != nil {
+			obj := newFunc()
+			if acc, err := meta.Accessor(obj); err == nil {
+				acc.SetAnnotations(map[string]string{InitialEventsAnnotation: "true"})
+			}
+			_ = setRV(obj, initialEnd)
+			if !w.send(ctx, watch.Event{Type: watch.Bookmark, Object: obj}) {
+				return
+			}
+		}
+	}
+	for {
+		select {
+		case e, ok := <-w.input:
+			if !ok {
+				return
+			}
+			if e.Type == watch.Bookmark {
+				w.c.mu.RLock()
+				newFunc = w.c.newFunc
+				w.c.mu.RUnlock()
+			}
+			if !w.deliver(ctx, e, newFunc) {
+				return
+			}
+		case <-w.stopCh:
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// deliver filters e and sends what the watcher sees of it.
+func (w *cacheWatcher) deliver(ctx context.Context, e cacheEvent, newFunc func() runtime.Object) bool {
+	if e.Type == watch.Bookmark {
+		if newFunc == nil {
+			return true
+		}
+		obj := newFunc()
+		_ = setRV(obj, max(e.Rev, w.minRev))
+		return w.send(ctx, watch.Event{Type: watch.Bookmark, Object: obj})
+	}
+	if w.minRev > 0 && e.Rev <= w.minRev {
+		return true
+	}
+	typ, obj, needRV, ok, err := transition(e, w.pred)
+	if err != nil {
+		return w.send(ctx, watch.Event{Type: watch.Error, Object: &metav1.Status{
+			Status: metav1.StatusFailure, Code: 500, Reason: metav1.StatusReasonInternalError,
+			Message: fmt.Sprintf("filtering %s: %v", e.Key, err),
+		}})
+	}
+	if !ok {
+		return true
+	}
+	// Every watcher gets its own copy: consumers may set fields (the API
+	// encoder sets apiVersion and kind) without racing each other.
+	obj = obj.DeepCopyObject()
+	if needRV {
+		_ = setRV(obj, e.Rev)
+	}
+	return w.send(ctx, watch.Event{Type: typ, Object: obj})
+}
+
+func (w *cacheWatcher) send(ctx context.Context, ev watch.Event) bool {
+	select {
+	case w.result <- ev:
+		return true
+	case <-w.stopCh:
+		return false
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// ExpiredStatus is the Status of the ERROR event (and of the error
+// response) for a watch whose resourceVersion is too old: 410 Expired.
+func ExpiredStatus(message string) *metav1.Status {
+	return &metav1.Status{
+		TypeMeta: metav1.TypeMeta{Kind: "Status", APIVersion: "v1"},
+		Status:   metav1.StatusFailure, Code: 410, Reason: metav1.StatusReasonExpired, Message: message,
+	}
+}

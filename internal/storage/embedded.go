@@ -1,0 +1,174 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/server/v3/embed"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+)
+
+// EmbeddedConfig configures an embedded etcd.
+type EmbeddedConfig struct {
+	// DataDir is etcd's directory, usually <peapod data-dir>/etcd.
+	DataDir string
+	// ClientPort is the 127.0.0.1 port etcd serves clients on. 0 reuses
+	// the port of the previous start (kept in DataDir/client-url) or picks
+	// a free one.
+	ClientPort int
+	// StartTimeout bounds the start (default 30s).
+	StartTimeout time.Duration
+}
+
+// Embedded is an etcd server running inside this process, listening on
+// 127.0.0.1 only, with a client connected to it.
+type Embedded struct {
+	etcd      *embed.Etcd
+	client    *clientv3.Client
+	clientURL string
+}
+
+// clientURLFile keeps the client URL in the data dir so a restart serves
+// on the same port (and tools such as etcdctl can find it).
+const clientURLFile = "client-url"
+
+func freeLoopbackPort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func portFree(port int) bool {
+	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		return false
+	}
+	l.Close()
+	return true
+}
+
+// StartEmbedded starts etcd in cfg.DataDir and connects a client to it.
+// Its logs go to stderr at warn level. Stop it with Close.
+func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
+	if cfg.DataDir == "" {
+		return nil, errors.New("embedded etcd: no data dir")
+	}
+	if cfg.StartTimeout == 0 {
+		cfg.StartTimeout = 30 * time.Second
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("embedded etcd: %w", err)
+	}
+	clientPort := cfg.ClientPort
+	if clientPort == 0 {
+		if data, err := os.ReadFile(filepath.Join(cfg.DataDir, clientURLFile)); err == nil {
+			if u, err := url.Parse(strings.TrimSpace(string(data))); err == nil {
+				if p, err := strconv.Atoi(u.Port()); err == nil && portFree(p) {
+					clientPort = p
+				}
+			}
+		}
+	}
+	if clientPort == 0 {
+		p, err := freeLoopbackPort()
+		if err != nil {
+			return nil, fmt.Errorf("embedded etcd: choosing a client port: %w", err)
+		}
+		clientPort = p
+	}
+	peerPort, err := freeLoopbackPort()
+	if err != nil {
+		return nil, fmt.Errorf("embedded etcd: choosing a peer port: %w", err)
+	}
+	clientURL := url.URL{Scheme: "http", Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(clientPort))}
+	peerURL := url.URL{Scheme: "http", Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(peerPort))}
+
+	ec := embed.NewConfig()
+	ec.Name = "peapod"
+	ec.Dir = cfg.DataDir
+	ec.ListenClientUrls = []url.URL{clientURL}
+	ec.AdvertiseClientUrls = []url.URL{clientURL}
+	ec.ListenPeerUrls = []url.URL{peerURL}
+	ec.AdvertisePeerUrls = []url.URL{peerURL}
+	ec.InitialCluster = ec.InitialClusterFromName(ec.Name)
+	ec.Logger = "zap"
+	ec.LogLevel = "warn"
+	ec.LogOutputs = []string{"stderr"}
+	ec.EnableGRPCGateway = false
+	// Our own limit (MaxObjectSize) answers first with ErrTooLarge; leave
+	// room for the transaction around the value.
+	ec.MaxRequestBytes = 2 * 1024 * 1024
+	ec.ExperimentalWatchProgressNotifyInterval = 5 * time.Second
+
+	e, err := embed.StartEtcd(ec)
+	if err != nil {
+		return nil, fmt.Errorf("embedded etcd: %w", err)
+	}
+	select {
+	case <-e.Server.ReadyNotify():
+	case err := <-e.Err():
+		e.Close()
+		return nil, fmt.Errorf("embedded etcd: %w", err)
+	case <-time.After(cfg.StartTimeout):
+		e.Server.Stop()
+		e.Close()
+		return nil, fmt.Errorf("embedded etcd: not ready after %s", cfg.StartTimeout)
+	case <-ctx.Done():
+		e.Close()
+		return nil, ctx.Err()
+	}
+	client, err := NewClient(ClientConfig{Endpoints: []string{clientURL.String()}})
+	if err != nil {
+		e.Close()
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(cfg.DataDir, clientURLFile), []byte(clientURL.String()+"\n"), 0o600); err != nil {
+		client.Close()
+		e.Close()
+		return nil, fmt.Errorf("embedded etcd: %w", err)
+	}
+	return &Embedded{etcd: e, client: client, clientURL: clientURL.String()}, nil
+}
+
+// Client is connected to the embedded etcd; Close closes it.
+func (e *Embedded) Client() *clientv3.Client { return e.client }
+
+// ClientURL is the URL etcd serves clients on, e.g. http://127.0.0.1:43127
+// (usable with etcdctl --endpoints).
+func (e *Embedded) ClientURL() string { return e.clientURL }
+
+// Close closes the client and stops etcd, waiting for it to finish.
+func (e *Embedded) Close() error {
+	err := e.client.Close()
+	e.etcd.Close()
+	<-e.etcd.Server.StopNotify()
+	if errors.Is(err, context.Canceled) {
+		err = nil
+	}
+	return err
+}
+
+// warnLogger is a zap logger at warn level for the etcd client.
+func warnLogger() *zap.Logger {
+	zc := zap.NewProductionConfig()
+	zc.Level = zap.NewAtomicLevelAt(zapcore.WarnLevel)
+	zc.Sampling = nil
+	l, err := zc.Build()
+	if err != nil {
+		return zap.NewNop()
+	}
+	return l
+}
