@@ -263,6 +263,7 @@ var ErrImageInUse = fmt.Errorf("image is in use by a container: %w", runtime.Err
 // container rootfs is mounted from it.
 func (s *Store) Remove(ref string) error {
 	var garbage []string
+	var trashed string
 	err := s.update(func(ix *index) error {
 		rec, err := ix.remove(ref)
 		if err != nil {
@@ -290,15 +291,32 @@ func (s *Store) Remove(ref string) error {
 				garbage = append(garbage, s.blobPath(b))
 			}
 		}
-		// Delete while holding the lock, so that a concurrent commit
-		// (which checks its layers under the lock) sees them gone.
-		for _, g := range garbage {
-			if err := os.RemoveAll(g); err != nil {
+		// Move the garbage aside while holding the lock, so that a
+		// concurrent commit (which checks its layers under the lock) sees
+		// it gone; delete it after releasing the lock.
+		trash, err := s.tempDir("trash")
+		if err != nil {
+			return err
+		}
+		trashed = trash
+		for i, g := range garbage {
+			err := os.Rename(g, filepath.Join(trash, strconv.Itoa(i)))
+			if err != nil && !errors.Is(err, os.ErrNotExist) {
 				return fmt.Errorf("removing image %s: %w", ref, err)
 			}
 		}
 		return nil
 	})
+	if trashed != "" {
+		if err != nil { // the index was not written: put everything back
+			for i, g := range garbage {
+				os.Rename(filepath.Join(trashed, strconv.Itoa(i)), g)
+			}
+		}
+		if rerr := os.RemoveAll(trashed); err == nil && rerr != nil {
+			err = fmt.Errorf("removing image %s: %w", ref, rerr)
+		}
+	}
 	return err
 }
 

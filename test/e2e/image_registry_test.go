@@ -40,6 +40,7 @@ type imageEntry struct {
 	uid, gid int
 	major    int64
 	minor    int64
+	xattrs   map[string]string
 }
 
 var imageMtime = time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC)
@@ -51,6 +52,12 @@ func imageLayer(t *testing.T, entries ...imageEntry) v1.Layer {
 	for _, e := range entries {
 		h := &tar.Header{Name: e.name, Typeflag: e.typ, Mode: e.mode, Uid: e.uid, Gid: e.gid, ModTime: imageMtime,
 			Devmajor: e.major, Devminor: e.minor, Format: tar.FormatPAX}
+		for k, v := range e.xattrs {
+			if h.PAXRecords == nil {
+				h.PAXRecords = map[string]string{}
+			}
+			h.PAXRecords["SCHILY.xattr."+k] = v
+		}
 		if h.Mode == 0 {
 			h.Mode = 0o644
 			if e.typ == tar.TypeDir {
@@ -147,7 +154,7 @@ func imageBaseLayer(t *testing.T) v1.Layer {
 		imageEntry{name: "o/old", typ: tar.TypeReg, body: "old"},
 		imageEntry{name: "bin/", typ: tar.TypeDir},
 		imageEntry{name: "bin/suid", typ: tar.TypeReg, body: "#!", mode: 0o4755},
-		imageEntry{name: "data/owned", typ: tar.TypeReg, body: "x", mode: 0o640, uid: 1000, gid: 2000},
+		imageEntry{name: "data/owned", typ: tar.TypeReg, body: "x", mode: 0o640, uid: 1000, gid: 2000, xattrs: map[string]string{"user.peapod": "v1"}},
 		imageEntry{name: "link", typ: tar.TypeSymlink, body: "/a/keep", uid: 1000, gid: 2000},
 		imageEntry{name: "dev/null0", typ: tar.TypeChar, mode: 0o666, major: 1, minor: 3},
 		imageEntry{name: "fifo", typ: tar.TypeFifo, mode: 0o600},
@@ -241,6 +248,10 @@ func imageCheckBaseLayer(t *testing.T, dir string) {
 	}
 	if s := lstat("data/owned"); s.Uid != 1000 || s.Gid != 2000 || s.Mode&0o7777 != 0o640 || s.Mtim.Sec != imageMtime.Unix() {
 		t.Errorf("data/owned: uid %d gid %d mode %o mtime %d", s.Uid, s.Gid, s.Mode&0o7777, s.Mtim.Sec)
+	}
+	xb := make([]byte, 16)
+	if n, err := unix.Lgetxattr(filepath.Join(dir, "data/owned"), "user.peapod", xb); err != nil || string(xb[:n]) != "v1" {
+		t.Errorf("xattr user.peapod on data/owned: %q, %v", xb[:max(n, 0)], err)
 	}
 	if s := lstat("data"); s.Mode&0o777 != 0o755 {
 		t.Errorf("implicit dir data: mode %o", s.Mode&0o777)
