@@ -1,0 +1,90 @@
+package apiserver
+
+import (
+	"encoding/json"
+	"mime"
+	"net/http"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/yaml"
+)
+
+// acceptInfo is what the Accept header asks for.
+type acceptInfo struct {
+	Table bool // application/json;as=Table;g=meta.k8s.io;v=v1|v1beta1
+	YAML  bool
+	// TableVersion is v1 or v1beta1.
+	TableVersion string
+}
+
+// parseAccept reads the Accept header. JSON is always what we send; a
+// protobuf preference is answered in JSON, which client-go accepts.
+func parseAccept(h string) acceptInfo {
+	var a acceptInfo
+	for _, part := range strings.Split(h, ",") {
+		mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err != nil {
+			continue
+		}
+		switch mt {
+		case "application/json":
+			if params["as"] == "Table" && params["g"] == "meta.k8s.io" && (params["v"] == "v1" || params["v"] == "v1beta1") {
+				return acceptInfo{Table: true, TableVersion: params["v"]}
+			}
+			if params["as"] == "" {
+				return a
+			}
+		case "application/yaml":
+			if params["as"] == "" {
+				return acceptInfo{YAML: true}
+			}
+		case "*/*", "application/*", "application/vnd.kubernetes.protobuf":
+			if params["as"] == "" {
+				return a
+			}
+		}
+	}
+	return a
+}
+
+// withKind returns obj with apiVersion/kind set from the scheme, copying it
+// first when they are missing (objects from storage may be shared).
+func (s *Server) withKind(obj runtime.Object, gvk schema.GroupVersionKind) runtime.Object {
+	if obj.GetObjectKind().GroupVersionKind() == gvk {
+		return obj
+	}
+	obj = obj.DeepCopyObject()
+	obj.GetObjectKind().SetGroupVersionKind(gvk)
+	return obj
+}
+
+// writeObject encodes obj (which must carry its kind) as JSON or YAML.
+func (s *Server) writeObject(w http.ResponseWriter, r *http.Request, code int, obj any) {
+	s.writeJSON(w, r, code, obj)
+}
+
+func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, code int, obj any) {
+	data, err := json.Marshal(obj)
+	if err != nil {
+		http.Error(w, "encoding response: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	ct := "application/json"
+	if r != nil && parseAccept(r.Header.Get("Accept")).YAML {
+		if y, err := yaml.JSONToYAML(data); err == nil {
+			data, ct = y, "application/yaml"
+		}
+	}
+	w.Header().Set("Content-Type", ct)
+	w.Header().Set("Cache-Control", "no-cache, private")
+	w.WriteHeader(code)
+	if r != nil && r.Method == http.MethodHead {
+		return
+	}
+	w.Write(data)
+	if ct == "application/json" {
+		w.Write([]byte("\n"))
+	}
+}
