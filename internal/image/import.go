@@ -36,8 +36,40 @@ func (s *Store) Import(ctx context.Context, r io.Reader) ([]*runtime.Image, erro
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
-	archive := filepath.Join(tmp, "archive.tar")
-	f, err := os.Create(archive)
+	opener, err := spool(ctx, r, tmp)
+	if err != nil {
+		return nil, err
+	}
+	kind, err := archiveKind(opener)
+	if err != nil {
+		return nil, err
+	}
+	if kind == "docker" {
+		return s.importDocker(ctx, opener)
+	}
+	dir := filepath.Join(tmp, "layout")
+	if err := extractLayout(opener, dir); err != nil {
+		return nil, err
+	}
+	return s.importLayout(ctx, dir)
+}
+
+// spool returns an opener of r's content: r itself when it is a regular
+// file (read at offsets, so concurrent readers are fine), else a copy in
+// dir.
+func spool(ctx context.Context, r io.Reader, dir string) (tarball.Opener, error) {
+	if f, ok := r.(*os.File); ok {
+		st, err := f.Stat()
+		off, serr := f.Seek(0, io.SeekCurrent)
+		if err == nil && serr == nil && st.Mode().IsRegular() {
+			size := st.Size() - off
+			return func() (io.ReadCloser, error) {
+				return io.NopCloser(io.NewSectionReader(f, off, size)), nil
+			}, nil
+		}
+	}
+	path := filepath.Join(dir, "archive.tar")
+	f, err := os.Create(path)
 	if err != nil {
 		return nil, err
 	}
@@ -48,25 +80,14 @@ func (s *Store) Import(ctx context.Context, r io.Reader) ([]*runtime.Image, erro
 	if err != nil {
 		return nil, fmt.Errorf("reading archive: %w", err)
 	}
-	kind, err := archiveKind(archive)
-	if err != nil {
-		return nil, err
-	}
-	if kind == "docker" {
-		return s.importDocker(ctx, archive)
-	}
-	dir := filepath.Join(tmp, "layout")
-	if err := extractLayout(archive, dir); err != nil {
-		return nil, err
-	}
-	return s.importLayout(ctx, dir)
+	return func() (io.ReadCloser, error) { return os.Open(path) }, nil
 }
 
 // archiveKind tells a docker-archive ("docker", with manifest.json) from an
 // OCI layout ("oci", with oci-layout and index.json). Docker 25 writes
 // both; the docker manifest carries the tags, so it wins.
-func archiveKind(path string) (string, error) {
-	f, err := os.Open(path)
+func archiveKind(open tarball.Opener) (string, error) {
+	f, err := open()
 	if err != nil {
 		return "", err
 	}
@@ -96,8 +117,7 @@ func archiveKind(path string) (string, error) {
 	return "", fmt.Errorf("%w: no manifest.json, nor oci-layout and index.json", ErrInvalidArchive)
 }
 
-func (s *Store) importDocker(ctx context.Context, archive string) ([]*runtime.Image, error) {
-	opener := func() (io.ReadCloser, error) { return os.Open(archive) }
+func (s *Store) importDocker(ctx context.Context, opener tarball.Opener) ([]*runtime.Image, error) {
 	m, err := tarball.LoadManifest(opener)
 	if err != nil {
 		return nil, fmt.Errorf("%w: manifest.json: %v", ErrInvalidArchive, err)
@@ -137,8 +157,8 @@ func (s *Store) importDocker(ctx context.Context, archive string) ([]*runtime.Im
 
 // extractLayout unpacks an OCI layout tarball (regular files and
 // directories only) into dir.
-func extractLayout(archive, dir string) error {
-	f, err := os.Open(archive)
+func extractLayout(open tarball.Opener, dir string) error {
+	f, err := open()
 	if err != nil {
 		return err
 	}
