@@ -1,7 +1,6 @@
 package registry
 
 import (
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -28,8 +27,7 @@ type TableConvertor struct {
 // ConvertToTable renders obj, a single object or a list. Each row carries
 // the object as PartialObjectMetadata (the default, includeObject=Metadata),
 // the full object (includeObject=Object) or nothing (includeObject=None).
-// Both RawExtension.Object and RawExtension.Raw (JSON) are set, so the
-// table encodes the same whichever way the edge serializes it.
+// Only RawExtension.Object is set; the edge encodes it.
 func (c *TableConvertor) ConvertToTable(obj runtime.Object, opts *metav1.TableOptions) (*metav1.Table, error) {
 	now := time.Now()
 	if c.Now != nil {
@@ -78,14 +76,13 @@ func (c *TableConvertor) ConvertToTable(obj runtime.Object, opts *metav1.TableOp
 }
 
 func (c *TableConvertor) rowObject(o runtime.Object, policy metav1.IncludeObjectPolicy) (runtime.RawExtension, error) {
-	var out runtime.Object
 	switch policy {
 	case metav1.IncludeNone:
 		return runtime.RawExtension{}, nil
 	case metav1.IncludeObject:
 		cp := o.DeepCopyObject()
 		cp.GetObjectKind().SetGroupVersionKind(c.GVK)
-		out = cp
+		return runtime.RawExtension{Object: cp}, nil
 	default:
 		m, err := meta.Accessor(o)
 		if err != nil {
@@ -93,13 +90,8 @@ func (c *TableConvertor) rowObject(o runtime.Object, policy metav1.IncludeObject
 		}
 		p := meta.AsPartialObjectMetadata(m)
 		p.TypeMeta = metav1.TypeMeta{APIVersion: "meta.k8s.io/v1", Kind: "PartialObjectMetadata"}
-		out = p
+		return runtime.RawExtension{Object: p}, nil
 	}
-	raw, err := json.Marshal(out)
-	if err != nil {
-		return runtime.RawExtension{}, fmt.Errorf("table row: %w", err)
-	}
-	return runtime.RawExtension{Raw: raw, Object: out}, nil
 }
 
 // NameColumn is the first column of every table.

@@ -42,7 +42,6 @@ func NewResourceWithClock(now func() time.Time) *registry.Resource {
 	}
 }
 
-
 // Strategy implements registry.Strategy for leases.
 type Strategy struct{ table *registry.TableConvertor }
 

@@ -95,7 +95,9 @@ func (*Strategy) GetAttrs(obj runtime.Object) (labels.Set, fields.Set, error) {
 }
 
 // SelectableFields lists the supported field selector keys.
-func (*Strategy) SelectableFields() []string { return registry.SelectableFields(FieldSpecUnschedulable) }
+func (*Strategy) SelectableFields() []string {
+	return registry.SelectableFields(FieldSpecUnschedulable)
+}
 
 // ConvertToTable renders NAME STATUS ROLES AGE VERSION, and for -o wide
 // INTERNAL-IP EXTERNAL-IP OS-IMAGE KERNEL-VERSION CONTAINER-RUNTIME.

@@ -194,4 +194,3 @@ func ValidateUpdate(s, old *corev1.Secret) field.ErrorList {
 	}
 	return append(errs, Validate(s)...)
 }
-

@@ -1,0 +1,247 @@
+package pod
+
+import (
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+func TestValidateValidPods(t *testing.T) {
+	p := validPod()
+	p.Spec.InitContainers = []corev1.Container{container("init", "busybox")}
+	sidecar := container("side", "busybox")
+	sidecar.RestartPolicy = ptr(corev1.ContainerRestartPolicyAlways)
+	sidecar.ReadinessProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"true"}}},
+		PeriodSeconds: 10, TimeoutSeconds: 1, SuccessThreshold: 2, FailureThreshold: 3}
+	p.Spec.InitContainers = append(p.Spec.InitContainers, sidecar)
+	c := &p.Spec.Containers[0]
+	c.Ports = []corev1.ContainerPort{{Name: "http", ContainerPort: 80, Protocol: corev1.ProtocolTCP}}
+	c.Env = []corev1.EnvVar{{Name: "A", Value: "1"}, {Name: "POD", ValueFrom: &corev1.EnvVarSource{
+		FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: "metadata.labels['app']"}}}}
+	c.EnvFrom = []corev1.EnvFromSource{{Prefix: "X_", SecretRef: &corev1.SecretEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "s"}}}}
+	c.LivenessProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/", Port: intstr.FromString("http"), Scheme: corev1.URISchemeHTTP}},
+		PeriodSeconds: 10, TimeoutSeconds: 1, SuccessThreshold: 1, FailureThreshold: 3, TerminationGracePeriodSeconds: ptr(int64(5))}
+	c.Lifecycle = &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{Sleep: &corev1.SleepAction{Seconds: 2}}}
+	c.Resources = corev1.ResourceRequirements{
+		Limits:   corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1"), corev1.ResourceMemory: resource.MustParse("64Mi")},
+		Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("500m"), corev1.ResourceMemory: resource.MustParse("64Mi")},
+	}
+	c.VolumeMounts = []corev1.VolumeMount{{Name: "data", MountPath: "/data"}, {Name: "cfg", MountPath: "/etc/cfg", SubPath: "a/b"}}
+	p.Spec.Volumes = []corev1.Volume{
+		{Name: "data", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+		{Name: "cfg", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{DefaultMode: ptr(int32(0644)),
+			Sources: []corev1.VolumeProjection{
+				{ConfigMap: &corev1.ConfigMapProjection{LocalObjectReference: corev1.LocalObjectReference{Name: "c"},
+					Items: []corev1.KeyToPath{{Key: "k", Path: "dir/k"}}}},
+				{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Path: "token", ExpirationSeconds: ptr(int64(3600))}},
+				{DownwardAPI: &corev1.DownwardAPIProjection{Items: []corev1.DownwardAPIVolumeFile{
+					{Path: "labels", FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: "metadata.labels"}}}}},
+			}}}},
+	}
+	p.Spec.HostAliases = []corev1.HostAlias{{IP: "10.0.0.1", Hostnames: []string{"db.local"}}}
+	p.Spec.NodeSelector = map[string]string{"kubernetes.io/hostname": "n1"}
+	p.Spec.Tolerations = []corev1.Toleration{{Operator: corev1.TolerationOpExists}, {Key: "k", Value: "v", Effect: corev1.TaintEffectNoExecute, TolerationSeconds: ptr(int64(5))}}
+	p.Spec.ActiveDeadlineSeconds = ptr(int64(60))
+	p.Spec.Hostname, p.Spec.Subdomain = "web-0", "svc"
+	checkErrs(t, Validate(p), []string{})
+}
+
+func TestValidateInvalidPods(t *testing.T) {
+	cases := []struct {
+		name   string
+		mutate func(p *corev1.Pod)
+		want   []string
+	}{
+		{"no containers", func(p *corev1.Pod) { p.Spec.Containers = nil },
+			[]string{"FieldValueRequired spec.containers"}},
+		{"bad metadata and many spec errors at once", func(p *corev1.Pod) {
+			p.Name = "Web"
+			p.Spec.RestartPolicy = "Sometimes"
+			p.Spec.DNSPolicy = ""
+			p.Spec.Containers[0].Image = ""
+			p.Spec.Containers[0].ImagePullPolicy = "Maybe"
+		}, []string{
+			"FieldValueInvalid metadata.name",
+			"FieldValueRequired spec.containers[0].image",
+			"FieldValueNotSupported spec.containers[0].imagePullPolicy",
+			"FieldValueNotSupported spec.restartPolicy",
+			"FieldValueRequired spec.dnsPolicy",
+		}},
+		{"duplicate and invalid container names across init and regular", func(p *corev1.Pod) {
+			p.Spec.InitContainers = []corev1.Container{container("app", "x"), container("Bad_Name", "x")}
+			p.Spec.Containers = append(p.Spec.Containers, container("", "x"))
+		}, []string{
+			"FieldValueInvalid spec.initContainers[1].name",
+			"FieldValueDuplicate spec.containers[0].name",
+			"FieldValueRequired spec.containers[1].name",
+		}},
+		{"ports", func(p *corev1.Pod) {
+			p.Spec.Containers[0].Ports = []corev1.ContainerPort{
+				{Name: "http", ContainerPort: 80, Protocol: "TCP"},
+				{Name: "http", ContainerPort: 70000, Protocol: "ICMP"},
+				{Name: "this-name-is-too-long", HostPort: -1, Protocol: ""},
+			}
+		}, []string{
+			"FieldValueDuplicate spec.containers[0].ports[1].name",
+			"FieldValueInvalid spec.containers[0].ports[1].containerPort",
+			"FieldValueNotSupported spec.containers[0].ports[1].protocol",
+			"FieldValueInvalid spec.containers[0].ports[2].name",
+			"FieldValueRequired spec.containers[0].ports[2].containerPort",
+			"FieldValueInvalid spec.containers[0].ports[2].hostPort",
+			"FieldValueRequired spec.containers[0].ports[2].protocol",
+		}},
+		{"env and envFrom", func(p *corev1.Pod) {
+			p.Spec.Containers[0].Env = []corev1.EnvVar{
+				{Name: "1BAD"},
+				{Name: "A", Value: "x", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+					LocalObjectReference: corev1.LocalObjectReference{Name: "s"}, Key: "k"}}},
+				{Name: "B", ValueFrom: &corev1.EnvVarSource{}},
+				{Name: "C", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: "spec.hostname"}}},
+				{Name: "D", ValueFrom: &corev1.EnvVarSource{ConfigMapKeyRef: &corev1.ConfigMapKeySelector{
+					LocalObjectReference: corev1.LocalObjectReference{Name: "c"}}}},
+			}
+			p.Spec.Containers[0].EnvFrom = []corev1.EnvFromSource{{Prefix: "1"}}
+		}, []string{
+			"FieldValueInvalid spec.containers[0].env[0].name",
+			"FieldValueInvalid spec.containers[0].env[1].valueFrom",
+			"FieldValueInvalid spec.containers[0].env[2].valueFrom",
+			"FieldValueNotSupported spec.containers[0].env[3].valueFrom.fieldRef.fieldPath",
+			"FieldValueRequired spec.containers[0].env[4].valueFrom.configMapKeyRef.key",
+			"FieldValueInvalid spec.containers[0].envFrom[0].prefix",
+			"FieldValueInvalid spec.containers[0].envFrom",
+		}},
+		{"volumes", func(p *corev1.Pod) {
+			p.Spec.Volumes = []corev1.Volume{
+				{Name: "a", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+				{Name: "a", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+				{Name: "two", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}, Secret: &corev1.SecretVolumeSource{SecretName: "s"}}},
+				{Name: "none"},
+				{Name: "sec", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{DefaultMode: ptr(int32(01000)),
+					Items: []corev1.KeyToPath{{Key: "k", Path: "/abs"}, {Key: "k", Path: "a/../b"}, {Key: "", Path: "..data", Mode: ptr(int32(-1))}}}}},
+				{Name: "cm", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{}}},
+				{Name: "dapi", VolumeSource: corev1.VolumeSource{DownwardAPI: &corev1.DownwardAPIVolumeSource{Items: []corev1.DownwardAPIVolumeFile{
+					{Path: "x", FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: "spec.nodeName"}}}}}},
+				{Name: "hp", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/a/../etc", Type: ptr(corev1.HostPathType("Weird"))}}},
+			}
+		}, []string{
+			"FieldValueDuplicate spec.volumes[1].name",
+			"FieldValueForbidden spec.volumes[2].secret",
+			"FieldValueRequired spec.volumes[3]",
+			"FieldValueRequired spec.volumes[4].secret.secretName",
+			"FieldValueInvalid spec.volumes[4].secret.defaultMode",
+			"FieldValueInvalid spec.volumes[4].secret.items[0].path",
+			"FieldValueInvalid spec.volumes[4].secret.items[1].path",
+			"FieldValueRequired spec.volumes[4].secret.items[2].key",
+			"FieldValueInvalid spec.volumes[4].secret.items[2].path",
+			"FieldValueInvalid spec.volumes[4].secret.items[2].mode",
+			"FieldValueRequired spec.volumes[5].configMap.name",
+			"FieldValueNotSupported spec.volumes[6].downwardAPI.fieldRef.fieldPath",
+			"FieldValueInvalid spec.volumes[7].hostPath.path",
+			"FieldValueNotSupported spec.volumes[7].hostPath.type",
+		}},
+		{"volume mounts", func(p *corev1.Pod) {
+			p.Spec.Volumes = []corev1.Volume{{Name: "v", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
+			p.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{
+				{Name: "v", MountPath: "/a"},
+				{Name: "missing", MountPath: "/a"},
+				{Name: "v", MountPath: "rel", SubPath: "../x"},
+				{Name: "v", MountPath: ""},
+			}
+		}, []string{
+			"FieldValueNotFound spec.containers[0].volumeMounts[1].name",
+			"FieldValueInvalid spec.containers[0].volumeMounts[1].mountPath",
+			"FieldValueInvalid spec.containers[0].volumeMounts[2].mountPath",
+			"FieldValueInvalid spec.containers[0].volumeMounts.subPath",
+			"FieldValueRequired spec.containers[0].volumeMounts[3].mountPath",
+		}},
+		{"probes and hooks", func(p *corev1.Pod) {
+			c := &p.Spec.Containers[0]
+			c.LivenessProbe = &corev1.Probe{SuccessThreshold: 2, PeriodSeconds: -1}
+			c.ReadinessProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{
+				Exec: &corev1.ExecAction{Command: []string{"true"}}, TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(80)}},
+				SuccessThreshold: 1, TerminationGracePeriodSeconds: ptr(int64(3))}
+			c.StartupProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{
+				Port: intstr.FromInt32(0), Scheme: "FTP"}}, SuccessThreshold: 3}
+			c.Lifecycle = &corev1.Lifecycle{PostStart: &corev1.LifecycleHandler{}, PreStop: &corev1.LifecycleHandler{Exec: &corev1.ExecAction{}}}
+		}, []string{
+			"FieldValueRequired spec.containers[0].lifecycle.postStart",
+			"FieldValueRequired spec.containers[0].lifecycle.preStop.exec.command",
+			"FieldValueRequired spec.containers[0].livenessProbe",
+			"FieldValueInvalid spec.containers[0].livenessProbe.periodSeconds",
+			"FieldValueForbidden spec.containers[0].readinessProbe.tcpSocket",
+			"FieldValueRequired spec.containers[0].startupProbe.httpGet.path",
+			"FieldValueInvalid spec.containers[0].startupProbe.httpGet.port",
+			"FieldValueNotSupported spec.containers[0].startupProbe.httpGet.scheme",
+			"FieldValueInvalid spec.containers[0].livenessProbe.successThreshold",
+			"FieldValueInvalid spec.containers[0].startupProbe.successThreshold",
+			"FieldValueInvalid spec.containers[0].readinessProbe.terminationGracePeriodSeconds",
+		}},
+		{"init container probes forbidden", func(p *corev1.Pod) {
+			ic := container("init", "busybox")
+			ic.ReadinessProbe = &corev1.Probe{}
+			ic.LivenessProbe = &corev1.Probe{}
+			ic.StartupProbe = &corev1.Probe{}
+			ic.Lifecycle = &corev1.Lifecycle{}
+			ic2 := container("init2", "busybox")
+			ic2.RestartPolicy = ptr(corev1.ContainerRestartPolicy("Never"))
+			p.Spec.InitContainers = []corev1.Container{ic, ic2}
+			p.Spec.Containers[0].RestartPolicy = ptr(corev1.ContainerRestartPolicyAlways)
+		}, []string{
+			"FieldValueForbidden spec.initContainers[0].lifecycle",
+			"FieldValueForbidden spec.initContainers[0].livenessProbe",
+			"FieldValueForbidden spec.initContainers[0].readinessProbe",
+			"FieldValueForbidden spec.initContainers[0].startupProbe",
+			"FieldValueNotSupported spec.initContainers[1].restartPolicy",
+			"FieldValueForbidden spec.containers[0].restartPolicy",
+		}},
+		{"resources", func(p *corev1.Pod) {
+			p.Spec.Containers[0].Resources = corev1.ResourceRequirements{
+				Limits: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("500m"), "example.com/gpu": resource.MustParse("1")},
+				Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1"), corev1.ResourceMemory: resource.MustParse("-1"),
+					"example.com/gpu": resource.MustParse("2")},
+			}
+		}, []string{
+			"FieldValueInvalid spec.containers[0].resources.requests",
+			"FieldValueInvalid spec.containers[0].resources.requests",
+			"FieldValueInvalid spec.containers[0].resources.requests[memory]",
+		}},
+		{"pod-level fields", func(p *corev1.Pod) {
+			p.Spec.ActiveDeadlineSeconds = ptr(int64(0))
+			p.Spec.Hostname = "a.b"
+			p.Spec.Subdomain = "Sub"
+			p.Spec.NodeSelector = map[string]string{"bad key!": "v"}
+			p.Spec.HostAliases = []corev1.HostAlias{{IP: "not-an-ip", Hostnames: []string{"Bad_Host"}}}
+			p.Spec.Tolerations = []corev1.Toleration{{Operator: corev1.TolerationOpEqual, Value: "v"},
+				{Key: "k", Operator: "Like"}, {Key: "k", Effect: corev1.TaintEffectNoSchedule, TolerationSeconds: ptr(int64(1))}}
+			p.Spec.SecurityContext = &corev1.PodSecurityContext{RunAsUser: ptr(int64(-1))}
+			p.Spec.NodeName = "Node_1"
+		}, []string{
+			"FieldValueInvalid spec.nodeSelector",
+			"FieldValueInvalid spec.securityContext.runAsUser",
+			"FieldValueInvalid spec.tolerations[0].operator",
+			"FieldValueNotSupported spec.tolerations[1].operator",
+			"FieldValueInvalid spec.tolerations[2].effect",
+			"FieldValueInvalid spec.hostAliases[0].ip",
+			"FieldValueInvalid spec.hostAliases[0].hostnames[0]",
+			"FieldValueInvalid spec.nodeName",
+			"FieldValueInvalid spec.activeDeadlineSeconds",
+			"FieldValueInvalid spec.hostname",
+			"FieldValueInvalid spec.subdomain",
+		}},
+		{"dnsPolicy None needs dnsConfig", func(p *corev1.Pod) { p.Spec.DNSPolicy = corev1.DNSNone },
+			[]string{"FieldValueRequired spec.dnsConfig"}},
+		{"hostNetwork ports must match", func(p *corev1.Pod) {
+			p.Spec.HostNetwork = true
+			p.Spec.Containers[0].Ports = []corev1.ContainerPort{{ContainerPort: 80, HostPort: 8080, Protocol: "TCP"}}
+		}, []string{"FieldValueInvalid spec.containers[0].ports[0].containerPort"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := validPod()
+			c.mutate(p)
+			checkErrs(t, Validate(p), c.want)
+		})
+	}
+}
