@@ -1,0 +1,247 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+
+	v1 "k8s.io/api/core/v1"
+
+	"github.com/peapod/peapod/internal/agent/plan"
+	"github.com/peapod/peapod/internal/agent/volume"
+	"github.com/peapod/peapod/internal/image"
+	"github.com/peapod/peapod/internal/runtime"
+)
+
+// execute carries out a plan in the planner's order. Failures to start a
+// container are recorded as start errors (the status shows them); other
+// failures end the pass and are returned.
+func (w *worker) execute(ctx context.Context, pod *v1.Pod, obs *plan.Observed, p *plan.Plan) error {
+	w.kill(ctx, pod, p.Kill)
+	var errs []error
+	for _, id := range p.StopSandboxes {
+		if err := w.rt.StopPodSandbox(ctx, id); err != nil && !isNotFound(err) {
+			errs = append(errs, fmt.Errorf("stopping sandbox %s: %w", id, err))
+		}
+	}
+	for _, id := range p.RemoveContainers {
+		if err := w.rt.RemoveContainer(ctx, id); err != nil && !isNotFound(err) {
+			errs = append(errs, fmt.Errorf("removing container %s: %w", id, err))
+		}
+	}
+	for _, id := range p.RemoveSandboxes {
+		if err := w.rt.RemovePodSandbox(ctx, id); err != nil && !isNotFound(err) {
+			errs = append(errs, fmt.Errorf("removing sandbox %s: %w", id, err))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if !p.CreateSandbox && p.StartInit == nil && len(p.Start) == 0 {
+		return nil
+	}
+
+	podDir := PodDir(w.dataDir, pod)
+	if err := os.MkdirAll(podDir, 0o755); err != nil {
+		return fmt.Errorf("pod directory: %w", err)
+	}
+	paths, verr := w.volumes.SetUp(ctx, pod, podDir)
+	w.volumePaths = paths
+
+	sandboxID := p.SandboxID
+	if p.CreateSandbox {
+		id, err := w.rt.RunPodSandbox(ctx, w.sandboxConfig(pod, p.SandboxAttempt))
+		if err != nil {
+			w.sandboxRetryAt = w.now().Add(plan.RetryDelay)
+			return fmt.Errorf("creating the pod sandbox: %w", err)
+		}
+		sandboxID = id
+	}
+	net, err := w.sandboxNetwork(ctx, sandboxID)
+	if err != nil {
+		return err
+	}
+	starts := p.Start
+	if p.StartInit != nil {
+		starts = []plan.Start{*p.StartInit}
+	}
+	for _, s := range starts {
+		var c *v1.Container
+		if s.Init {
+			c = &pod.Spec.InitContainers[s.Index]
+		} else {
+			c = &pod.Spec.Containers[s.Index]
+		}
+		if verr != nil {
+			w.startFailed(c, plan.ReasonCreateContainerConfigError, verr.Error())
+			continue
+		}
+		w.start(ctx, pod, sandboxID, net, c, s.Attempt)
+	}
+	return nil
+}
+
+// kill stops containers in parallel, each with its grace (preStop first).
+func (w *worker) kill(ctx context.Context, pod *v1.Pod, kills []plan.Kill) {
+	var wg sync.WaitGroup
+	for _, k := range kills {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			grace := k.Grace
+			if c := specOf(pod, k.Name); c != nil {
+				grace = w.hooks.PreStop(ctx, pod, c, k.ContainerID, grace)
+			}
+			w.logf("pod %s: killing container %s (grace %s): %s", podName(pod), k.Name, grace, k.Message)
+			if err := w.rt.StopContainer(ctx, k.ContainerID, grace); err != nil && !isNotFound(err) {
+				w.logf("pod %s: stopping container %s: %v", podName(pod), k.Name, err)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// sandboxNetwork reads the sandbox's IPs for env and the downward API.
+func (w *worker) sandboxNetwork(ctx context.Context, sandboxID string) (podNetwork, error) {
+	net := podNetwork{HostIP: w.hostIP}
+	sbs, err := w.rt.ListPodSandboxes(ctx)
+	if err != nil {
+		return net, err
+	}
+	for _, sb := range sbs {
+		if sb.ID == sandboxID {
+			net.PodIPs = sb.IPs
+			if len(net.PodIPs) == 0 && sb.IP != "" {
+				net.PodIPs = []string{sb.IP}
+			}
+			return net, nil
+		}
+	}
+	return net, fmt.Errorf("sandbox %s: %w", sandboxID, runtime.ErrNotFound)
+}
+
+// start pulls the image, then creates and starts one container, recording
+// the outcome as the kubelet's reason cache does.
+func (w *worker) start(ctx context.Context, pod *v1.Pod, sandboxID string, net podNetwork, c *v1.Container, attempt uint32) {
+	imageRef, ok := w.ensureImage(ctx, pod, c)
+	if !ok {
+		return
+	}
+	env, err := containerEnv(pod, c, net)
+	if err != nil {
+		w.startFailed(c, plan.ReasonCreateContainerConfigError, err.Error())
+		return
+	}
+	mounts, err := volume.Mounts(c, w.volumePaths)
+	if err != nil {
+		w.startFailed(c, plan.ReasonCreateContainerConfigError, err.Error())
+		return
+	}
+	labels := podLabels(pod)
+	labels[runtime.LabelContainerName] = c.Name
+	cfg := &runtime.ContainerConfig{
+		Spec:               *c,
+		PodSecurityContext: pod.Spec.SecurityContext,
+		Attempt:            attempt,
+		ImageRef:           imageRef,
+		Env:                env,
+		Mounts:             mounts,
+		Labels:             labels,
+	}
+	id, err := w.rt.CreateContainer(ctx, sandboxID, cfg)
+	if err != nil {
+		w.startFailed(c, plan.ReasonCreateContainerError, err.Error())
+		return
+	}
+	w.attempts[c.Name] = attempt
+	if err := w.rt.StartContainer(ctx, id); err != nil {
+		w.startFailed(c, plan.ReasonRunContainerError, err.Error())
+		return
+	}
+	if err := w.hooks.PostStart(ctx, pod, c, id); err != nil {
+		w.startFailed(c, plan.ReasonPostStartHookError, err.Error())
+		if err := w.rt.StopContainer(ctx, id, plan.PodGrace(pod)); err != nil {
+			w.logf("pod %s: stopping container %s after its postStart hook failed: %v", podName(pod), c.Name, err)
+		}
+		return
+	}
+	delete(w.startErrors, c.Name)
+	w.logf("pod %s: started container %s (attempt %d)", podName(pod), c.Name, attempt)
+}
+
+// ensureImage makes the container's image present per imagePullPolicy and
+// returns its ID; on failure it records ErrImagePull (with the pull
+// back-off), ErrImageNeverPull or InvalidImageName.
+func (w *worker) ensureImage(ctx context.Context, pod *v1.Pod, c *v1.Container) (string, bool) {
+	img, err := w.rt.ImageStatus(ctx, c.Image)
+	present := err == nil
+	switch {
+	case errors.Is(err, runtime.ErrInvalidImage):
+		w.startFailed(c, plan.ReasonInvalidImageName, fmt.Sprintf("Failed to apply default image tag %q: %v", c.Image, err))
+		return "", false
+	case err != nil && !errors.Is(err, runtime.ErrImageNotFound):
+		w.startFailed(c, plan.ReasonErrImagePull, fmt.Sprintf("checking image %q: %v", c.Image, err))
+		return "", false
+	}
+	pull, err := image.ShouldPull(c.ImagePullPolicy, present)
+	if errors.Is(err, image.ErrNeverPull) {
+		w.startFailed(c, plan.ReasonErrImageNeverPull, image.NeverPullMessage(c.Image))
+		return "", false
+	}
+	if err != nil {
+		w.startFailed(c, plan.ReasonErrImagePull, err.Error())
+		return "", false
+	}
+	if !pull {
+		return img.ID, true
+	}
+	w.logf("pod %s: pulling image %q", podName(pod), c.Image)
+	id, err := w.rt.PullImage(ctx, c.Image, nil)
+	if err != nil {
+		now := w.now()
+		key := plan.PullBackoffKey(pod, c.Image)
+		w.backoff = w.backoff.Apply(map[string]plan.BackoffEntry{key: w.backoff.Next(key, now, now)})
+		reason := plan.ReasonErrImagePull
+		if errors.Is(err, runtime.ErrInvalidImage) {
+			reason = plan.ReasonInvalidImageName
+		}
+		w.startFailed(c, reason, fmt.Sprintf("Failed to pull image %q: %v", c.Image, err))
+		return "", false
+	}
+	return id, true
+}
+
+func (w *worker) startFailed(c *v1.Container, reason, msg string) {
+	w.logf("container %s: %s: %s", c.Name, reason, msg)
+	w.startErrors[c.Name] = plan.StartError{Reason: reason, Message: msg, At: w.now()}
+}
+
+func specOf(pod *v1.Pod, name string) *v1.Container {
+	for i := range pod.Spec.Containers {
+		if pod.Spec.Containers[i].Name == name {
+			return &pod.Spec.Containers[i]
+		}
+	}
+	for i := range pod.Spec.InitContainers {
+		if pod.Spec.InitContainers[i].Name == name {
+			return &pod.Spec.InitContainers[i]
+		}
+	}
+	return nil
+}
+
+func isNotFound(err error) bool { return errors.Is(err, runtime.ErrNotFound) }
+
+// removePodDir tears down the pod's volumes, then removes its directory
+// (logs included). It refuses to remove anything still mounted.
+func removePodDir(ctx context.Context, vm *volume.Manager, dir string) error {
+	if err := vm.TearDown(ctx, dir); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("removing %s: %w", dir, err)
+	}
+	return nil
+}

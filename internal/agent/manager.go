@@ -1,0 +1,230 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/peapod/peapod/internal/agent/volume"
+)
+
+// Config wires a Manager. Runtime, Volumes, Status and DataDir are required.
+type Config struct {
+	Runtime  Runtime
+	Volumes  *volume.Manager
+	Status   StatusSink
+	Hooks    Hooks // default: none
+	DataDir  string
+	NodeName string
+	HostIP   string
+	// ClusterDomain for pods with a subdomain; default cluster.local.
+	ClusterDomain string
+	// HostResolvConf is the node's /etc/resolv.conf content.
+	HostResolvConf []byte
+	// Resync is each worker's periodic sync; default 1 s.
+	Resync time.Duration
+	// Housekeeping is how often orphaned pods are cleaned up; default 10 s.
+	Housekeeping time.Duration
+	Now          func() time.Time
+	Logf         func(format string, args ...any)
+}
+
+// Manager runs one worker per pod of its source. Run's goroutine owns the
+// worker map.
+type Manager struct {
+	d            *deps
+	housekeeping time.Duration
+
+	desired map[types.UID]*v1.Pod
+	workers map[types.UID]*worker
+	done    chan types.UID
+	synced  bool
+	wg      sync.WaitGroup
+}
+
+// NewManager checks cfg and returns a manager.
+func NewManager(cfg Config) (*Manager, error) {
+	if cfg.Runtime == nil || cfg.Volumes == nil || cfg.Status == nil || cfg.DataDir == "" {
+		return nil, fmt.Errorf("agent: runtime, volumes, status and data dir are required")
+	}
+	d := &deps{
+		rt: cfg.Runtime, volumes: cfg.Volumes, status: cfg.Status, hooks: cfg.Hooks,
+		dataDir: cfg.DataDir, nodeName: cfg.NodeName, hostIP: cfg.HostIP,
+		clusterDomain: cfg.ClusterDomain, hostResolvConf: cfg.HostResolvConf,
+		now: cfg.Now, resync: cfg.Resync, logf: cfg.Logf,
+	}
+	if d.hooks == nil {
+		d.hooks = noHooks{}
+	}
+	if d.clusterDomain == "" {
+		d.clusterDomain = "cluster.local"
+	}
+	if d.now == nil {
+		d.now = time.Now
+	}
+	if d.resync <= 0 {
+		d.resync = time.Second
+	}
+	if d.logf == nil {
+		d.logf = func(string, ...any) {}
+	}
+	hk := cfg.Housekeeping
+	if hk <= 0 {
+		hk = 10 * time.Second
+	}
+	return &Manager{
+		d: d, housekeeping: hk,
+		desired: map[types.UID]*v1.Pod{},
+		workers: map[types.UID]*worker{},
+		done:    make(chan types.UID),
+	}, nil
+}
+
+// Run consumes full pod sets from updates until ctx ends, then waits for
+// the workers to stop (containers keep running).
+func (m *Manager) Run(ctx context.Context, updates <-chan []*v1.Pod) {
+	t := time.NewTicker(m.housekeeping)
+	defer t.Stop()
+	defer m.wg.Wait()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case pods := <-updates:
+			m.setDesired(ctx, pods)
+			if !m.synced {
+				m.synced = true
+				m.cleanup(ctx)
+			}
+		case uid := <-m.done:
+			delete(m.workers, uid)
+			m.reconcile(ctx)
+		case <-t.C:
+			if m.synced {
+				m.cleanup(ctx)
+			}
+		}
+	}
+}
+
+// setDesired hands each pod to its worker and terminates the workers of
+// pods that left the source.
+func (m *Manager) setDesired(ctx context.Context, pods []*v1.Pod) {
+	next := make(map[types.UID]*v1.Pod, len(pods))
+	for _, p := range pods {
+		next[p.UID] = p
+	}
+	for uid, p := range next {
+		if w, ok := m.workers[uid]; ok && w.current().DeletionTimestamp == nil {
+			w.update(p)
+		}
+	}
+	for uid, w := range m.workers {
+		if _, ok := next[uid]; ok {
+			continue
+		}
+		if cur := w.current(); cur.DeletionTimestamp == nil {
+			w.update(markDeleted(cur, m.d.now()))
+		}
+	}
+	m.desired = next
+	m.reconcile(ctx)
+}
+
+// reconcile starts a worker for every desired pod that has none, unless
+// another pod of the same namespace/name is still terminating (a changed
+// static pod manifest: the old pod goes first, as in the kubelet).
+func (m *Manager) reconcile(ctx context.Context) {
+	for uid, p := range m.desired {
+		if _, ok := m.workers[uid]; ok || p.DeletionTimestamp != nil {
+			continue
+		}
+		busy := false
+		for _, w := range m.workers {
+			if cur := w.current(); !w.orphan && cur.Namespace == p.Namespace && cur.Name == p.Name {
+				busy = true
+			}
+		}
+		if !busy {
+			m.startWorker(ctx, p, false)
+		}
+	}
+}
+
+// markDeleted is pod with a deletion timestamp and its own grace, as the
+// API server would set them.
+func markDeleted(pod *v1.Pod, now time.Time) *v1.Pod {
+	p := pod.DeepCopy()
+	ts := metav1.NewTime(now)
+	p.DeletionTimestamp = &ts
+	if p.DeletionGracePeriodSeconds == nil {
+		g := int64(30)
+		if p.Spec.TerminationGracePeriodSeconds != nil {
+			g = *p.Spec.TerminationGracePeriodSeconds
+		}
+		p.DeletionGracePeriodSeconds = &g
+	}
+	return p
+}
+
+func (m *Manager) startWorker(ctx context.Context, pod *v1.Pod, orphan bool) {
+	w := newWorker(m.d, pod, orphan)
+	m.workers[pod.UID] = w
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		if w.run(ctx) {
+			select {
+			case m.done <- w.uid:
+			case <-ctx.Done():
+			}
+		}
+	}()
+}
+
+// cleanup starts terminating workers for runtime sandboxes of unknown
+// pods and removes pod directories no worker owns.
+func (m *Manager) cleanup(ctx context.Context) {
+	sbs, err := m.d.rt.ListPodSandboxes(ctx)
+	if err != nil {
+		m.d.logf("housekeeping: listing sandboxes: %v", err)
+		return
+	}
+	for _, sb := range sbs {
+		uid := types.UID(sb.UID)
+		if _, ok := m.workers[uid]; ok || uid == "" {
+			continue
+		}
+		pod := &v1.Pod{ObjectMeta: metav1.ObjectMeta{Name: sb.Name, Namespace: sb.Namespace, UID: uid}}
+		grace := int64(2)
+		pod.DeletionGracePeriodSeconds = &grace
+		m.d.logf("housekeeping: removing the runtime objects of unknown pod %s", podName(pod))
+		m.startWorker(ctx, markDeleted(pod, m.d.now()), true)
+	}
+	dirs, err := os.ReadDir(filepath.Join(m.d.dataDir, "pods"))
+	if err != nil {
+		return
+	}
+	for _, e := range dirs {
+		i := strings.LastIndex(e.Name(), "_")
+		if i < 0 {
+			continue
+		}
+		uid := types.UID(e.Name()[i+1:])
+		if _, ok := m.workers[uid]; ok {
+			continue
+		}
+		dir := filepath.Join(m.d.dataDir, "pods", e.Name())
+		if err := removePodDir(ctx, m.d.volumes, dir); err != nil {
+			m.d.logf("housekeeping: %v", err)
+		}
+	}
+}

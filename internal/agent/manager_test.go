@@ -1,0 +1,379 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/peapod/peapod/internal/agent/plan"
+	"github.com/peapod/peapod/internal/agent/volume"
+	"github.com/peapod/peapod/internal/runtime"
+)
+
+type harness struct {
+	t       *testing.T
+	rt      *fakeRuntime
+	status  *MemoryStatus
+	updates chan []*v1.Pod
+	dataDir string
+	cancel  context.CancelFunc
+	done    chan struct{}
+}
+
+func newHarness(t *testing.T, rt *fakeRuntime) *harness {
+	h := &harness{t: t, rt: rt, status: NewMemoryStatus(), updates: make(chan []*v1.Pod), dataDir: t.TempDir(), done: make(chan struct{})}
+	m, err := NewManager(Config{
+		Runtime: rt, Volumes: volume.NewManager(volume.DefaultPlugins()...), Status: h.status,
+		DataDir: h.dataDir, NodeName: "n1", HostIP: "192.0.2.1",
+		Resync: 10 * time.Millisecond, Housekeeping: 20 * time.Millisecond, Logf: t.Logf,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	h.cancel = cancel
+	go func() { m.Run(ctx, h.updates); close(h.done) }()
+	t.Cleanup(h.stop)
+	return h
+}
+
+func (h *harness) stop() {
+	h.cancel()
+	<-h.done
+}
+
+func (h *harness) send(pods ...*v1.Pod) { h.updates <- pods }
+
+// waitFor polls the published status of the pod named name until cond holds.
+func (h *harness) waitFor(name string, what string, cond func(*v1.Pod) bool) *v1.Pod {
+	h.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	var last *v1.Pod
+	for time.Now().Before(deadline) {
+		for _, p := range h.status.Pods() {
+			if p.Name == name {
+				p := p
+				last = &p
+				if cond(&p) {
+					return &p
+				}
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	h.t.Fatalf("pod %s: timed out waiting for %s; last status: %+v", name, what, last)
+	return nil
+}
+
+func (h *harness) waitGone(name string) {
+	h.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		found := false
+		for _, p := range h.status.Pods() {
+			found = found || p.Name == name
+		}
+		if sb, cs := h.rt.count(); !found && sb == 0 && cs == 0 {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	h.t.Fatalf("pod %s not gone: calls %v", name, h.rt.callList())
+}
+
+func staticPod(t *testing.T, yaml string) *v1.Pod {
+	t.Helper()
+	p, err := DecodeStaticPod([]byte(yaml), "/etc/manifests/"+t.Name()+".yaml", "n1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+const initPodYAML = `
+apiVersion: v1
+kind: Pod
+metadata: {name: web}
+spec:
+  volumes: [{name: work, emptyDir: {}}]
+  initContainers:
+  - {name: i1, image: busybox, imagePullPolicy: IfNotPresent}
+  - {name: i2, image: busybox, imagePullPolicy: IfNotPresent}
+  containers:
+  - name: app
+    image: busybox
+    imagePullPolicy: IfNotPresent
+    volumeMounts: [{name: work, mountPath: /work}]
+    env:
+    - {name: PLAIN, value: x}
+    - name: POD
+      valueFrom: {fieldRef: {fieldPath: metadata.name}}
+    - name: IP
+      valueFrom: {fieldRef: {fieldPath: status.podIP}}
+    - name: NODE
+      valueFrom: {fieldRef: {fieldPath: spec.nodeName}}
+`
+
+func running(name string) func(*v1.Pod) bool {
+	return func(p *v1.Pod) bool {
+		for _, c := range p.Status.ContainerStatuses {
+			if c.Name == name && c.State.Running != nil {
+				return true
+			}
+		}
+		for _, c := range p.Status.InitContainerStatuses {
+			if c.Name == name && c.State.Running != nil {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+func TestWorkerRunsInitContainersInOrderThenApps(t *testing.T) {
+	rt := newFakeRuntime()
+	h := newHarness(t, rt)
+	pod := staticPod(t, initPodYAML)
+	h.send(pod)
+
+	h.waitFor("web-n1", "i1 running", running("i1"))
+	if !rt.exit("i1", 0) {
+		t.Fatal("i1 not running")
+	}
+	p := h.waitFor("web-n1", "i2 running", running("i2"))
+	if p.Status.Phase != v1.PodPending {
+		t.Fatalf("phase while initializing: %s", p.Status.Phase)
+	}
+	rt.exit("i2", 0)
+	p = h.waitFor("web-n1", "Running", func(p *v1.Pod) bool { return p.Status.Phase == v1.PodRunning })
+	if got := strings.Join(rt.callList(), ","); got != "run-sandbox web-n1,create i1#0,create i2#0,create app#0" {
+		t.Fatalf("calls: %s", got)
+	}
+	if p.Status.PodIP != "10.1.0.2" || p.Status.HostIP != "192.0.2.1" {
+		t.Fatalf("IPs: %+v", p.Status)
+	}
+
+	// env and mounts of the app container
+	var cfg *runtime.ContainerConfig
+	rt.mu.Lock()
+	for _, c := range rt.configs {
+		if c.Spec.Name == "app" {
+			cfg = c
+		}
+	}
+	rt.mu.Unlock()
+	env := fmt.Sprint(cfg.Env)
+	if env != "[{PLAIN x} {POD web-n1} {IP 10.1.0.2} {NODE n1}]" {
+		t.Fatalf("env: %s", env)
+	}
+	wantVol := filepath.Join(PodDir(h.dataDir, pod), "volumes", "kubernetes.io~empty-dir", "work")
+	if len(cfg.Mounts) != 1 || cfg.Mounts[0].HostPath != wantVol || cfg.Mounts[0].ContainerPath != "/work" {
+		t.Fatalf("mounts: %+v", cfg.Mounts)
+	}
+	if cfg.Labels[runtime.LabelPodUID] != string(pod.UID) || cfg.Labels[runtime.LabelContainerName] != "app" {
+		t.Fatalf("labels: %v", cfg.Labels)
+	}
+
+	// Removing the pod from the source stops it with its grace, removes
+	// everything and forgets its status.
+	h.send()
+	h.waitGone("web-n1")
+	calls := strings.Join(rt.callList(), ",")
+	if !strings.Contains(calls, "stop app 30s") {
+		t.Fatalf("app not stopped with the pod grace: %s", calls)
+	}
+	if _, err := os.Stat(PodDir(h.dataDir, pod)); !os.IsNotExist(err) {
+		t.Fatalf("pod dir left: %v", err)
+	}
+}
+
+func TestWorkerRestartPolicies(t *testing.T) {
+	for _, tc := range []struct {
+		policy    string
+		code      int32
+		wantPhase v1.PodPhase
+		restarted bool
+	}{
+		{"Never", 0, v1.PodSucceeded, false},
+		{"Never", 1, v1.PodFailed, false},
+		{"OnFailure", 0, v1.PodSucceeded, false},
+		{"OnFailure", 1, v1.PodRunning, true},
+		{"Always", 0, v1.PodRunning, true},
+	} {
+		t.Run(fmt.Sprintf("%s-exit%d", tc.policy, tc.code), func(t *testing.T) {
+			rt := newFakeRuntime()
+			h := newHarness(t, rt)
+			h.send(staticPod(t, `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"job"},"spec":{"restartPolicy":"`+tc.policy+`","containers":[{"name":"c","image":"busybox","imagePullPolicy":"Never"}]}}`))
+			h.waitFor("job-n1", "running", running("c"))
+			rt.exit("c", tc.code)
+			if tc.restarted {
+				p := h.waitFor("job-n1", "restart", func(p *v1.Pod) bool {
+					return p.Status.ContainerStatuses[0].RestartCount == 1 && p.Status.ContainerStatuses[0].State.Running != nil
+				})
+				if p.Status.Phase != tc.wantPhase || p.Status.ContainerStatuses[0].LastTerminationState.Terminated.ExitCode != tc.code {
+					t.Fatalf("status %+v", p.Status)
+				}
+				// A second exit within the window is held: CrashLoopBackOff.
+				rt.exit("c", tc.code)
+				h.waitFor("job-n1", "CrashLoopBackOff", func(p *v1.Pod) bool {
+					w := p.Status.ContainerStatuses[0].State.Waiting
+					return w != nil && w.Reason == plan.ReasonCrashLoopBackOff &&
+						strings.HasPrefix(w.Message, "back-off 10s restarting failed container=c pod=job-n1_default(")
+				})
+				return
+			}
+			p := h.waitFor("job-n1", string(tc.wantPhase), func(p *v1.Pod) bool { return p.Status.Phase == tc.wantPhase })
+			if t := p.Status.ContainerStatuses[0].State.Terminated; t == nil || t.ExitCode != tc.code {
+				panic(fmt.Sprintf("state %+v", p.Status.ContainerStatuses[0].State))
+			}
+			// The sandbox is stopped, nothing restarts.
+			time.Sleep(50 * time.Millisecond)
+			if strings.Count(strings.Join(rt.callList(), ","), "create c") != 1 {
+				t.Fatalf("restarted: %v", rt.callList())
+			}
+			if !strings.Contains(strings.Join(rt.callList(), ","), "stop-sandbox") {
+				t.Fatalf("sandbox not stopped: %v", rt.callList())
+			}
+		})
+	}
+}
+
+func TestWorkerFailedInitUnderNeverFailsThePod(t *testing.T) {
+	rt := newFakeRuntime()
+	h := newHarness(t, rt)
+	h.send(staticPod(t, `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{"restartPolicy":"Never",
+	"initContainers":[{"name":"i","image":"busybox","imagePullPolicy":"Never"}],"containers":[{"name":"c","image":"busybox","imagePullPolicy":"Never"}]}}`))
+	h.waitFor("p-n1", "init running", running("i"))
+	rt.exit("i", 3)
+	p := h.waitFor("p-n1", "Failed", func(p *v1.Pod) bool { return p.Status.Phase == v1.PodFailed })
+	if w := p.Status.ContainerStatuses[0].State.Waiting; w == nil || w.Reason != plan.ReasonPodInitializing {
+		t.Fatalf("app state %+v", p.Status.ContainerStatuses[0].State)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if strings.Contains(strings.Join(rt.callList(), ","), "create c") {
+		t.Fatal("app container started after a failed init container")
+	}
+}
+
+func TestWorkerImageErrors(t *testing.T) {
+	rt := newFakeRuntime()
+	h := newHarness(t, rt)
+	h.send(
+		staticPod(t, `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"pull"},"spec":{"containers":[{"name":"c","image":"nope:1"}]}}`),
+		staticPod(t, `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"never"},"spec":{"containers":[{"name":"c","image":"nope:2","imagePullPolicy":"Never"}]}}`),
+	)
+	p := h.waitFor("pull-n1", "ErrImagePull", func(p *v1.Pod) bool {
+		w := p.Status.ContainerStatuses[0].State.Waiting
+		return w != nil && (w.Reason == plan.ReasonErrImagePull || w.Reason == plan.ReasonImagePullBackOff)
+	})
+	if p.Status.Phase != v1.PodPending {
+		t.Fatalf("phase %s", p.Status.Phase)
+	}
+	h.waitFor("pull-n1", "ImagePullBackOff", func(p *v1.Pod) bool {
+		w := p.Status.ContainerStatuses[0].State.Waiting
+		return w != nil && w.Reason == plan.ReasonImagePullBackOff && w.Message == `Back-off pulling image "nope:1"`
+	})
+	h.waitFor("never-n1", "ErrImageNeverPull", func(p *v1.Pod) bool {
+		w := p.Status.ContainerStatuses[0].State.Waiting
+		return w != nil && w.Reason == plan.ReasonErrImageNeverPull &&
+			w.Message == `Container image "nope:2" is not present with pull policy of Never`
+	})
+	if n := strings.Count(strings.Join(rt.callList(), ","), "pull nope:1"); n != 1 {
+		t.Fatalf("pulled %d times inside the back-off window", n)
+	}
+}
+
+func TestWorkerCreateError(t *testing.T) {
+	rt := newFakeRuntime()
+	rt.createErr["c"] = fmt.Errorf(`runc create failed: exec: "nope": executable file not found in $PATH`)
+	h := newHarness(t, rt)
+	h.send(staticPod(t, `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{"containers":[{"name":"c","image":"busybox","imagePullPolicy":"Never"}]}}`))
+	h.waitFor("p-n1", "CreateContainerError", func(p *v1.Pod) bool {
+		w := p.Status.ContainerStatuses[0].State.Waiting
+		return w != nil && w.Reason == plan.ReasonCreateContainerError && strings.Contains(w.Message, "executable file not found")
+	})
+}
+
+func TestManagerAdoptsRunningPodsAndRemovesOrphans(t *testing.T) {
+	rt := newFakeRuntime()
+	pod := staticPod(t, `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{"containers":[{"name":"c","image":"busybox","imagePullPolicy":"Never"}]}}`)
+	ctx := context.Background()
+	d := &deps{dataDir: "/x", clusterDomain: "cluster.local"}
+	// A running pod from a previous agent, and an orphan.
+	sb, _ := rt.RunPodSandbox(ctx, d.sandboxConfig(pod, 0))
+	labels := podLabels(pod)
+	labels[runtime.LabelContainerName] = "c"
+	cid, _ := rt.CreateContainer(ctx, sb, &runtime.ContainerConfig{Spec: pod.Spec.Containers[0], Attempt: 3, Labels: labels})
+	rt.StartContainer(ctx, cid)
+	orphan := &v1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "gone", Namespace: "default", UID: "old"}}
+	osb, _ := rt.RunPodSandbox(ctx, d.sandboxConfig(orphan, 0))
+	ol := podLabels(orphan)
+	ol[runtime.LabelContainerName] = "x"
+	ocid, _ := rt.CreateContainer(ctx, osb, &runtime.ContainerConfig{Spec: v1.Container{Name: "x"}, Labels: ol})
+	rt.StartContainer(ctx, ocid)
+	before := len(rt.callList())
+
+	h := newHarness(t, rt)
+	os.MkdirAll(filepath.Join(h.dataDir, "pods", "default_stale_uid9", "c"), 0o755)
+	h.send(pod)
+	p := h.waitFor("p-n1", "Running", func(p *v1.Pod) bool { return p.Status.Phase == v1.PodRunning })
+	if rc := p.Status.ContainerStatuses[0].RestartCount; rc != 3 {
+		t.Fatalf("restartCount %d, want the adopted attempt 3", rc)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if n, _ := rt.count(); n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("orphan not removed: %v", rt.callList())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	for _, c := range rt.callList()[before:] {
+		if strings.HasPrefix(c, "create") || strings.HasPrefix(c, "run-sandbox") || c == "stop c 30s" {
+			t.Fatalf("adopted pod touched: %v", rt.callList()[before:])
+		}
+	}
+	if _, err := os.Stat(filepath.Join(h.dataDir, "pods", "default_stale_uid9")); !os.IsNotExist(err) {
+		t.Fatal("stale pod dir not removed")
+	}
+}
+
+func TestManagerStopsLeavingContainersRunning(t *testing.T) {
+	rt := newFakeRuntime()
+	h := newHarness(t, rt)
+	h.send(staticPod(t, `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{"containers":[{"name":"c","image":"busybox","imagePullPolicy":"Never"}]}}`))
+	h.waitFor("p-n1", "running", running("c"))
+	h.stop()
+	for _, c := range rt.callList() {
+		if strings.HasPrefix(c, "stop") {
+			t.Fatalf("stopping the agent stopped containers: %v", rt.callList())
+		}
+	}
+}
+
+func TestChangedManifestReplacesThePod(t *testing.T) {
+	rt := newFakeRuntime()
+	h := newHarness(t, rt)
+	a := staticPod(t, `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{"containers":[{"name":"c","image":"busybox","imagePullPolicy":"Never"}]}}`)
+	b := staticPod(t, `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{"containers":[{"name":"d","image":"busybox","imagePullPolicy":"Never"}]}}`)
+	if a.UID == b.UID {
+		t.Fatal("different content, same UID")
+	}
+	h.send(a)
+	h.waitFor("p-n1", "c running", running("c"))
+	h.send(b)
+	h.waitFor("p-n1", "d running", running("d"))
+	calls := strings.Join(rt.callList(), ",")
+	if strings.Index(calls, "stop c") > strings.Index(calls, "create d") {
+		t.Fatalf("new pod started before the old one stopped: %s", calls)
+	}
+}

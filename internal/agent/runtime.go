@@ -1,0 +1,43 @@
+package agent
+
+import (
+	"context"
+	"time"
+
+	"github.com/peapod/peapod/internal/runtime"
+)
+
+// Runtime is the part of runtime.Service the pod workers use.
+type Runtime interface {
+	SandboxRuntime
+	ContainerRuntime
+	ImageRuntime
+}
+
+// SandboxRuntime runs pod sandboxes. Errors wrap runtime.ErrNotFound and
+// runtime.ErrInvalidState where they apply.
+type SandboxRuntime interface {
+	RunPodSandbox(ctx context.Context, cfg *runtime.SandboxConfig) (string, error)
+	StopPodSandbox(ctx context.Context, id string) error
+	RemovePodSandbox(ctx context.Context, id string) error
+	ListPodSandboxes(ctx context.Context) ([]*runtime.SandboxStatus, error)
+}
+
+// ContainerRuntime runs containers in sandboxes.
+type ContainerRuntime interface {
+	CreateContainer(ctx context.Context, sandboxID string, cfg *runtime.ContainerConfig) (string, error)
+	StartContainer(ctx context.Context, id string) error
+	StopContainer(ctx context.Context, id string, timeout time.Duration) error
+	RemoveContainer(ctx context.Context, id string) error
+	ListContainers(ctx context.Context, filter runtime.ContainerFilter) ([]*runtime.ContainerStatus, error)
+}
+
+// ImageRuntime finds and pulls images. ImageStatus wraps
+// runtime.ErrImageNotFound for absent images and runtime.ErrInvalidImage
+// for bad names.
+type ImageRuntime interface {
+	PullImage(ctx context.Context, ref string, auth *runtime.AuthConfig) (string, error)
+	ImageStatus(ctx context.Context, ref string) (*runtime.Image, error)
+}
+
+var _ Runtime = runtime.Service(nil)

@@ -1,0 +1,243 @@
+package agent
+
+import (
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/dump"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/client-go/kubernetes/scheme"
+
+	"github.com/peapod/peapod/internal/agent/plan"
+)
+
+// Annotations the kubelet sets on static pods.
+const (
+	ConfigHashAnnotation   = "kubernetes.io/config.hash"
+	ConfigSourceFile       = "file"
+	manifestPathAnnotation = "peapod.io/manifest-path"
+)
+
+// StaticSource watches a directory of pod manifests (*.yaml, *.yml,
+// *.json; one Pod each) and sends the full set of pods whenever it
+// changes. A pod's UID is a hash of its file's content, node and path, so a
+// changed file is a new pod and the old one is stopped.
+type StaticSource struct {
+	Dir      string
+	NodeName string
+	// Interval between scans; default 1 s.
+	Interval time.Duration
+	Logf     func(format string, args ...any)
+
+	reported map[string]string // path -> last error logged
+}
+
+// Run scans until ctx ends, sending the first set at once and then every
+// change.
+func (s *StaticSource) Run(ctx context.Context, out chan<- []*v1.Pod) {
+	interval := s.Interval
+	if interval <= 0 {
+		interval = time.Second
+	}
+	last := "-"
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		pods := s.Scan()
+		if fp := fingerprint(pods); fp != last {
+			select {
+			case out <- pods:
+				last = fp
+			case <-ctx.Done():
+				return
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Scan reads every manifest in the directory. Bad files are logged (once
+// per distinct error) and skipped.
+func (s *StaticSource) Scan() []*v1.Pod {
+	if s.reported == nil {
+		s.reported = map[string]string{}
+	}
+	ents, err := os.ReadDir(s.Dir)
+	if err != nil {
+		s.report(s.Dir, err)
+		return nil
+	}
+	var pods []*v1.Pod
+	byName := map[string]string{}
+	seen := map[string]bool{}
+	for _, e := range ents {
+		name := e.Name()
+		ext := strings.ToLower(filepath.Ext(name))
+		if e.IsDir() || strings.HasPrefix(name, ".") || (ext != ".yaml" && ext != ".yml" && ext != ".json") {
+			continue
+		}
+		path := filepath.Join(s.Dir, name)
+		seen[path] = true
+		data, err := os.ReadFile(path)
+		if err != nil {
+			s.report(path, err)
+			continue
+		}
+		pod, err := DecodeStaticPod(data, path, s.NodeName)
+		if err != nil {
+			s.report(path, err)
+			continue
+		}
+		key := pod.Namespace + "/" + pod.Name
+		if other, dup := byName[key]; dup {
+			s.report(path, fmt.Errorf("pod %s is already defined by %s", key, other))
+			continue
+		}
+		byName[key] = path
+		s.report(path, nil)
+		pods = append(pods, pod)
+	}
+	for p := range s.reported {
+		if !seen[p] && p != s.Dir {
+			delete(s.reported, p)
+		}
+	}
+	return pods
+}
+
+func (s *StaticSource) report(path string, err error) {
+	msg := ""
+	if err != nil {
+		msg = err.Error()
+	}
+	if s.reported[path] == msg {
+		return
+	}
+	s.reported[path] = msg
+	if err != nil && s.Logf != nil {
+		s.Logf("static pod %s: %v", path, err)
+	}
+}
+
+func fingerprint(pods []*v1.Pod) string {
+	uids := make([]string, len(pods))
+	for i, p := range pods {
+		uids[i] = string(p.UID)
+	}
+	sort.Strings(uids)
+	return strings.Join(uids, ",")
+}
+
+// DecodeStaticPod turns a manifest into the pod the agent runs: defaults
+// applied, UID from the content hash, name "<name>-<node>", namespace
+// "default" when absent, bound to the node.
+func DecodeStaticPod(data []byte, path, nodeName string) (*v1.Pod, error) {
+	obj, gvk, err := scheme.Codecs.UniversalDeserializer().Decode(data, nil, nil)
+	if err != nil {
+		return nil, fmt.Errorf("decoding: %w", err)
+	}
+	pod, ok := obj.(*v1.Pod)
+	if !ok {
+		return nil, fmt.Errorf("expected a v1 Pod, got %s", gvk)
+	}
+	if err := validateStaticPod(pod); err != nil {
+		return nil, err
+	}
+	// The kubelet hashes the decoded object, then the node and the source.
+	h := md5.New()
+	fmt.Fprint(h, dump.ForHash(pod))
+	fmt.Fprintf(h, "host:%s", nodeName)
+	fmt.Fprintf(h, "file:%s", path)
+	pod.UID = types.UID(hex.EncodeToString(h.Sum(nil)))
+
+	pod.Name = pod.Name + "-" + strings.ToLower(nodeName)
+	if pod.Namespace == "" {
+		pod.Namespace = metav1.NamespaceDefault
+	}
+	pod.Spec.NodeName = nodeName
+	if pod.Annotations == nil {
+		pod.Annotations = map[string]string{}
+	}
+	pod.Annotations[ConfigHashAnnotation] = string(pod.UID)
+	pod.Annotations[plan.ConfigSourceAnnotation] = ConfigSourceFile
+	pod.Annotations[manifestPathAnnotation] = path
+	pod.Spec.Tolerations = append(pod.Spec.Tolerations, v1.Toleration{Operator: v1.TolerationOpExists, Effect: v1.TaintEffectNoExecute})
+	applyPodDefaults(pod)
+	pod.Status = v1.PodStatus{Phase: v1.PodPending}
+	return pod, nil
+}
+
+// validateStaticPod checks what the agent relies on and returns every
+// problem at once.
+func validateStaticPod(pod *v1.Pod) error {
+	var errs []error
+	if pod.Name == "" {
+		errs = append(errs, errors.New("metadata.name: required"))
+	} else {
+		for _, m := range validation.IsDNS1123Subdomain(pod.Name) {
+			errs = append(errs, fmt.Errorf("metadata.name %q: %s", pod.Name, m))
+		}
+	}
+	if len(pod.Spec.Containers) == 0 {
+		errs = append(errs, errors.New("spec.containers: at least one container is required"))
+	}
+	names := map[string]bool{}
+	check := func(field string, cs []v1.Container) {
+		for i, c := range cs {
+			f := fmt.Sprintf("%s[%d]", field, i)
+			if c.Name == "" {
+				errs = append(errs, fmt.Errorf("%s.name: required", f))
+			} else {
+				for _, m := range validation.IsDNS1123Label(c.Name) {
+					errs = append(errs, fmt.Errorf("%s.name %q: %s", f, c.Name, m))
+				}
+				if names[c.Name] {
+					errs = append(errs, fmt.Errorf("%s.name %q: duplicate", f, c.Name))
+				}
+				names[c.Name] = true
+			}
+			if c.Image == "" {
+				errs = append(errs, fmt.Errorf("%s.image: required", f))
+			}
+		}
+	}
+	check("spec.initContainers", pod.Spec.InitContainers)
+	check("spec.containers", pod.Spec.Containers)
+	for i, c := range pod.Spec.InitContainers {
+		if c.RestartPolicy != nil {
+			errs = append(errs, fmt.Errorf("spec.initContainers[%d].restartPolicy: sidecar containers are not supported yet", i))
+		}
+	}
+	switch pod.Spec.RestartPolicy {
+	case "", v1.RestartPolicyAlways, v1.RestartPolicyOnFailure, v1.RestartPolicyNever:
+	default:
+		errs = append(errs, fmt.Errorf("spec.restartPolicy %q: must be Always, OnFailure or Never", pod.Spec.RestartPolicy))
+	}
+	vols := map[string]bool{}
+	for _, v := range pod.Spec.Volumes {
+		vols[v.Name] = true
+	}
+	for _, c := range append(append([]v1.Container(nil), pod.Spec.InitContainers...), pod.Spec.Containers...) {
+		for _, vm := range c.VolumeMounts {
+			if !vols[vm.Name] {
+				errs = append(errs, fmt.Errorf("container %q: volumeMount %q: no volume of that name", c.Name, vm.Name))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,93 @@
+package agent
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	v1 "k8s.io/api/core/v1"
+
+	"github.com/peapod/peapod/internal/agent/plan"
+)
+
+const staticYAML = `apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+spec:
+  containers:
+  - name: c
+    image: busybox
+    ports: [{containerPort: 80}]
+  - name: d
+    image: registry.local:5000/tools:1.2
+`
+
+func TestDecodeStaticPod(t *testing.T) {
+	p, err := DecodeStaticPod([]byte(staticYAML), "/m/web.yaml", "node-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Name != "web-node-a" || p.Namespace != "default" || p.Spec.NodeName != "node-a" {
+		t.Fatalf("identity: %s/%s on %s", p.Namespace, p.Name, p.Spec.NodeName)
+	}
+	if len(p.UID) != 32 || p.Annotations[ConfigHashAnnotation] != string(p.UID) || !plan.IsStaticPod(p) {
+		t.Fatalf("uid %q annotations %v", p.UID, p.Annotations)
+	}
+	c, d := p.Spec.Containers[0], p.Spec.Containers[1]
+	if c.ImagePullPolicy != v1.PullAlways || d.ImagePullPolicy != v1.PullIfNotPresent {
+		t.Fatalf("pull policies %s %s", c.ImagePullPolicy, d.ImagePullPolicy)
+	}
+	if p.Spec.RestartPolicy != v1.RestartPolicyAlways || *p.Spec.TerminationGracePeriodSeconds != 30 ||
+		c.TerminationMessagePath != "/dev/termination-log" || c.Ports[0].Protocol != v1.ProtocolTCP || p.Status.Phase != v1.PodPending {
+		t.Fatalf("defaults: %+v", p.Spec)
+	}
+	// Same content, same UID; another node or path or content, another UID.
+	again, _ := DecodeStaticPod([]byte(staticYAML), "/m/web.yaml", "node-a")
+	other, _ := DecodeStaticPod([]byte(staticYAML), "/m/web.yaml", "node-b")
+	moved, _ := DecodeStaticPod([]byte(staticYAML), "/m/web2.yaml", "node-a")
+	changed, _ := DecodeStaticPod([]byte(strings.Replace(staticYAML, "1.2", "1.3", 1)), "/m/web.yaml", "node-a")
+	if again.UID != p.UID || other.UID == p.UID || moved.UID == p.UID || changed.UID == p.UID {
+		t.Fatal("UID does not follow content, node and path")
+	}
+}
+
+func TestDecodeStaticPodErrors(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"not: [yaml", "decoding"},
+		{`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x"}}`, "expected a v1 Pod"},
+		{`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"Bad_Name"},"spec":{"containers":[{"name":"c"},{"name":"c","image":"x"}]}}`,
+			"metadata.name \"Bad_Name\""},
+		{`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"x"},"spec":{"containers":[{"name":"c"},{"name":"c","image":"x","volumeMounts":[{"name":"v","mountPath":"/v"}]}]}}`,
+			"spec.containers[0].image: required\nspec.containers[1].name \"c\": duplicate\ncontainer \"c\": volumeMount \"v\": no volume of that name"},
+	} {
+		_, err := DecodeStaticPod([]byte(tc.in), "/m/x.yaml", "n")
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err = %v, want %q", tc.in, err, tc.want)
+		}
+	}
+}
+
+func TestStaticSourceScan(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "a.yaml"), []byte(staticYAML), 0o644)
+	os.WriteFile(filepath.Join(dir, "b.json"), []byte(`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"b","namespace":"kube-system"},"spec":{"containers":[{"name":"c","image":"x"}]}}`), 0o644)
+	os.WriteFile(filepath.Join(dir, "dup.yml"), []byte(staticYAML), 0o644)
+	os.WriteFile(filepath.Join(dir, "bad.yaml"), []byte("kind: Pod"), 0o644)
+	os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("ignored"), 0o644)
+	os.WriteFile(filepath.Join(dir, ".hidden.yaml"), []byte(staticYAML), 0o644)
+	var logs []string
+	s := &StaticSource{Dir: dir, NodeName: "n", Logf: func(f string, a ...any) { logs = append(logs, f) }}
+	pods := s.Scan()
+	if len(pods) != 2 || pods[0].Name != "web-n" || pods[1].Namespace != "kube-system" {
+		t.Fatalf("pods %v", pods)
+	}
+	if len(logs) != 2 {
+		t.Fatalf("want one report for bad.yaml and one for dup.yml, got %v", logs)
+	}
+	s.Scan()
+	if len(logs) != 2 {
+		t.Fatal("the same errors were reported again")
+	}
+}

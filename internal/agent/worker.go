@@ -1,0 +1,213 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/peapod/peapod/internal/agent/plan"
+	"github.com/peapod/peapod/internal/agent/volume"
+	"github.com/peapod/peapod/internal/runtime"
+)
+
+// deps are what every worker shares, fixed when the Manager is built.
+type deps struct {
+	rt             Runtime
+	volumes        *volume.Manager
+	status         StatusSink
+	hooks          Hooks
+	dataDir        string
+	nodeName       string
+	hostIP         string
+	clusterDomain  string
+	hostResolvConf []byte
+	now            func() time.Time
+	resync         time.Duration
+	logf           func(format string, args ...any)
+}
+
+// worker owns one pod: its goroutine is the only one that touches the
+// fields below the mailbox.
+type worker struct {
+	*deps
+	uid types.UID
+	// orphan workers clean up runtime objects of pods no source knows;
+	// they publish no status.
+	orphan bool
+
+	mu    sync.Mutex
+	pod   *v1.Pod // latest desired pod (mailbox)
+	nudge chan struct{}
+
+	backoff        plan.BackoffState
+	startErrors    map[string]plan.StartError
+	attempts       map[string]uint32
+	lastStatus     *v1.PodStatus
+	volumePaths    map[string]string
+	sandboxRetryAt time.Time
+}
+
+func newWorker(d *deps, pod *v1.Pod, orphan bool) *worker {
+	return &worker{
+		deps: d, uid: pod.UID, orphan: orphan, pod: pod,
+		nudge:       make(chan struct{}, 1),
+		backoff:     plan.BackoffState{},
+		startErrors: map[string]plan.StartError{},
+		attempts:    map[string]uint32{},
+	}
+}
+
+// update hands the worker a newer version of its pod and wakes it.
+func (w *worker) update(pod *v1.Pod) {
+	w.mu.Lock()
+	w.pod = pod
+	w.mu.Unlock()
+	w.wake()
+}
+
+func (w *worker) wake() {
+	select {
+	case w.nudge <- struct{}{}:
+	default:
+	}
+}
+
+func (w *worker) current() *v1.Pod {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.pod
+}
+
+// run syncs the pod on every nudge and every resync period until the pod
+// has terminated (it returns true) or ctx ends (false; containers stay).
+func (w *worker) run(ctx context.Context) bool {
+	t := time.NewTicker(w.resync)
+	defer t.Stop()
+	for {
+		again, done := w.sync(ctx)
+		if done {
+			return true
+		}
+		if again {
+			w.wake()
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-w.nudge:
+		case <-t.C:
+		}
+	}
+}
+
+// sync is one pass: observe, plan, execute, publish. again asks for an
+// immediate next pass (actions ran); done means the pod is gone.
+func (w *worker) sync(ctx context.Context) (again, done bool) {
+	pod := w.current()
+	obs, err := w.observe(ctx, pod)
+	if err != nil {
+		w.logf("pod %s: observing the runtime: %v", podName(pod), err)
+		return false, false
+	}
+	now := w.now()
+	p := plan.Compute(pod, obs, now, w.backoff)
+	w.backoff = w.backoff.Apply(p.Backoff).GC(now)
+	for name, e := range p.StartErrors {
+		w.startErrors[name] = e
+	}
+	if p.CreateSandbox && now.Before(w.sandboxRetryAt) {
+		return false, false
+	}
+
+	if p.Terminated {
+		if !w.orphan {
+			w.publish(pod, obs)
+		}
+		if err := w.teardown(ctx, pod, obs); err != nil {
+			w.logf("pod %s: teardown: %v", podName(pod), err)
+			return false, false
+		}
+		if !w.orphan {
+			w.status.PodTerminated(pod)
+		}
+		return false, true
+	}
+
+	acted := !p.Empty()
+	if acted {
+		if err := w.execute(ctx, pod, obs, &p); err != nil {
+			w.logf("pod %s: %v", podName(pod), err)
+			acted = false
+		}
+		if ctx.Err() != nil {
+			return false, false
+		}
+		if obs2, err := w.observe(ctx, pod); err == nil {
+			obs = obs2
+		}
+	}
+	if !w.orphan {
+		w.publish(pod, obs)
+	}
+	return acted, false
+}
+
+// observe gathers the runtime's view of pod plus the worker's memory.
+func (w *worker) observe(ctx context.Context, pod *v1.Pod) (*plan.Observed, error) {
+	sbs, err := w.rt.ListPodSandboxes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	o := &plan.Observed{
+		StartErrors: w.startErrors,
+		Attempts:    w.attempts,
+		LastStatus:  w.lastStatus,
+		HostIP:      w.hostIP,
+	}
+	for _, sb := range sbs {
+		if sb.UID == string(pod.UID) {
+			o.Sandboxes = append(o.Sandboxes, sb)
+		}
+	}
+	cs, err := w.rt.ListContainers(ctx, runtime.ContainerFilter{Labels: map[string]string{runtime.LabelPodUID: string(pod.UID)}})
+	if err != nil {
+		return nil, err
+	}
+	o.Containers = cs
+	for _, c := range cs {
+		if a, ok := w.attempts[c.Name]; !ok || c.Attempt > a {
+			w.attempts[c.Name] = c.Attempt
+		}
+	}
+	return o, nil
+}
+
+func (w *worker) publish(pod *v1.Pod, obs *plan.Observed) {
+	s := plan.GenerateStatus(pod, obs, w.now())
+	w.lastStatus = &s
+	w.status.SetPodStatus(pod, s)
+}
+
+// teardown removes everything the pod had on the node: runtime objects,
+// volumes and the pod directory.
+func (w *worker) teardown(ctx context.Context, pod *v1.Pod, obs *plan.Observed) error {
+	for _, c := range obs.Containers {
+		if err := w.rt.RemoveContainer(ctx, c.ID); err != nil && !isNotFound(err) {
+			return fmt.Errorf("removing container %s: %w", c.Name, err)
+		}
+	}
+	for _, sb := range obs.Sandboxes {
+		if err := w.rt.RemovePodSandbox(ctx, sb.ID); err != nil && !isNotFound(err) {
+			return fmt.Errorf("removing sandbox %s: %w", sb.ID, err)
+		}
+	}
+	return removePodDir(ctx, w.volumes, PodDir(w.dataDir, pod))
+}
+
+func podName(pod *v1.Pod) string {
+	return fmt.Sprintf("%s/%s (%s)", pod.Namespace, pod.Name, pod.UID)
+}
