@@ -58,6 +58,11 @@ func (s *Store) addImage(ctx context.Context, img v1.Image, tags, digests []stri
 	for _, d := range cfg.RootFS.DiffIDs {
 		rec.Layers = append(rec.Layers, d.String())
 	}
+	unpin, err := s.pinLayers(rec.Layers)
+	if err != nil {
+		return nil, err
+	}
+	defer unpin()
 	// Layers are fetched and unpacked a few at a time.
 	ensure := func() error {
 		sizes := make([]int64, len(layers))
@@ -88,8 +93,10 @@ func (s *Store) addImage(ctx context.Context, img v1.Image, tags, digests []stri
 			return nil, fmt.Errorf("reading image manifest: %w", err)
 		}
 	}
-	// A concurrent Remove may delete a shared layer between unpacking and
-	// committing; the commit checks under the lock and we unpack again.
+	// The pin keeps a concurrent Remove from deleting our layers; the
+	// commit still checks them under the lock and unpacks again if one is
+	// missing (a pin lost with its file, say).
+	var stored *runtime.Image
 	for attempt := 0; ; attempt++ {
 		missing := false
 		err := s.update(func(ix *index) error {
@@ -108,6 +115,11 @@ func (s *Store) addImage(ctx context.Context, img v1.Image, tags, digests []stri
 				}
 			}
 			ix.put(rec.clone())
+			i, err := ix.find(rec.ID)
+			if err != nil {
+				return err
+			}
+			stored = ix.Images[i].image()
 			return nil
 		})
 		if err == nil {
@@ -120,7 +132,7 @@ func (s *Store) addImage(ctx context.Context, img v1.Image, tags, digests []stri
 			return nil, err
 		}
 	}
-	return s.Get(rec.ID)
+	return stored, nil
 }
 
 func writeBlob(path string, data []byte) error {

@@ -8,6 +8,7 @@
 //	layers/<diffid-hex>/rootfs    each layer unpacked once (overlay lower dir)
 //	layers/<diffid-hex>/size      the layer's uncompressed tar size
 //	mounts/<hash>                 which container dir mounts which image (in-use check)
+//	pins/<pid>-<n>                layers a pull or import in progress needs (Remove spares them)
 //	tmp/                          imports and unpacks in progress
 //
 // An image's ID is its config digest ("sha256:<hex>"). A container's root

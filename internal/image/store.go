@@ -56,7 +56,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	for _, o := range opts {
 		o(s)
 	}
-	for _, d := range []string{s.dir, s.path("blobs", "sha256"), s.path("layers"), s.path("mounts"), s.path("tmp"), s.path("empty")} {
+	for _, d := range []string{s.dir, s.path("blobs", "sha256"), s.path("layers"), s.path("mounts"), s.path("pins"), s.path("tmp"), s.path("empty")} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("opening image store: %w", err)
 		}
@@ -277,6 +277,13 @@ func (s *Store) Remove(ref string) error {
 			return fmt.Errorf("removing image %s: %w (%s)", ref, ErrImageInUse, strings.Join(users, ", "))
 		}
 		used := ix.layersInUse()
+		pinned, err := s.pinnedLayers()
+		if err != nil {
+			return err
+		}
+		for l := range pinned {
+			used[l] = true
+		}
 		for _, l := range rec.Layers {
 			if !used[l] {
 				garbage = append(garbage, s.layerDir(l))

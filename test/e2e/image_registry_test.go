@@ -415,7 +415,7 @@ func TestImageLayerDedupeAndRemove(t *testing.T) {
 	if !strings.Contains(out, "deleted") {
 		t.Fatalf("rm: %s", out)
 	}
-	for _, d := range []string{"layers", "blobs/sha256", "mounts", "tmp"} {
+	for _, d := range []string{"layers", "blobs/sha256", "mounts", "pins", "tmp"} {
 		if entries, _ := os.ReadDir(filepath.Join(dd, "images", d)); len(entries) != 0 {
 			t.Errorf("%s not empty after removing every image: %v", d, entries)
 		}
@@ -508,5 +508,57 @@ func TestImageManyLayers(t *testing.T) {
 	}
 	if err := s.UnmountRootfs(cdir); err != nil || imageMounted(t, rootfs) {
 		t.Fatalf("unmount: %v", err)
+	}
+}
+
+// Pulls and removals of images sharing a layer, racing: every image the
+// index lists keeps all its layers.
+func TestImagePullRemoveRace(t *testing.T) {
+	host := imageRegistry(t, "", "")
+	base := imageBaseLayer(t)
+	refs := []string{host + "/race/one:v1", host + "/race/two:v1"}
+	imagePush(t, refs[0], imageFrom(t, "one", base, imageTopLayer(t)), authn.Anonymous)
+	imagePush(t, refs[1], imageFrom(t, "two", base), authn.Anonymous)
+	dd := imageDataDir(t)
+	stores := []*image.Store{imageOpen(t, dd), imageOpen(t, dd)}
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make(chan error, 100)
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s, ref := stores[w%2], refs[w/2]
+			for range 10 {
+				if _, err := s.Pull(ctx, ref, nil); err != nil {
+					errs <- err
+					return
+				}
+				if err := s.Remove(ref); err != nil && !errors.Is(err, runtime.ErrImageNotFound) {
+					errs <- err
+					return
+				}
+			}
+			if _, err := s.Pull(ctx, ref, nil); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	imgs, err := stores[0].List()
+	if err != nil || len(imgs) != 2 {
+		t.Fatalf("List = %d images, %v", len(imgs), err)
+	}
+	for _, im := range imgs {
+		if _, err := stores[0].LayerDirs(im.ID); err != nil {
+			t.Error(err)
+		}
+	}
+	if entries, _ := os.ReadDir(filepath.Join(dd, "images", "layers")); len(entries) != 2 {
+		t.Errorf("%d layers, want 2 (base and top)", len(entries))
 	}
 }
