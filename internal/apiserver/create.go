@@ -82,15 +82,8 @@ func (s *Server) create(ctx context.Context, rq *request, obj runtime.Object, wo
 		}
 	}
 	rq.res.Strategy.PrepareForCreate(ctx, obj)
-	if err := s.admit(ctx, rq, admission.Create, obj, nil, wo.dryRun); err != nil {
-		return nil, err
-	}
-	if errs := rq.res.Strategy.Validate(ctx, obj); len(errs) > 0 {
-		return nil, invalid(rq.res.GVK().GroupKind(), acc.GetName(), errs)
-	}
-	if errs := validateName(rq.res.Kind, acc.GetName(), ""); len(errs) > 0 {
-		return nil, invalid(rq.res.GVK().GroupKind(), acc.GetName(), errs)
-	}
+	// managedFields record what the client sent, before admission defaults
+	// (as kube-apiserver's create handler does)
 	obj.GetObjectKind().SetGroupVersionKind(rq.res.GVK())
 	if updateManaged && wo.manager != "" {
 		live := rq.res.New()
@@ -99,6 +92,15 @@ func (s *Server) create(ctx context.Context, rq *request, obj runtime.Object, wo
 		if acc, err = meta.Accessor(obj); err != nil {
 			return nil, apierrors.NewInternalError(err)
 		}
+	}
+	if err := s.admit(ctx, rq, admission.Create, obj, nil, wo.dryRun); err != nil {
+		return nil, err
+	}
+	if errs := rq.res.Strategy.Validate(ctx, obj); len(errs) > 0 {
+		return nil, invalid(rq.res.GVK().GroupKind(), acc.GetName(), errs)
+	}
+	if errs := validateName(rq.res.Kind, acc.GetName(), ""); len(errs) > 0 {
+		return nil, invalid(rq.res.GVK().GroupKind(), acc.GetName(), errs)
 	}
 	if wo.dryRun {
 		return obj, nil

@@ -145,6 +145,10 @@ func (s *Server) prepareUpdate(ctx context.Context, rq *request, sub string, wo 
 			return nil, apierrors.NewInternalError(err)
 		}
 	}
+	// managedFields record the request before admission defaults, as kube does
+	if obj, err = s.manage(rq, sub, wo, acc, obj, current, updateManaged); err != nil {
+		return nil, err
+	}
 	if err := s.admit(ctx, rq, admission.Update, obj, current, wo.dryRun); err != nil {
 		return nil, err
 	}
@@ -157,7 +161,7 @@ func (s *Server) prepareUpdate(ctx context.Context, rq *request, sub string, wo 
 	if len(errs) > 0 {
 		return nil, invalid(rq.res.GVK().GroupKind(), rq.info.Name, errs)
 	}
-	return s.manage(rq, sub, wo, acc, obj, current, updateManaged)
+	return obj, nil
 }
 
 // manage records the write in managedFields.
