@@ -28,37 +28,36 @@ func Validate(p *corev1.Pod) field.ErrorList {
 	return append(errs, ValidateSpec(&p.Spec, field.NewPath("spec"))...)
 }
 
-// ValidateSpec checks a pod spec (Kubernetes' ValidatePodSpec).
+// ValidateSpec checks a pod spec (Kubernetes' ValidatePodSpec, in its
+// order, plus the pod-only checks of validatePodMetadataAndSpec).
 func ValidateSpec(spec *corev1.PodSpec, fld *field.Path) field.ErrorList {
 	var errs field.ErrorList
+	if spec.TerminationGracePeriodSeconds == nil {
+		errs = append(errs, field.Required(fld.Child("terminationGracePeriodSeconds"), ""))
+	}
+	grace := spec.TerminationGracePeriodSeconds
 	vols, volErrs := validateVolumes(spec.Volumes, fld.Child("volumes"))
 	errs = append(errs, volErrs...)
-
-	names := sets.New[string]()
-	errs = append(errs, validateInitContainers(spec.InitContainers, spec, vols, names, fld.Child("initContainers"))...)
-	errs = append(errs, validateContainers(spec.Containers, spec, vols, names, fld.Child("containers"))...)
+	errs = append(errs, validateContainers(spec.Containers, vols, grace, fld.Child("containers"))...)
+	errs = append(errs, validateInitContainers(spec.InitContainers, spec.Containers, vols, grace, fld.Child("initContainers"))...)
 	errs = append(errs, validateHostNetworkPorts(spec, fld)...)
 	errs = append(errs, validateRestartPolicy(spec.RestartPolicy, fld.Child("restartPolicy"))...)
 	errs = append(errs, validateDNSPolicy(spec.DNSPolicy, fld.Child("dnsPolicy"))...)
 	errs = append(errs, metav1validation.ValidateLabels(spec.NodeSelector, fld.Child("nodeSelector"))...)
 	errs = append(errs, validatePodSecurityContext(spec.SecurityContext, fld.Child("securityContext"))...)
-	errs = append(errs, validateImagePullSecrets(spec.ImagePullSecrets, fld.Child("imagePullSecrets"))...)
-	errs = append(errs, ValidateTolerations(spec.Tolerations, fld.Child("tolerations"))...)
-	errs = append(errs, validateHostAliases(spec.HostAliases, fld.Child("hostAliases"))...)
 	errs = append(errs, validateDNSConfig(spec.DNSConfig, spec.DNSPolicy, fld.Child("dnsConfig"))...)
 	errs = append(errs, validateReadinessGates(spec.ReadinessGates, fld.Child("readinessGates"))...)
 	errs = append(errs, validateSchedulingGates(spec.SchedulingGates, fld.Child("schedulingGates"))...)
-
-	if spec.ServiceAccountName != "" {
-		for _, msg := range registry.NameIsDNSSubdomain(spec.ServiceAccountName, false) {
-			errs = append(errs, field.Invalid(fld.Child("serviceAccountName"), spec.ServiceAccountName, msg))
+	subdomainName := func(value string, child string) {
+		if value == "" {
+			return
+		}
+		for _, msg := range registry.NameIsDNSSubdomain(value, false) {
+			errs = append(errs, field.Invalid(fld.Child(child), value, msg))
 		}
 	}
-	if spec.NodeName != "" {
-		for _, msg := range registry.NameIsDNSSubdomain(spec.NodeName, false) {
-			errs = append(errs, field.Invalid(fld.Child("nodeName"), spec.NodeName, msg))
-		}
-	}
+	subdomainName(spec.ServiceAccountName, "serviceAccountName")
+	subdomainName(spec.NodeName, "nodeName")
 	if spec.ActiveDeadlineSeconds != nil {
 		if v := *spec.ActiveDeadlineSeconds; v < 1 || v > math.MaxInt32 {
 			errs = append(errs, field.Invalid(fld.Child("activeDeadlineSeconds"), v, validation.InclusiveRangeError(1, math.MaxInt32)))
@@ -70,9 +69,52 @@ func ValidateSpec(spec *corev1.PodSpec, fld *field.Path) field.ErrorList {
 	if spec.Subdomain != "" {
 		errs = append(errs, dns1123Label(spec.Subdomain, fld.Child("subdomain"))...)
 	}
-	if spec.PriorityClassName != "" {
-		for _, msg := range registry.NameIsDNSSubdomain(spec.PriorityClassName, false) {
-			errs = append(errs, field.Invalid(fld.Child("priorityClassName"), spec.PriorityClassName, msg))
+	errs = append(errs, ValidateTolerations(spec.Tolerations, fld.Child("tolerations"))...)
+	errs = append(errs, validateHostAliases(spec.HostAliases, fld.Child("hostAliases"))...)
+	subdomainName(spec.PriorityClassName, "priorityClassName")
+	if spec.RuntimeClassName != nil {
+		for _, msg := range registry.NameIsDNSSubdomain(*spec.RuntimeClassName, false) {
+			errs = append(errs, field.Invalid(fld.Child("runtimeClassName"), *spec.RuntimeClassName, msg))
+		}
+	}
+	if spec.PreemptionPolicy != nil {
+		switch *spec.PreemptionPolicy {
+		case corev1.PreemptLowerPriority, corev1.PreemptNever:
+		case "":
+			errs = append(errs, field.Required(fld.Child("preemptionPolicy"), ""))
+		default:
+			errs = append(errs, field.NotSupported(fld.Child("preemptionPolicy"), *spec.PreemptionPolicy,
+				[]corev1.PreemptionPolicy{corev1.PreemptLowerPriority, corev1.PreemptNever}))
+		}
+	}
+	if spec.OS != nil && spec.OS.Name != corev1.Linux && spec.OS.Name != corev1.Windows {
+		errs = append(errs, field.NotSupported(fld.Child("os", "name"), spec.OS.Name, []corev1.OSName{corev1.Linux, corev1.Windows}))
+	}
+
+	// Pod-only checks (validatePodMetadataAndSpec).
+	if spec.ServiceAccountName == "" {
+		for vi, v := range spec.Volumes {
+			if v.Projected == nil {
+				continue
+			}
+			for si, src := range v.Projected.Sources {
+				if src.ServiceAccountToken != nil {
+					errs = append(errs, field.Forbidden(fld.Child("volumes").Index(vi).Child("projected", "sources").Index(si).Child("serviceAccountToken"),
+						"must not be specified when serviceAccountName is not set"))
+				}
+			}
+		}
+	}
+	errs = append(errs, validateImageWhitespace(spec.Containers, fld.Child("containers"))...)
+	errs = append(errs, validateImageWhitespace(spec.InitContainers, fld.Child("initContainers"))...)
+	return errs
+}
+
+func validateImageWhitespace(cs []corev1.Container, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	for i, c := range cs {
+		if strings.TrimSpace(c.Image) != c.Image {
+			errs = append(errs, field.Invalid(p.Index(i).Child("image"), c.Image, "must not have leading or trailing whitespace"))
 		}
 	}
 	return errs
@@ -133,7 +175,7 @@ func validateDNSConfig(cfg *corev1.PodDNSConfig, policy corev1.DNSPolicy, p *fie
 			return field.ErrorList{field.Required(p, fmt.Sprintf("must provide `dnsConfig` when `dnsPolicy` is %s", corev1.DNSNone))}
 		}
 		if len(cfg.Nameservers) == 0 {
-			errs = append(errs, field.Required(p.Child("nameservers"), fmt.Sprintf("must provide at least one DNS nameserver when `dnsPolicy` is %s", corev1.DNSNone)))
+			return field.ErrorList{field.Required(p.Child("nameservers"), fmt.Sprintf("must provide at least one DNS nameserver when `dnsPolicy` is %s", corev1.DNSNone))}
 		}
 	}
 	if cfg == nil {
@@ -152,9 +194,6 @@ func validateDNSConfig(cfg *corev1.PodDNSConfig, policy corev1.DNSPolicy, p *fie
 		errs = append(errs, field.Invalid(p.Child("searches"), cfg.Searches, fmt.Sprintf("must not have more than %v characters (including spaces) in the search list", maxDNSSearchListChars)))
 	}
 	for i, s := range cfg.Searches {
-		if s == "." {
-			continue
-		}
 		errs = append(errs, dns1123Subdomain(strings.TrimSuffix(s, "."), p.Child("searches").Index(i))...)
 	}
 	for i, o := range cfg.Options {
@@ -177,16 +216,6 @@ func validateHostAliases(aliases []corev1.HostAlias, p *field.Path) field.ErrorL
 	return errs
 }
 
-func validateImagePullSecrets(refs []corev1.LocalObjectReference, p *field.Path) field.ErrorList {
-	var errs field.ErrorList
-	for i, r := range refs {
-		if r.Name == "" {
-			errs = append(errs, field.Required(p.Index(i).Child("name"), ""))
-		}
-	}
-	return errs
-}
-
 func validateReadinessGates(gates []corev1.PodReadinessGate, p *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	for i, g := range gates {
@@ -199,7 +228,7 @@ func validateSchedulingGates(gates []corev1.PodSchedulingGate, p *field.Path) fi
 	var errs field.ErrorList
 	seen := sets.New[string]()
 	for i, g := range gates {
-		errs = append(errs, qualifiedName(g.Name, p.Index(i).Child("name"))...)
+		errs = append(errs, qualifiedName(g.Name, p.Index(i))...)
 		if seen.Has(g.Name) {
 			errs = append(errs, field.Duplicate(p.Index(i), g.Name))
 		}

@@ -15,38 +15,44 @@ import (
 
 const initNonSidecarMsg = "may not be set for init containers without restartPolicy=Always"
 
-// validateContainers checks spec.containers; names is shared with init
-// containers so that names are unique across both.
-func validateContainers(cs []corev1.Container, spec *corev1.PodSpec, vols map[string]corev1.VolumeSource, names sets.Set[string], p *field.Path) field.ErrorList {
-	var errs field.ErrorList
+// validateContainers checks spec.containers (names unique among them;
+// clashes with init containers are reported on the init container).
+func validateContainers(cs []corev1.Container, vols map[string]corev1.VolumeSource, grace *int64, p *field.Path) field.ErrorList {
 	if len(cs) == 0 {
-		errs = append(errs, field.Required(p, ""))
+		return field.ErrorList{field.Required(p, "")}
 	}
+	var errs field.ErrorList
+	names := sets.New[string]()
 	for i := range cs {
 		c := &cs[i]
 		ip := p.Index(i)
-		errs = append(errs, validateContainerCommon(c, spec, vols, names, ip)...)
+		errs = append(errs, validateContainerCommon(c, vols, ip)...)
+		if names.Has(c.Name) {
+			errs = append(errs, field.Duplicate(ip.Child("name"), c.Name))
+		} else {
+			names.Insert(c.Name)
+		}
+		errs = append(errs, validateProbesAndHooks(c, grace, ip)...)
 		if c.RestartPolicy != nil {
 			errs = append(errs, field.Forbidden(ip.Child("restartPolicy"), "may not be set for non-init containers"))
 		}
-		errs = append(errs, validateLifecycle(c.Lifecycle, ip.Child("lifecycle"))...)
-		errs = append(errs, validateProbe(c.LivenessProbe, ip.Child("livenessProbe"))...)
-		errs = append(errs, validateProbe(c.ReadinessProbe, ip.Child("readinessProbe"))...)
-		errs = append(errs, validateProbe(c.StartupProbe, ip.Child("startupProbe"))...)
-		errs = append(errs, validateProbeRules(c, ip)...)
 	}
-	return errs
+	return append(errs, checkHostPortConflicts(cs, p)...)
 }
 
-// validateInitContainers checks spec.initContainers: regular init
-// containers may not have probes or lifecycle hooks; sidecars
-// (restartPolicy: Always) may.
-func validateInitContainers(cs []corev1.Container, spec *corev1.PodSpec, vols map[string]corev1.VolumeSource, names sets.Set[string], p *field.Path) field.ErrorList {
+// validateInitContainers checks spec.initContainers: names unique across
+// init and regular containers; regular init containers may not have probes
+// or lifecycle hooks, sidecars (restartPolicy: Always) may.
+func validateInitContainers(cs, regular []corev1.Container, vols map[string]corev1.VolumeSource, grace *int64, p *field.Path) field.ErrorList {
 	var errs field.ErrorList
+	names := sets.New[string]()
+	for _, c := range regular {
+		names.Insert(c.Name)
+	}
 	for i := range cs {
 		c := &cs[i]
 		ip := p.Index(i)
-		errs = append(errs, validateContainerCommon(c, spec, vols, names, ip)...)
+		errs = append(errs, validateContainerCommon(c, vols, ip)...)
 		sidecar := false
 		if c.RestartPolicy != nil {
 			if *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
@@ -56,12 +62,14 @@ func validateInitContainers(cs []corev1.Container, spec *corev1.PodSpec, vols ma
 					[]corev1.ContainerRestartPolicy{corev1.ContainerRestartPolicyAlways}))
 			}
 		}
+		if names.Has(c.Name) {
+			errs = append(errs, field.Duplicate(ip.Child("name"), c.Name))
+		} else if c.Name != "" {
+			names.Insert(c.Name)
+		}
+		errs = append(errs, checkHostPortConflicts([]corev1.Container{*c}, p)...)
 		if sidecar {
-			errs = append(errs, validateLifecycle(c.Lifecycle, ip.Child("lifecycle"))...)
-			errs = append(errs, validateProbe(c.LivenessProbe, ip.Child("livenessProbe"))...)
-			errs = append(errs, validateProbe(c.ReadinessProbe, ip.Child("readinessProbe"))...)
-			errs = append(errs, validateProbe(c.StartupProbe, ip.Child("startupProbe"))...)
-			errs = append(errs, validateProbeRules(c, ip)...)
+			errs = append(errs, validateProbesAndHooks(c, grace, ip)...)
 			continue
 		}
 		if c.Lifecycle != nil {
@@ -80,24 +88,55 @@ func validateInitContainers(cs []corev1.Container, spec *corev1.PodSpec, vols ma
 	return errs
 }
 
-// validateProbeRules: liveness and startup need successThreshold 1;
-// readiness may not set terminationGracePeriodSeconds.
-func validateProbeRules(c *corev1.Container, ip *field.Path) field.ErrorList {
+// validateProbesAndHooks: lifecycle, then liveness and startup (which need
+// successThreshold 1) and readiness (which may not set
+// terminationGracePeriodSeconds).
+func validateProbesAndHooks(c *corev1.Container, grace *int64, ip *field.Path) field.ErrorList {
 	var errs field.ErrorList
-	if c.LivenessProbe != nil && c.LivenessProbe.SuccessThreshold != 1 {
-		errs = append(errs, field.Invalid(ip.Child("livenessProbe", "successThreshold"), c.LivenessProbe.SuccessThreshold, "must be 1"))
+	errs = append(errs, validateLifecycle(c.Lifecycle, grace, ip.Child("lifecycle"))...)
+	if pr := c.LivenessProbe; pr != nil {
+		errs = append(errs, validateProbe(pr, grace, ip.Child("livenessProbe"))...)
+		if pr.SuccessThreshold != 1 {
+			errs = append(errs, field.Invalid(ip.Child("livenessProbe", "successThreshold"), pr.SuccessThreshold, "must be 1"))
+		}
 	}
-	if c.StartupProbe != nil && c.StartupProbe.SuccessThreshold != 1 {
-		errs = append(errs, field.Invalid(ip.Child("startupProbe", "successThreshold"), c.StartupProbe.SuccessThreshold, "must be 1"))
+	if pr := c.ReadinessProbe; pr != nil {
+		errs = append(errs, validateProbe(pr, grace, ip.Child("readinessProbe"))...)
+		if pr.TerminationGracePeriodSeconds != nil {
+			errs = append(errs, field.Invalid(ip.Child("readinessProbe", "terminationGracePeriodSeconds"),
+				*pr.TerminationGracePeriodSeconds, "must not be set for readinessProbes"))
+		}
 	}
-	if c.ReadinessProbe != nil && c.ReadinessProbe.TerminationGracePeriodSeconds != nil {
-		errs = append(errs, field.Invalid(ip.Child("readinessProbe", "terminationGracePeriodSeconds"),
-			*c.ReadinessProbe.TerminationGracePeriodSeconds, "must not be set for readinessProbes"))
+	if pr := c.StartupProbe; pr != nil {
+		errs = append(errs, validateProbe(pr, grace, ip.Child("startupProbe"))...)
+		if pr.SuccessThreshold != 1 {
+			errs = append(errs, field.Invalid(ip.Child("startupProbe", "successThreshold"), pr.SuccessThreshold, "must be 1"))
+		}
 	}
 	return errs
 }
 
-func validateContainerCommon(c *corev1.Container, spec *corev1.PodSpec, vols map[string]corev1.VolumeSource, names sets.Set[string], ip *field.Path) field.ErrorList {
+// checkHostPortConflicts reports a hostPort used twice (per protocol and
+// hostIP) among cs.
+func checkHostPortConflicts(cs []corev1.Container, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	seen := sets.New[string]()
+	for ci, c := range cs {
+		for pi, port := range c.Ports {
+			if port.HostPort == 0 {
+				continue
+			}
+			key := fmt.Sprintf("%s/%s/%d", port.Protocol, port.HostIP, port.HostPort)
+			if seen.Has(key) {
+				errs = append(errs, field.Duplicate(p.Index(ci).Child("ports").Index(pi).Child("hostPort"), key))
+			}
+			seen.Insert(key)
+		}
+	}
+	return errs
+}
+
+func validateContainerCommon(c *corev1.Container, vols map[string]corev1.VolumeSource, ip *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	namePath := ip.Child("name")
 	if c.Name == "" {
@@ -105,15 +144,8 @@ func validateContainerCommon(c *corev1.Container, spec *corev1.PodSpec, vols map
 	} else {
 		errs = append(errs, dns1123Label(c.Name, namePath)...)
 	}
-	if c.Name != "" && names.Has(c.Name) {
-		errs = append(errs, field.Duplicate(namePath, c.Name))
-	} else {
-		names.Insert(c.Name)
-	}
 	if c.Image == "" {
 		errs = append(errs, field.Required(ip.Child("image"), ""))
-	} else if strings.TrimSpace(c.Image) != c.Image {
-		errs = append(errs, field.Invalid(ip.Child("image"), c.Image, "must not have leading or trailing whitespace"))
 	}
 	switch c.TerminationMessagePolicy {
 	case corev1.TerminationMessageReadFile, corev1.TerminationMessageFallbackToLogsOnError:
@@ -180,25 +212,22 @@ func validatePorts(ports []corev1.ContainerPort, p *field.Path) field.ErrorList 
 	return errs
 }
 
-// validateHostNetworkPorts: with hostNetwork every hostPort must equal its
-// containerPort.
+// validateHostNetworkPorts: with hostNetwork every container's hostPort
+// must equal its containerPort (defaulting makes them equal).
 func validateHostNetworkPorts(spec *corev1.PodSpec, fld *field.Path) field.ErrorList {
 	if !spec.HostNetwork {
 		return nil
 	}
 	var errs field.ErrorList
-	check := func(cs []corev1.Container, p *field.Path) {
-		for i, c := range cs {
-			for j, port := range c.Ports {
-				if port.HostPort != 0 && port.HostPort != port.ContainerPort {
-					errs = append(errs, field.Invalid(p.Index(i).Child("ports").Index(j).Child("containerPort"),
-						port.ContainerPort, "must match `hostPort` when `hostNetwork` is true"))
-				}
+	p := fld.Child("containers")
+	for i, c := range spec.Containers {
+		for j, port := range c.Ports {
+			if port.HostPort != port.ContainerPort {
+				errs = append(errs, field.Invalid(p.Index(i).Child("ports").Index(j).Child("hostPort"),
+					port.HostPort, "must match `containerPort` when `hostNetwork` is true"))
 			}
 		}
 	}
-	check(spec.InitContainers, fld.Child("initContainers"))
-	check(spec.Containers, fld.Child("containers"))
 	return errs
 }
 
@@ -420,25 +449,22 @@ func validateVolumeMounts(mounts []corev1.VolumeMount, vols map[string]corev1.Vo
 	return errs
 }
 
-func validateLifecycle(l *corev1.Lifecycle, p *field.Path) field.ErrorList {
+func validateLifecycle(l *corev1.Lifecycle, grace *int64, p *field.Path) field.ErrorList {
 	if l == nil {
 		return nil
 	}
 	var errs field.ErrorList
 	if l.PostStart != nil {
-		errs = append(errs, validateLifecycleHandler(l.PostStart, p.Child("postStart"))...)
+		errs = append(errs, validateLifecycleHandler(l.PostStart, grace, p.Child("postStart"))...)
 	}
 	if l.PreStop != nil {
-		errs = append(errs, validateLifecycleHandler(l.PreStop, p.Child("preStop"))...)
-	}
-	if l.StopSignal != nil {
-		errs = append(errs, field.Forbidden(p.Child("stopSignal"), "may not be set when the ContainerStopSignals feature is disabled"))
+		errs = append(errs, validateLifecycleHandler(l.PreStop, grace, p.Child("preStop"))...)
 	}
 	return errs
 }
 
-func validateLifecycleHandler(h *corev1.LifecycleHandler, p *field.Path) field.ErrorList {
-	return validateHandler(handler{exec: h.Exec, httpGet: h.HTTPGet, tcpSocket: h.TCPSocket, sleep: h.Sleep}, p)
+func validateLifecycleHandler(h *corev1.LifecycleHandler, grace *int64, p *field.Path) field.ErrorList {
+	return validateHandler(handler{exec: h.Exec, httpGet: h.HTTPGet, tcpSocket: h.TCPSocket, sleep: h.Sleep}, grace, p)
 }
 
 // handler is the union of probe and lifecycle handler kinds.
@@ -450,7 +476,7 @@ type handler struct {
 	sleep     *corev1.SleepAction
 }
 
-func validateHandler(h handler, p *field.Path) field.ErrorList {
+func validateHandler(h handler, grace *int64, p *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	n := 0
 	more := func(child string) {
@@ -483,9 +509,7 @@ func validateHandler(h handler, p *field.Path) field.ErrorList {
 			more("grpc")
 		} else {
 			n++
-			for _, msg := range validation.IsValidPortNum(int(h.grpc.Port)) {
-				errs = append(errs, field.Invalid(p.Child("grpc", "port"), h.grpc.Port, msg))
-			}
+			errs = append(errs, validatePortNumOrName(intstr.FromInt32(h.grpc.Port), p.Child("grpc", "port"))...)
 		}
 	}
 	if h.sleep != nil {
@@ -493,8 +517,9 @@ func validateHandler(h handler, p *field.Path) field.ErrorList {
 			more("sleep")
 		} else {
 			n++
-			if h.sleep.Seconds < 0 {
-				errs = append(errs, field.Invalid(p.Child("sleep", "seconds"), h.sleep.Seconds, "must be non-negative integer"))
+			if grace != nil && (h.sleep.Seconds < 0 || h.sleep.Seconds > *grace) {
+				errs = append(errs, field.Invalid(p.Child("sleep"), h.sleep.Seconds,
+					fmt.Sprintf("must be non-negative and less than terminationGracePeriodSeconds (%d)", *grace)))
 			}
 		}
 	}
@@ -537,12 +562,9 @@ func validatePortNumOrName(port intstr.IntOrString, p *field.Path) field.ErrorLi
 	return errs
 }
 
-func validateProbe(pr *corev1.Probe, p *field.Path) field.ErrorList {
-	if pr == nil {
-		return nil
-	}
+func validateProbe(pr *corev1.Probe, grace *int64, p *field.Path) field.ErrorList {
 	h := pr.ProbeHandler
-	errs := validateHandler(handler{exec: h.Exec, httpGet: h.HTTPGet, tcpSocket: h.TCPSocket, grpc: h.GRPC}, p)
+	errs := validateHandler(handler{exec: h.Exec, httpGet: h.HTTPGet, tcpSocket: h.TCPSocket, grpc: h.GRPC}, grace, p)
 	nonNeg := func(v int32, child string) {
 		if v < 0 {
 			errs = append(errs, field.Invalid(p.Child(child), int64(v), "must be greater than or equal to 0"))

@@ -45,6 +45,7 @@ func TestValidateValidPods(t *testing.T) {
 	p.Spec.Tolerations = []corev1.Toleration{{Operator: corev1.TolerationOpExists}, {Key: "k", Value: "v", Effect: corev1.TaintEffectNoExecute, TolerationSeconds: ptr(int64(5))}}
 	p.Spec.ActiveDeadlineSeconds = ptr(int64(60))
 	p.Spec.Hostname, p.Spec.Subdomain = "web-0", "svc"
+	p.Spec.ServiceAccountName = "default"
 	checkErrs(t, Validate(p), []string{})
 }
 
@@ -73,9 +74,9 @@ func TestValidateInvalidPods(t *testing.T) {
 			p.Spec.InitContainers = []corev1.Container{container("app", "x"), container("Bad_Name", "x")}
 			p.Spec.Containers = append(p.Spec.Containers, container("", "x"))
 		}, []string{
-			"FieldValueInvalid spec.initContainers[1].name",
-			"FieldValueDuplicate spec.containers[0].name",
 			"FieldValueRequired spec.containers[1].name",
+			"FieldValueDuplicate spec.initContainers[0].name",
+			"FieldValueInvalid spec.initContainers[1].name",
 		}},
 		{"ports", func(p *corev1.Pod) {
 			p.Spec.Containers[0].Ports = []corev1.ContainerPort{
@@ -170,13 +171,13 @@ func TestValidateInvalidPods(t *testing.T) {
 			"FieldValueRequired spec.containers[0].lifecycle.preStop.exec.command",
 			"FieldValueRequired spec.containers[0].livenessProbe",
 			"FieldValueInvalid spec.containers[0].livenessProbe.periodSeconds",
+			"FieldValueInvalid spec.containers[0].livenessProbe.successThreshold",
 			"FieldValueForbidden spec.containers[0].readinessProbe.tcpSocket",
+			"FieldValueInvalid spec.containers[0].readinessProbe.terminationGracePeriodSeconds",
 			"FieldValueRequired spec.containers[0].startupProbe.httpGet.path",
 			"FieldValueInvalid spec.containers[0].startupProbe.httpGet.port",
 			"FieldValueNotSupported spec.containers[0].startupProbe.httpGet.scheme",
-			"FieldValueInvalid spec.containers[0].livenessProbe.successThreshold",
 			"FieldValueInvalid spec.containers[0].startupProbe.successThreshold",
-			"FieldValueInvalid spec.containers[0].readinessProbe.terminationGracePeriodSeconds",
 		}},
 		{"init container probes forbidden", func(p *corev1.Pod) {
 			ic := container("init", "busybox")
@@ -189,12 +190,12 @@ func TestValidateInvalidPods(t *testing.T) {
 			p.Spec.InitContainers = []corev1.Container{ic, ic2}
 			p.Spec.Containers[0].RestartPolicy = ptr(corev1.ContainerRestartPolicyAlways)
 		}, []string{
+			"FieldValueForbidden spec.containers[0].restartPolicy",
 			"FieldValueForbidden spec.initContainers[0].lifecycle",
 			"FieldValueForbidden spec.initContainers[0].livenessProbe",
 			"FieldValueForbidden spec.initContainers[0].readinessProbe",
 			"FieldValueForbidden spec.initContainers[0].startupProbe",
 			"FieldValueNotSupported spec.initContainers[1].restartPolicy",
-			"FieldValueForbidden spec.containers[0].restartPolicy",
 		}},
 		{"resources", func(p *corev1.Pod) {
 			p.Spec.Containers[0].Resources = corev1.ResourceRequirements{
@@ -220,22 +221,47 @@ func TestValidateInvalidPods(t *testing.T) {
 		}, []string{
 			"FieldValueInvalid spec.nodeSelector",
 			"FieldValueInvalid spec.securityContext.runAsUser",
+			"FieldValueInvalid spec.nodeName",
+			"FieldValueInvalid spec.activeDeadlineSeconds",
+			"FieldValueInvalid spec.hostname",
+			"FieldValueInvalid spec.subdomain",
 			"FieldValueInvalid spec.tolerations[0].operator",
 			"FieldValueNotSupported spec.tolerations[1].operator",
 			"FieldValueInvalid spec.tolerations[2].effect",
 			"FieldValueInvalid spec.hostAliases[0].ip",
 			"FieldValueInvalid spec.hostAliases[0].hostnames[0]",
-			"FieldValueInvalid spec.nodeName",
-			"FieldValueInvalid spec.activeDeadlineSeconds",
-			"FieldValueInvalid spec.hostname",
-			"FieldValueInvalid spec.subdomain",
 		}},
 		{"dnsPolicy None needs dnsConfig", func(p *corev1.Pod) { p.Spec.DNSPolicy = corev1.DNSNone },
 			[]string{"FieldValueRequired spec.dnsConfig"}},
 		{"hostNetwork ports must match", func(p *corev1.Pod) {
 			p.Spec.HostNetwork = true
 			p.Spec.Containers[0].Ports = []corev1.ContainerPort{{ContainerPort: 80, HostPort: 8080, Protocol: "TCP"}}
-		}, []string{"FieldValueInvalid spec.containers[0].ports[0].containerPort"}},
+		}, []string{"FieldValueInvalid spec.containers[0].ports[0].hostPort"}},
+		{"hostPort conflicts", func(p *corev1.Pod) {
+			p.Spec.Containers[0].Ports = []corev1.ContainerPort{{ContainerPort: 80, HostPort: 8080, Protocol: "TCP"}}
+			second := container("b", "x")
+			second.Ports = []corev1.ContainerPort{{ContainerPort: 81, HostPort: 8080, Protocol: "TCP"}, {ContainerPort: 82, HostPort: 8080, Protocol: "UDP"}}
+			p.Spec.Containers = append(p.Spec.Containers, second)
+		}, []string{"FieldValueDuplicate spec.containers[1].ports[0].hostPort"}},
+		{"token projection needs a service account; sleep within grace; whitespace image", func(p *corev1.Pod) {
+			p.Spec.ServiceAccountName = ""
+			p.Spec.Volumes = []corev1.Volume{{Name: "tok", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{
+				Sources: []corev1.VolumeProjection{{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Path: "token"}}}}}}}
+			p.Spec.Containers[0].Lifecycle = &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{Sleep: &corev1.SleepAction{Seconds: 31}}}
+			p.Spec.Containers[0].Image = " busybox"
+		}, []string{
+			"FieldValueInvalid spec.containers[0].lifecycle.preStop.sleep",
+			"FieldValueForbidden spec.volumes[0].projected.sources[0].serviceAccountToken",
+			"FieldValueInvalid spec.containers[0].image",
+		}},
+		{"missing grace and scheduling gates", func(p *corev1.Pod) {
+			p.Spec.TerminationGracePeriodSeconds = nil
+			p.Spec.SchedulingGates = []corev1.PodSchedulingGate{{Name: "a"}, {Name: "a"}, {Name: "bad gate"}}
+		}, []string{
+			"FieldValueRequired spec.terminationGracePeriodSeconds",
+			"FieldValueDuplicate spec.schedulingGates[1]",
+			"FieldValueInvalid spec.schedulingGates[2]",
+		}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

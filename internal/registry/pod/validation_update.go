@@ -133,7 +133,7 @@ func validateOnlyDeletedSchedulingGates(gates, old []corev1.PodSchedulingGate, p
 	var errs field.ErrorList
 	for i, g := range gates {
 		if !had.Has(g.Name) {
-			errs = append(errs, field.Forbidden(p.Index(i), "only deletion is allowed, but found new scheduling gate '"+g.Name+"'"))
+			errs = append(errs, field.Forbidden(p.Index(i).Child("name"), "only deletion is allowed, but found new scheduling gate '"+g.Name+"'"))
 		}
 	}
 	return errs

@@ -52,7 +52,7 @@ func TestValidateUpdate(t *testing.T) {
 		{"scheduling gate removed ok, added not", func(p *corev1.Pod) {
 			p.Spec.SchedulingGates = []corev1.PodSchedulingGate{{Name: "a"}}
 		}, func(p *corev1.Pod) { p.Spec.SchedulingGates = []corev1.PodSchedulingGate{{Name: "b"}} },
-			[]string{"FieldValueForbidden spec.schedulingGates[0]"}},
+			[]string{"FieldValueForbidden spec.schedulingGates[0].name"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
