@@ -69,7 +69,7 @@ func TestConfList(t *testing.T) {
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	want := `{"cniVersion":"1.0.0","name":"peapod-br0","plugins":[{"bridge":"br0","hairpinMode":true,"ipMasq":true,"ipam":{"dataDir":"/d/ipam","ranges":[[{"subnet":"10.77.1.0/24"}]],"routes":[{"dst":"0.0.0.0/0"}],"type":"host-local"},"isGateway":true,"type":"bridge"}]}`
+	want := `{"cniVersion":"1.0.0","name":"peapod-br0","plugins":[{"bridge":"br0","hairpinMode":true,"ipMasq":false,"ipam":{"dataDir":"/d/ipam","ranges":[[{"subnet":"10.77.1.0/24"}]],"routes":[{"dst":"0.0.0.0/0"}],"type":"host-local"},"isGateway":true,"type":"bridge"}]}`
 	if got := string(ConfList(c, false)); got != want {
 		t.Errorf("conflist:\n%s\nwant\n%s", got, want)
 	}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"golang.org/x/sys/unix"
 	v1 "k8s.io/api/core/v1"
 
 	"github.com/peapod/peapod/internal/runtime"
@@ -250,8 +251,11 @@ func (d *Driver) stopContainerLocked(ctx context.Context, c *container, timeout 
 			return nil
 		}
 	}
-	if err := d.runcKill(ctx, m.ID, "KILL", m.SharedPID); err != nil {
+	if err := signalProcess(m.PID, m.PIDStart, unix.SIGKILL); err != nil {
 		return fmt.Errorf("stop container %q: %w", m.Name, err)
+	}
+	if m.SharedPID {
+		killCgroup(m.CgroupsPath, 5*time.Second)
 	}
 	if !waitFile(exit, 10*time.Second) {
 		if !alive(m.PID, m.PIDStart) {

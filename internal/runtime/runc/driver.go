@@ -146,6 +146,7 @@ type Driver struct {
 	dirs dirs
 
 	mu         sync.Mutex
+	masqDone   bool // the masquerade rule is known to be installed
 	sandboxes  map[string]*sandbox
 	containers map[string]*container
 }
@@ -202,7 +203,7 @@ func New(cfg Config) (*Driver, error) {
 }
 
 // Prune removes node-level resources that no sandbox uses any more: the
-// bridge and the driver's cgroup parent. Call it at shutdown or in tests.
+// bridge, the masquerade rule and the driver's cgroup parent. Call it at shutdown or in tests.
 func (d *Driver) Prune(ctx context.Context) error {
 	d.mu.Lock()
 	n := len(d.sandboxes)
@@ -211,7 +212,30 @@ func (d *Driver) Prune(ctx context.Context) error {
 		return fmt.Errorf("prune: %d sandboxes remain: %w", n, runtime.ErrInvalidState)
 	}
 	removeCgroup(d.cfg.CgroupParent)
+	d.mu.Lock()
+	d.masqDone = false
+	d.mu.Unlock()
+	if err := d.cni.RemoveMasquerade(ctx); err != nil {
+		return err
+	}
 	return d.cni.RemoveBridge(ctx)
+}
+
+// ensureMasquerade installs the pod CIDR's masquerade rule once.
+func (d *Driver) ensureMasquerade(ctx context.Context) error {
+	d.mu.Lock()
+	done := d.masqDone
+	d.mu.Unlock()
+	if done {
+		return nil
+	}
+	if err := d.cni.EnsureMasquerade(ctx); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	d.masqDone = true
+	d.mu.Unlock()
+	return nil
 }
 
 func newID() string {

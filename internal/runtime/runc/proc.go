@@ -115,7 +115,7 @@ func waitFile(path string, timeout time.Duration) bool {
 			return false
 		}
 		time.Sleep(interval)
-		if interval < 20*time.Millisecond {
+		if interval < 5*time.Millisecond {
 			interval += interval / 2
 		}
 	}
@@ -157,4 +157,29 @@ func removeCgroup(rel string) error {
 		return fmt.Errorf("removing cgroup: %s", strings.Join(errs, "; "))
 	}
 	return nil
+}
+
+// killCgroup sends SIGKILL to every process of the container's cgroup
+// (the pids hierarchy), repeating until it is empty or timeout passes:
+// with a shared PID namespace the container's children survive its main
+// process otherwise.
+func killCgroup(cgroupsPath string, timeout time.Duration) {
+	procs := filepath.Join("/sys/fs/cgroup/pids", cgroupsPath, "cgroup.procs")
+	deadline := time.Now().Add(timeout)
+	for {
+		b, err := os.ReadFile(procs)
+		if err != nil {
+			return
+		}
+		pids := strings.Fields(string(b))
+		if len(pids) == 0 || time.Now().After(deadline) {
+			return
+		}
+		for _, p := range pids {
+			if pid, err := strconv.Atoi(p); err == nil {
+				unix.Kill(pid, unix.SIGKILL)
+			}
+		}
+		time.Sleep(time.Millisecond)
+	}
 }

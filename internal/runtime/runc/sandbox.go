@@ -134,6 +134,9 @@ func (d *Driver) RunPodSandbox(ctx context.Context, cfg *runtime.SandboxConfig) 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if cniErr = d.ensureMasquerade(ctx); cniErr != nil {
+				return
+			}
 			ips, cniErr = d.cni.Add(ctx, id, m.NetNS, m.Ports)
 		}()
 	}
@@ -310,19 +313,29 @@ func (d *Driver) stopInfra(ctx context.Context, sb *sandbox) error {
 	if _, err := os.Stat(exit); err == nil {
 		return nil
 	}
-	st, err := d.runcStatus(ctx, m.ID)
-	if err != nil {
-		return err
-	}
-	if st.Status == "" || st.Status == "stopped" {
-		return nil
-	}
-	if err := d.runcKill(ctx, m.ID, "KILL", true); err != nil {
-		return err
-	}
-	if st.Status == "created" {
-		// conmon may not get an exit until start; delete handles it.
-		return nil
+	if m.InfraPID == 0 {
+		// RunPodSandbox did not get as far as recording the infra PID:
+		// ask runc (which may have a created or running container).
+		st, err := d.runcStatus(ctx, m.ID)
+		if err != nil {
+			return err
+		}
+		if st.Status == "" || st.Status == "stopped" {
+			return nil
+		}
+		if err := d.runcKill(ctx, m.ID, "KILL", true); err != nil {
+			return err
+		}
+		if st.Status == "created" {
+			return nil // runc delete --force finishes it
+		}
+	} else {
+		if !alive(m.InfraPID, m.InfraStart) {
+			return nil
+		}
+		if err := signalProcess(m.InfraPID, m.InfraStart, unix.SIGKILL); err != nil {
+			return err
+		}
 	}
 	if !waitFile(exit, 10*time.Second) {
 		return fmt.Errorf("infra container %s: no exit recorded 10s after SIGKILL", m.ID)
@@ -371,10 +384,12 @@ func (d *Driver) removeSandboxLocked(ctx context.Context, sb *sandbox, force boo
 			}
 		}()
 	}
-	wg.Wait()
 	if err := d.runcDelete(ctx, m.ID); err != nil {
+		emu.Lock()
 		errs = append(errs, err)
+		emu.Unlock()
 	}
+	wg.Wait()
 	if len(errs) > 0 {
 		return fmt.Errorf("removing sandbox %s: %w", m.ID, errors.Join(errs...))
 	}
