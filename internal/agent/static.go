@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 
 	"github.com/peapod/peapod/internal/agent/plan"
+	"github.com/peapod/peapod/internal/apiserver/admission"
 )
 
 // Annotations the kubelet sets on static pods.
@@ -143,8 +144,8 @@ func fingerprint(pods []*v1.Pod) string {
 	return strings.Join(uids, ",")
 }
 
-// DecodeStaticPod turns a manifest into the pod the agent runs: defaults
-// applied, UID from the content hash, name "<name>-<node>", namespace
+// DecodeStaticPod turns a manifest into the pod the agent runs: the API
+// server's pod defaults applied (admission.DefaultPod), UID from the content hash, name "<name>-<node>", namespace
 // "default" when absent, bound to the node.
 func DecodeStaticPod(data []byte, path, nodeName string) (*v1.Pod, error) {
 	obj, gvk, err := scheme.Codecs.UniversalDeserializer().Decode(data, nil, nil)
@@ -177,7 +178,7 @@ func DecodeStaticPod(data []byte, path, nodeName string) (*v1.Pod, error) {
 	pod.Annotations[plan.ConfigSourceAnnotation] = ConfigSourceFile
 	pod.Annotations[manifestPathAnnotation] = path
 	pod.Spec.Tolerations = append(pod.Spec.Tolerations, v1.Toleration{Operator: v1.TolerationOpExists, Effect: v1.TaintEffectNoExecute})
-	applyPodDefaults(pod)
+	admission.DefaultPod(pod)
 	pod.Status = v1.PodStatus{Phase: v1.PodPending}
 	return pod, nil
 }

@@ -173,7 +173,7 @@ func (w *worker) observe(ctx context.Context, pod *v1.Pod) (*plan.Observed, erro
 			o.Sandboxes = append(o.Sandboxes, sb)
 		}
 	}
-	cs, err := w.rt.ListContainers(ctx, runtime.ContainerFilter{Labels: map[string]string{runtime.LabelPodUID: string(pod.UID)}})
+	cs, err := w.listContainers(ctx, pod)
 	if err != nil {
 		return nil, err
 	}
@@ -184,6 +184,39 @@ func (w *worker) observe(ctx context.Context, pod *v1.Pod) (*plan.Observed, erro
 		}
 	}
 	return o, nil
+}
+
+// listContainers lists the pod's containers. A container whose process
+// just exited is Unknown until conmon records the exit a few milliseconds
+// later; the list is retried briefly so that a transient Unknown is not
+// taken for a lost container (which would be killed and restarted).
+func (w *worker) listContainers(ctx context.Context, pod *v1.Pod) ([]*runtime.ContainerStatus, error) {
+	filter := runtime.ContainerFilter{Labels: map[string]string{runtime.LabelPodUID: string(pod.UID)}}
+	for i := 0; ; i++ {
+		cs, err := w.rt.ListContainers(ctx, filter)
+		if err != nil || i == unknownRetries || !anyUnknown(cs) {
+			return cs, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(unknownRetryDelay):
+		}
+	}
+}
+
+const (
+	unknownRetries    = 20
+	unknownRetryDelay = 25 * time.Millisecond
+)
+
+func anyUnknown(cs []*runtime.ContainerStatus) bool {
+	for _, c := range cs {
+		if c.State == runtime.ContainerUnknown {
+			return true
+		}
+	}
+	return false
 }
 
 func (w *worker) publish(pod *v1.Pod, obs *plan.Observed) {

@@ -1,18 +1,210 @@
 package cli
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
+	v1 "k8s.io/api/core/v1"
+
+	"github.com/peapod/peapod/internal/agent"
+	"github.com/peapod/peapod/internal/agent/volume"
+	"github.com/peapod/peapod/internal/image"
+	"github.com/peapod/peapod/internal/runtime/runc"
 )
 
-// newAgentCommand is replaced by the real command as it lands.
+// agentOptions are the flags of `peapod agent`.
+type agentOptions struct {
+	podManifestPath string
+	dataDir         string
+	nodeName        string
+	nodeIP          string
+	address         string
+	port            int
+	bridgeName      string
+	podCIDR         string
+	cgroupParent    string
+	clusterDomain   string
+	server          string
+	tokenFile       string
+}
+
 func newAgentCommand() *cobra.Command {
-	return &cobra.Command{
+	o := &agentOptions{}
+	cmd := &cobra.Command{
 		Use:   "agent",
-		Short: "(not built yet)",
-		RunE: func(*cobra.Command, []string) error {
-			return errors.New("peapod agent is not built yet")
+		Short: "Run the node agent: the pods of a manifest directory (static pods)",
+		Long: `Run the node agent. It runs the pods whose manifests are in --pod-manifest-path
+(*.yaml, *.yml, *.json, one Pod each) and serves /healthz and /pods on --port.
+Stopping the agent leaves the containers running; the next agent on the same
+--data-dir adopts them.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runAgent(cmd.Context(), o, cmd.ErrOrStderr())
 		},
 	}
+	host, _ := os.Hostname()
+	f := cmd.Flags()
+	f.StringVar(&o.podManifestPath, "pod-manifest-path", "", "directory of static pod manifests to run (required until --server is supported)")
+	f.StringVar(&o.dataDir, "data-dir", "/var/lib/peapod", "directory for the agent's state, images, pod logs and volumes")
+	f.StringVar(&o.nodeName, "node-name", strings.ToLower(host), "this node's name (static pods are named <name>-<node-name>)")
+	f.StringVar(&o.nodeIP, "node-ip", "", "this node's IP, reported as the pods' hostIP (default: the first non-loopback IPv4 address)")
+	f.StringVar(&o.address, "address", "127.0.0.1", "address the agent's HTTP endpoint binds")
+	f.IntVar(&o.port, "port", 10250, "port of the agent's HTTP endpoint (/healthz, /pods)")
+	f.StringVar(&o.bridgeName, "bridge-name", "peapod0", "the pod network bridge (at most 15 characters; one per agent on a host)")
+	f.StringVar(&o.podCIDR, "pod-cidr", "10.85.0.0/24", "the pod subnet of this node (one per agent on a host)")
+	f.StringVar(&o.cgroupParent, "cgroup-parent", "peapod", "cgroup under which pods run")
+	f.StringVar(&o.clusterDomain, "cluster-domain", "cluster.local", "DNS domain of the cluster (for pods with a subdomain)")
+	f.StringVar(&o.server, "server", "", "API server URL (not supported yet)")
+	f.StringVar(&o.tokenFile, "token-file", "", "bootstrap token file for --server (not supported yet)")
+	return cmd
+}
+
+func (o *agentOptions) validate() error {
+	var errs []error
+	if o.server != "" || o.tokenFile != "" {
+		errs = append(errs, errors.New("--server and --token-file are not supported yet: this agent runs static pods from --pod-manifest-path only"))
+	}
+	if o.podManifestPath == "" {
+		errs = append(errs, errors.New("--pod-manifest-path is required"))
+	}
+	if o.nodeName == "" {
+		errs = append(errs, errors.New("--node-name is required (the hostname could not be read)"))
+	}
+	if o.port <= 0 || o.port > 65535 {
+		errs = append(errs, fmt.Errorf("--port %d: must be 1-65535", o.port))
+	}
+	if len(o.bridgeName) == 0 || len(o.bridgeName) > 15 {
+		errs = append(errs, fmt.Errorf("--bridge-name %q: must be 1-15 characters", o.bridgeName))
+	}
+	if _, _, err := net.ParseCIDR(o.podCIDR); err != nil {
+		errs = append(errs, fmt.Errorf("--pod-cidr: %w", err))
+	}
+	if o.nodeIP != "" && net.ParseIP(o.nodeIP) == nil {
+		errs = append(errs, fmt.Errorf("--node-ip %q: not an IP address", o.nodeIP))
+	}
+	return errors.Join(errs...)
+}
+
+func runAgent(ctx context.Context, o *agentOptions, logw io.Writer) error {
+	if err := o.validate(); err != nil {
+		return err
+	}
+	logger := log.New(logw, "agent: ", log.LstdFlags|log.Lmicroseconds)
+	logf := logger.Printf
+
+	dataDir, err := filepath.Abs(o.dataDir)
+	if err != nil {
+		return err
+	}
+	if fi, err := os.Stat(o.podManifestPath); err != nil || !fi.IsDir() {
+		return fmt.Errorf("--pod-manifest-path %q: not a directory", o.podManifestPath)
+	}
+	if err := os.MkdirAll(filepath.Join(dataDir, "pods"), 0o755); err != nil {
+		return err
+	}
+	nodeIP := o.nodeIP
+	if nodeIP == "" {
+		nodeIP = firstHostIPv4()
+	}
+	resolv, _ := os.ReadFile("/etc/resolv.conf")
+
+	images, err := image.Open(filepath.Join(dataDir, "images"))
+	if err != nil {
+		return fmt.Errorf("image store: %w", err)
+	}
+	rt, err := runc.New(runc.Config{
+		DataDir:      dataDir,
+		Images:       images,
+		Bridge:       o.bridgeName,
+		PodCIDR:      o.podCIDR,
+		CgroupParent: o.cgroupParent,
+		Logf:         func(f string, a ...any) { logf("runtime: "+f, a...) },
+	})
+	if err != nil {
+		return fmt.Errorf("runtime: %w", err)
+	}
+
+	status := agent.NewMemoryStatus()
+	mgr, err := agent.NewManager(agent.Config{
+		Runtime:        rt,
+		Volumes:        volume.NewManager(volume.DefaultPlugins()...),
+		Status:         status,
+		DataDir:        dataDir,
+		NodeName:       o.nodeName,
+		HostIP:         nodeIP,
+		ClusterDomain:  o.clusterDomain,
+		HostResolvConf: resolv,
+		Logf:           logf,
+	})
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", net.JoinHostPort(o.address, strconv.Itoa(o.port)))
+	if err != nil {
+		return fmt.Errorf("agent endpoint: %w", err)
+	}
+	srv := &http.Server{Handler: agent.Handler(status), ReadHeaderTimeout: 10 * time.Second}
+	srvErr := make(chan error, 1)
+	go func() { srvErr <- srv.Serve(ln) }()
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	updates := make(chan []*v1.Pod)
+	src := &agent.StaticSource{Dir: o.podManifestPath, NodeName: o.nodeName, Logf: logf}
+	go src.Run(ctx, updates)
+	mgrDone := make(chan struct{})
+	go func() { mgr.Run(ctx, updates); close(mgrDone) }()
+	logf("node %s (%s): running the static pods of %s; serving on %s", o.nodeName, nodeIP, o.podManifestPath, ln.Addr())
+
+	select {
+	case <-ctx.Done():
+	case err = <-srvErr:
+		err = fmt.Errorf("agent endpoint: %w", err)
+	}
+	cancel()
+	<-mgrDone
+	shutdown, stop := context.WithTimeout(context.Background(), 5*time.Second)
+	defer stop()
+	srv.Shutdown(shutdown)
+	// With no pods left, leave nothing of the network behind either.
+	if sbs, lerr := rt.ListPodSandboxes(shutdown); lerr == nil && len(sbs) == 0 {
+		if perr := rt.Prune(shutdown); perr != nil {
+			logf("pruning the pod network: %v", perr)
+		}
+	}
+	logf("stopped; containers keep running")
+	return err
+}
+
+// firstHostIPv4 is the first non-loopback IPv4 address of an interface
+// that is up.
+func firstHostIPv4() string {
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return ""
+	}
+	for _, ifc := range ifs {
+		if ifc.Flags&net.FlagUp == 0 || ifc.Flags&net.FlagLoopback != 0 {
+			continue
+		}
+		addrs, _ := ifc.Addrs()
+		for _, a := range addrs {
+			if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && !n.IP.IsLinkLocalUnicast() {
+				return n.IP.String()
+			}
+		}
+	}
+	return ""
 }
