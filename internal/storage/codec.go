@@ -3,8 +3,10 @@ package storage
 import (
 	"bytes"
 	"fmt"
+	"reflect"
 	"strings"
 
+	"google.golang.org/protobuf/encoding/protowire"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -93,6 +95,12 @@ func (c *SchemeCodec) Decode(data []byte, into runtime.Object) (runtime.Object, 
 		err error
 	)
 	if bytes.HasPrefix(data, protobufMagic) {
+		if ok, err := decodeProtoInto(data[len(protobufMagic):], into); ok {
+			if err != nil {
+				return nil, fmt.Errorf("decoding: %w", err)
+			}
+			return into, nil
+		}
 		obj, _, err = c.proto.Decode(data, nil, into)
 	} else {
 		obj, _, err = c.json.Decode(data, nil, into)
@@ -134,4 +142,65 @@ func (c *SchemeCodec) NewForResource(resource string) (runtime.Object, bool) {
 	}
 	obj, err := c.scheme.New(best)
 	return obj, err == nil
+}
+
+// decodeProtoInto is the fast path of protobuf decoding: it reads the
+// runtime.Unknown envelope without copying and unmarshals its raw bytes
+// straight into into, when into is a protobuf type of the kind named in
+// the envelope. ok is false when the general path must be taken.
+func decodeProtoInto(envelope []byte, into runtime.Object) (ok bool, err error) {
+	pb, isPB := into.(interface{ Unmarshal([]byte) error })
+	if !isPB {
+		return false, nil
+	}
+	var kind, raw []byte
+	for b := envelope; len(b) > 0; {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return false, nil
+		}
+		b = b[n:]
+		if typ != protowire.BytesType {
+			n = protowire.ConsumeFieldValue(num, typ, b)
+			if n < 0 {
+				return false, nil
+			}
+			b = b[n:]
+			continue
+		}
+		v, n := protowire.ConsumeBytes(b)
+		if n < 0 {
+			return false, nil
+		}
+		b = b[n:]
+		switch num {
+		case 1: // typeMeta {apiVersion = 1, kind = 2}
+			for tm := v; len(tm) > 0; {
+				tnum, ttyp, tn := protowire.ConsumeTag(tm)
+				if tn < 0 || ttyp != protowire.BytesType {
+					return false, nil
+				}
+				tm = tm[tn:]
+				tv, tn := protowire.ConsumeBytes(tm)
+				if tn < 0 {
+					return false, nil
+				}
+				tm = tm[tn:]
+				if tnum == 2 {
+					kind = tv
+				}
+			}
+		case 2:
+			raw = v
+		case 4: // contentType: only the plain encoding is handled here
+			if len(v) > 0 {
+				return false, nil
+			}
+		}
+	}
+	t := reflect.TypeOf(into)
+	if t.Kind() != reflect.Pointer || string(kind) != t.Elem().Name() {
+		return false, nil
+	}
+	return true, pb.Unmarshal(raw)
 }

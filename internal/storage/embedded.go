@@ -72,6 +72,9 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("embedded etcd: %w", err)
 	}
+	if err := os.Chmod(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("embedded etcd: %w", err)
+	}
 	clientPort := cfg.ClientPort
 	if clientPort == 0 {
 		if data, err := os.ReadFile(filepath.Join(cfg.DataDir, clientURLFile)); err == nil {

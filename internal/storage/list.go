@@ -2,10 +2,15 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
+	goruntime "runtime"
 	"strconv"
+	"sync"
+	"time"
 
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -90,6 +95,79 @@ func (l *listItems) add(obj runtime.Object) error {
 
 func (l *listItems) len() int { return l.slice.Len() }
 
+// extend appends n zero items and returns pointers to them, to decode into.
+func (l *listItems) extend(n int) []runtime.Object {
+	start := l.slice.Len()
+	l.grow(n)
+	l.slice.SetLen(start + n)
+	objs := make([]runtime.Object, n)
+	for i := range objs {
+		slot := l.slice.Index(start + i)
+		if l.isPtr {
+			p := reflect.New(l.objType)
+			slot.Set(p)
+			objs[i] = p.Interface().(runtime.Object)
+			continue
+		}
+		objs[i] = slot.Addr().Interface().(runtime.Object)
+	}
+	return objs
+}
+
+// move copies item from to index to.
+func (l *listItems) move(from, to int) { l.slice.Index(to).Set(l.slice.Index(from)) }
+
+// truncate drops the items from index n on.
+func (l *listItems) truncate(n int) {
+	for i := n; i < l.slice.Len(); i++ {
+		l.slice.Index(i).Set(reflect.Zero(l.elem))
+	}
+	l.slice.SetLen(n)
+}
+
+// parallelDecodeMin is the batch size from which decoding uses every CPU.
+const parallelDecodeMin = 256
+
+// decodeBatch decodes kvs into objs (same length) and reports which match
+// pred. Large batches are decoded by GOMAXPROCS goroutines: decoding is
+// most of the cost of a big list.
+func (s *Store) decodeBatch(ctx context.Context, kvs []*mvccpb.KeyValue, objs []runtime.Object, pred SelectionPredicate) ([]bool, error) {
+	matched := make([]bool, len(kvs))
+	work := func(lo, hi int) error {
+		for i := lo; i < hi; i++ {
+			if err := s.decodeKV(ctx, kvs[i], objs[i]); err != nil {
+				return err
+			}
+			ok, err := pred.Matches(objs[i])
+			if err != nil {
+				return fmt.Errorf("%q: %w", kvs[i].Key, err)
+			}
+			matched[i] = ok
+		}
+		return nil
+	}
+	workers := goruntime.GOMAXPROCS(0)
+	if len(kvs) < parallelDecodeMin || workers < 2 {
+		return matched, work(0, len(kvs))
+	}
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	chunk := (len(kvs) + workers - 1) / workers
+	for w := 0; w < workers; w++ {
+		lo, hi := w*chunk, min((w+1)*chunk, len(kvs))
+		if lo >= hi {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[w] = work(lo, hi)
+		}()
+	}
+	wg.Wait()
+	return matched, errors.Join(errs...)
+}
+
 func setListMeta(listObj runtime.Object, rev int64, cont string) error {
 	acc, err := meta.ListAccessor(listObj)
 	if err != nil {
@@ -102,16 +180,22 @@ func setListMeta(listObj runtime.Object, rev int64, cont string) error {
 }
 
 // GetList implements Interface. RV "0" (without continue) is served from
-// the watch cache, ignoring Limit as kube-apiserver does; everything else
-// reads etcd: "" and "N" (NotOlderThan) the latest state, "N" with
-// ResourceVersionMatch Exact the state at revision N, a continue token the
-// revision of the first page (ErrExpired once compacted).
+// the watch cache, ignoring Limit as kube-apiserver does. "" and "N"
+// (NotOlderThan) without Limit are served from the watch cache too once it
+// has caught up with etcd's current revision (a consistent read, as
+// kube-apiserver's ConsistentListFromCache; only on etcd 3.5.13+), else
+// from etcd. "N" with ResourceVersionMatch Exact reads the state at
+// revision N, a continue token the revision of the first page (both
+// ErrExpired once compacted).
 func (s *Store) GetList(ctx context.Context, key string, opts ListOptions, listObj runtime.Object) error {
 	pred := opts.Predicate
 	if opts.ResourceVersion == "0" && pred.Continue == "" && opts.ResourceVersionMatch != "Exact" {
 		if c := s.cacherFor(key); c != nil {
 			return c.list(ctx, key, opts, listObj)
 		}
+	}
+	if served, err := s.consistentListFromCache(ctx, key, opts, listObj); served || err != nil {
+		return err
 	}
 	items, err := newListItems(listObj)
 	if err != nil {
@@ -198,21 +282,22 @@ func (s *Store) GetList(ctx context.Context, key string, opts ListOptions, listO
 				return fmt.Errorf("%q: %w: too large resource version %d, current %d", key, ErrTimeout, minRV, readRev)
 			}
 		}
-		items.grow(len(resp.Kvs))
+		start := items.len()
+		matched, err := s.decodeBatch(ctx, resp.Kvs, items.extend(len(resp.Kvs)), pred)
+		if err != nil {
+			return err
+		}
+		n := start
 		for i, kv := range resp.Kvs {
-			slot := items.next()
-			if err := s.decodeKV(ctx, kv, slot); err != nil {
-				return err
-			}
-			ok, err := pred.Matches(slot)
-			if err != nil {
-				return fmt.Errorf("%q: %w", key, err)
-			}
-			if !ok {
-				items.drop()
+			if !matched[i] {
 				continue
 			}
-			if limit > 0 && int64(items.len()) == limit {
+			if n != start+i {
+				items.move(start+i, n)
+			}
+			n++
+			if limit > 0 && int64(n) == limit {
+				items.truncate(n)
 				if i == len(resp.Kvs)-1 && !resp.More {
 					return setListMeta(listObj, readRev, "")
 				}
@@ -223,9 +308,51 @@ func (s *Store) GetList(ctx context.Context, key string, opts ListOptions, listO
 				return setListMeta(listObj, readRev, cont)
 			}
 		}
+		items.truncate(n)
 		if !resp.More || len(resp.Kvs) == 0 {
 			return setListMeta(listObj, readRev, "")
 		}
 		fromKey = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
 	}
+}
+
+// consistentListWait bounds how long a consistent list waits for the watch
+// cache before reading etcd instead.
+const consistentListWait = 250 * time.Millisecond
+
+// consistentListFromCache serves a list that must be at least as new as
+// etcd's current revision from the watch cache, when the cache can prove
+// it has caught up (ordered progress notifications). served is false when
+// the caller must read etcd.
+func (s *Store) consistentListFromCache(ctx context.Context, key string, opts ListOptions, listObj runtime.Object) (served bool, err error) {
+	if !opts.Recursive || opts.Predicate.Limit > 0 || opts.Predicate.Continue != "" ||
+		(opts.ResourceVersionMatch != "" && opts.ResourceVersionMatch != "NotOlderThan") {
+		return false, nil
+	}
+	minRV, err := parseRV(opts.ResourceVersion)
+	if err != nil {
+		return false, nil // GetList reports it
+	}
+	c := s.cacherFor(key)
+	if c == nil || !s.progressReliable() {
+		return false, nil
+	}
+	select {
+	case <-c.readyCh:
+	default:
+		return false, nil // a cold cache: etcd answers sooner
+	}
+	rev, err := s.CurrentRevision(ctx)
+	if err != nil {
+		return false, err
+	}
+	if minRV > rev {
+		return false, nil // GetList reports the too large resourceVersion
+	}
+	wctx, cancel := context.WithTimeout(ctx, consistentListWait)
+	defer cancel()
+	if err := c.waitForRev(wctx, rev); err != nil {
+		return false, nil
+	}
+	return true, c.list(ctx, key, opts, listObj)
 }
