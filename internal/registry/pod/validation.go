@@ -3,6 +3,7 @@ package pod
 import (
 	"fmt"
 	"math"
+	"regexp"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -21,9 +22,22 @@ const (
 	maxDNSSearchListChars = 2048
 )
 
-// Validate checks a pod as Kubernetes' ValidatePodCreate: metadata and
-// the whole spec, returning every error found.
+// Validate checks a new pod as Kubernetes' ValidatePodCreate: metadata,
+// the whole spec, no ephemeral containers, and no nodeName while
+// scheduling gates remain. It returns every error found.
 func Validate(p *corev1.Pod) field.ErrorList {
+	errs := validateMetadataAndSpec(p)
+	spec := field.NewPath("spec")
+	if len(p.Spec.EphemeralContainers) > 0 {
+		errs = append(errs, field.Forbidden(spec.Child("ephemeralContainers"), "cannot be set on create"))
+	}
+	if p.Spec.NodeName != "" && len(p.Spec.SchedulingGates) != 0 {
+		errs = append(errs, field.Forbidden(spec.Child("nodeName"), "cannot be set until all schedulingGates have been cleared"))
+	}
+	return errs
+}
+
+func validateMetadataAndSpec(p *corev1.Pod) field.ErrorList {
 	errs := registry.ValidateObjectMeta(&p.ObjectMeta, true, registry.NameIsDNSSubdomain)
 	return append(errs, ValidateSpec(&p.Spec, field.NewPath("spec"))...)
 }
@@ -38,13 +52,14 @@ func ValidateSpec(spec *corev1.PodSpec, fld *field.Path) field.ErrorList {
 	grace := spec.TerminationGracePeriodSeconds
 	vols, volErrs := validateVolumes(spec.Volumes, fld.Child("volumes"))
 	errs = append(errs, volErrs...)
-	errs = append(errs, validateContainers(spec.Containers, vols, grace, fld.Child("containers"))...)
-	errs = append(errs, validateInitContainers(spec.InitContainers, spec.Containers, vols, grace, fld.Child("initContainers"))...)
+	hostUsers := spec.HostUsers == nil || *spec.HostUsers
+	errs = append(errs, validateContainers(spec.Containers, vols, grace, hostUsers, fld.Child("containers"))...)
+	errs = append(errs, validateInitContainers(spec.InitContainers, spec.Containers, vols, grace, hostUsers, fld.Child("initContainers"))...)
 	errs = append(errs, validateHostNetworkPorts(spec, fld)...)
 	errs = append(errs, validateRestartPolicy(spec.RestartPolicy, fld.Child("restartPolicy"))...)
 	errs = append(errs, validateDNSPolicy(spec.DNSPolicy, fld.Child("dnsPolicy"))...)
 	errs = append(errs, metav1validation.ValidateLabels(spec.NodeSelector, fld.Child("nodeSelector"))...)
-	errs = append(errs, validatePodSecurityContext(spec.SecurityContext, fld.Child("securityContext"))...)
+	errs = append(errs, validatePodSecurityContext(spec, fld.Child("securityContext"))...)
 	errs = append(errs, validateDNSConfig(spec.DNSConfig, spec.DNSPolicy, fld.Child("dnsConfig"))...)
 	errs = append(errs, validateReadinessGates(spec.ReadinessGates, fld.Child("readinessGates"))...)
 	errs = append(errs, validateSchedulingGates(spec.SchedulingGates, fld.Child("schedulingGates"))...)
@@ -275,17 +290,35 @@ func ValidateTolerations(tolerations []corev1.Toleration, p *field.Path) field.E
 	return errs
 }
 
-func validatePodSecurityContext(sc *corev1.PodSecurityContext, p *field.Path) field.ErrorList {
+// validatePodSecurityContext is validatePodSpecSecurityContext: ids,
+// shareProcessNamespace vs hostPID, sysctls, fsGroupChangePolicy,
+// seccomp and AppArmor profiles, supplementalGroupsPolicy.
+func validatePodSecurityContext(spec *corev1.PodSpec, p *field.Path) field.ErrorList {
+	sc := spec.SecurityContext
 	if sc == nil {
 		return nil
 	}
 	var errs field.ErrorList
+	errs = append(errs, validateGroupID(sc.FSGroup, p.Child("fsGroup"))...)
 	errs = append(errs, validateUserID(sc.RunAsUser, p.Child("runAsUser"))...)
 	errs = append(errs, validateGroupID(sc.RunAsGroup, p.Child("runAsGroup"))...)
-	errs = append(errs, validateGroupID(sc.FSGroup, p.Child("fsGroup"))...)
 	for i := range sc.SupplementalGroups {
 		errs = append(errs, validateGroupID(&sc.SupplementalGroups[i], p.Child("supplementalGroups").Index(i))...)
 	}
+	if spec.ShareProcessNamespace != nil && *spec.ShareProcessNamespace && spec.HostPID {
+		errs = append(errs, field.Invalid(p.Child("shareProcessNamespace"), *spec.ShareProcessNamespace, "ShareProcessNamespace and HostPID cannot both be enabled"))
+	}
+	errs = append(errs, validateSysctls(spec, p.Child("sysctls"))...)
+	if sc.FSGroupChangePolicy != nil {
+		switch *sc.FSGroupChangePolicy {
+		case corev1.FSGroupChangeOnRootMismatch, corev1.FSGroupChangeAlways:
+		default:
+			errs = append(errs, field.NotSupported(p.Child("fsGroupChangePolicy"), *sc.FSGroupChangePolicy,
+				[]corev1.PodFSGroupChangePolicy{corev1.FSGroupChangeAlways, corev1.FSGroupChangeOnRootMismatch}))
+		}
+	}
+	errs = append(errs, validateSeccompProfile(sc.SeccompProfile, p.Child("seccompProfile"))...)
+	errs = append(errs, validateAppArmorProfile(sc.AppArmorProfile, p.Child("appArmorProfile"))...)
 	if sc.SupplementalGroupsPolicy != nil {
 		switch *sc.SupplementalGroupsPolicy {
 		case corev1.SupplementalGroupsPolicyMerge, corev1.SupplementalGroupsPolicyStrict:
@@ -294,25 +327,88 @@ func validatePodSecurityContext(sc *corev1.PodSecurityContext, p *field.Path) fi
 				[]corev1.SupplementalGroupsPolicy{corev1.SupplementalGroupsPolicyMerge, corev1.SupplementalGroupsPolicyStrict}))
 		}
 	}
-	if sc.FSGroupChangePolicy != nil {
-		switch *sc.FSGroupChangePolicy {
-		case corev1.FSGroupChangeOnRootMismatch, corev1.FSGroupChangeAlways:
-		default:
-			errs = append(errs, field.NotSupported(p.Child("fsGroupChangePolicy"), *sc.FSGroupChangePolicy,
-				[]corev1.PodFSGroupChangePolicy{corev1.FSGroupChangeOnRootMismatch, corev1.FSGroupChangeAlways}))
-		}
-	}
+	return errs
+}
+
+// sysctlName is Kubernetes' SysctlContainSlashFmt.
+var sysctlName = regexp.MustCompile(`^([a-z0-9]([-_a-z0-9]*[a-z0-9])?[\./])*[a-z0-9]([-_a-z0-9]*[a-z0-9])?$`)
+
+const sysctlMaxLength = 253
+
+func validateSysctls(spec *corev1.PodSpec, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
 	seen := sets.New[string]()
-	for i, s := range sc.Sysctls {
-		ip := p.Child("sysctls").Index(i)
-		if s.Name == "" {
-			errs = append(errs, field.Required(ip.Child("name"), ""))
-		} else if seen.Has(s.Name) {
-			errs = append(errs, field.Duplicate(ip.Child("name"), s.Name))
+	for i, s := range spec.SecurityContext.Sysctls {
+		np := p.Index(i).Child("name")
+		switch {
+		case s.Name == "":
+			errs = append(errs, field.Required(np, ""))
+		case len(s.Name) > sysctlMaxLength || !sysctlName.MatchString(s.Name):
+			errs = append(errs, field.Invalid(np, s.Name, fmt.Sprintf("must have at most %d characters and match regex %s", sysctlMaxLength, sysctlName)))
+		case seen.Has(s.Name):
+			errs = append(errs, field.Duplicate(np, s.Name))
+		}
+		name := strings.ReplaceAll(s.Name, "/", ".")
+		switch {
+		case spec.HostNetwork && strings.HasPrefix(name, "net."):
+			errs = append(errs, field.Invalid(np, s.Name, "may not be specified when 'hostNetwork' is true"))
+		case spec.HostIPC && (strings.HasPrefix(name, "kernel.shm") || strings.HasPrefix(name, "kernel.msg") ||
+			name == "kernel.sem" || strings.HasPrefix(name, "fs.mqueue.")):
+			errs = append(errs, field.Invalid(np, s.Name, "may not be specified when 'hostIPC' is true"))
 		}
 		seen.Insert(s.Name)
 	}
 	return errs
+}
+
+func validateSeccompProfile(sp *corev1.SeccompProfile, p *field.Path) field.ErrorList {
+	if sp == nil {
+		return nil
+	}
+	var errs field.ErrorList
+	switch sp.Type {
+	case corev1.SeccompProfileTypeLocalhost, corev1.SeccompProfileTypeRuntimeDefault, corev1.SeccompProfileTypeUnconfined:
+	case "":
+		errs = append(errs, field.Required(p.Child("type"), "type is required when seccompProfile is set"))
+	default:
+		errs = append(errs, field.NotSupported(p.Child("type"), sp.Type, []corev1.SeccompProfileType{
+			corev1.SeccompProfileTypeLocalhost, corev1.SeccompProfileTypeRuntimeDefault, corev1.SeccompProfileTypeUnconfined}))
+	}
+	if sp.Type == corev1.SeccompProfileTypeLocalhost {
+		if sp.LocalhostProfile == nil {
+			errs = append(errs, field.Required(p.Child("localhostProfile"), "must be set when seccomp type is Localhost"))
+		} else {
+			errs = append(errs, validateLocalDescendingPath(*sp.LocalhostProfile, p.Child("localhostProfile"))...)
+		}
+	} else if sp.LocalhostProfile != nil {
+		errs = append(errs, field.Invalid(p.Child("localhostProfile"), sp, "can only be set when seccomp type is Localhost"))
+	}
+	return errs
+}
+
+func validateAppArmorProfile(ap *corev1.AppArmorProfile, p *field.Path) field.ErrorList {
+	if ap == nil {
+		return nil
+	}
+	switch ap.Type {
+	case corev1.AppArmorProfileTypeLocalhost:
+		if ap.LocalhostProfile == nil || strings.TrimSpace(*ap.LocalhostProfile) == "" {
+			return field.ErrorList{field.Required(p.Child("localhostProfile"), "must be set when AppArmor type is Localhost")}
+		}
+		if strings.TrimSpace(*ap.LocalhostProfile) != *ap.LocalhostProfile {
+			return field.ErrorList{field.Invalid(p.Child("localhostProfile"), *ap.LocalhostProfile, "must not be padded with whitespace")}
+		}
+	case corev1.AppArmorProfileTypeRuntimeDefault, corev1.AppArmorProfileTypeUnconfined:
+		if ap.LocalhostProfile != nil {
+			return field.ErrorList{field.Invalid(p.Child("localhostProfile"), ap.LocalhostProfile, "can only be set when AppArmor type is Localhost")}
+		}
+	case "":
+		return field.ErrorList{field.Required(p.Child("type"), "type is required when appArmorProfile is set")}
+	default:
+		return field.ErrorList{field.NotSupported(p.Child("type"), ap.Type, []corev1.AppArmorProfileType{
+			corev1.AppArmorProfileTypeLocalhost, corev1.AppArmorProfileTypeRuntimeDefault, corev1.AppArmorProfileTypeUnconfined})}
+	}
+	return nil
 }
 
 func validateUserID(id *int64, p *field.Path) field.ErrorList {

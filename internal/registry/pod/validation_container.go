@@ -17,7 +17,7 @@ const initNonSidecarMsg = "may not be set for init containers without restartPol
 
 // validateContainers checks spec.containers (names unique among them;
 // clashes with init containers are reported on the init container).
-func validateContainers(cs []corev1.Container, vols map[string]corev1.VolumeSource, grace *int64, p *field.Path) field.ErrorList {
+func validateContainers(cs []corev1.Container, vols map[string]corev1.VolumeSource, grace *int64, hostUsers bool, p *field.Path) field.ErrorList {
 	if len(cs) == 0 {
 		return field.ErrorList{field.Required(p, "")}
 	}
@@ -26,7 +26,7 @@ func validateContainers(cs []corev1.Container, vols map[string]corev1.VolumeSour
 	for i := range cs {
 		c := &cs[i]
 		ip := p.Index(i)
-		errs = append(errs, validateContainerCommon(c, vols, ip)...)
+		errs = append(errs, validateContainerCommon(c, vols, hostUsers, ip)...)
 		if names.Has(c.Name) {
 			errs = append(errs, field.Duplicate(ip.Child("name"), c.Name))
 		} else {
@@ -43,7 +43,7 @@ func validateContainers(cs []corev1.Container, vols map[string]corev1.VolumeSour
 // validateInitContainers checks spec.initContainers: names unique across
 // init and regular containers; regular init containers may not have probes
 // or lifecycle hooks, sidecars (restartPolicy: Always) may.
-func validateInitContainers(cs, regular []corev1.Container, vols map[string]corev1.VolumeSource, grace *int64, p *field.Path) field.ErrorList {
+func validateInitContainers(cs, regular []corev1.Container, vols map[string]corev1.VolumeSource, grace *int64, hostUsers bool, p *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	names := sets.New[string]()
 	for _, c := range regular {
@@ -52,7 +52,7 @@ func validateInitContainers(cs, regular []corev1.Container, vols map[string]core
 	for i := range cs {
 		c := &cs[i]
 		ip := p.Index(i)
-		errs = append(errs, validateContainerCommon(c, vols, ip)...)
+		errs = append(errs, validateContainerCommon(c, vols, hostUsers, ip)...)
 		sidecar := false
 		if c.RestartPolicy != nil {
 			if *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
@@ -136,7 +136,7 @@ func checkHostPortConflicts(cs []corev1.Container, p *field.Path) field.ErrorLis
 	return errs
 }
 
-func validateContainerCommon(c *corev1.Container, vols map[string]corev1.VolumeSource, ip *field.Path) field.ErrorList {
+func validateContainerCommon(c *corev1.Container, vols map[string]corev1.VolumeSource, hostUsers bool, ip *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	namePath := ip.Child("name")
 	if c.Name == "" {
@@ -168,7 +168,7 @@ func validateContainerCommon(c *corev1.Container, vols map[string]corev1.VolumeS
 			[]corev1.PullPolicy{corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever}))
 	}
 	errs = append(errs, validateResources(&c.Resources, ip.Child("resources"))...)
-	errs = append(errs, validateSecurityContext(c.SecurityContext, ip.Child("securityContext"))...)
+	errs = append(errs, validateSecurityContext(c.SecurityContext, hostUsers, ip.Child("securityContext"))...)
 	return errs
 }
 
@@ -668,25 +668,14 @@ func validateQuantity(name corev1.ResourceName, q resource.Quantity, p *field.Pa
 	return errs
 }
 
-func validateSecurityContext(sc *corev1.SecurityContext, p *field.Path) field.ErrorList {
+// validateSecurityContext is ValidateSecurityContext for a container.
+func validateSecurityContext(sc *corev1.SecurityContext, hostUsers bool, p *field.Path) field.ErrorList {
 	if sc == nil {
 		return nil
 	}
 	var errs field.ErrorList
 	errs = append(errs, validateUserID(sc.RunAsUser, p.Child("runAsUser"))...)
 	errs = append(errs, validateGroupID(sc.RunAsGroup, p.Child("runAsGroup"))...)
-	if sc.AllowPrivilegeEscalation != nil && !*sc.AllowPrivilegeEscalation {
-		if sc.Privileged != nil && *sc.Privileged {
-			errs = append(errs, field.Invalid(p, sc, "cannot set `allowPrivilegeEscalation` to false and `privileged` to true"))
-		}
-		if sc.Capabilities != nil {
-			for _, c := range sc.Capabilities.Add {
-				if c == "SYS_ADMIN" || c == "CAP_SYS_ADMIN" {
-					errs = append(errs, field.Invalid(p, sc, "cannot set `allowPrivilegeEscalation` to false and `capabilities.Add` CAP_SYS_ADMIN"))
-				}
-			}
-		}
-	}
 	if sc.ProcMount != nil {
 		switch *sc.ProcMount {
 		case corev1.DefaultProcMount, corev1.UnmaskedProcMount:
@@ -694,6 +683,22 @@ func validateSecurityContext(sc *corev1.SecurityContext, p *field.Path) field.Er
 			errs = append(errs, field.NotSupported(p.Child("procMount"), *sc.ProcMount,
 				[]corev1.ProcMountType{corev1.DefaultProcMount, corev1.UnmaskedProcMount}))
 		}
+		if hostUsers && *sc.ProcMount == corev1.UnmaskedProcMount {
+			errs = append(errs, field.Invalid(p.Child("procMount"), *sc.ProcMount, "`hostUsers` must be false to use `Unmasked`"))
+		}
 	}
-	return errs
+	errs = append(errs, validateSeccompProfile(sc.SeccompProfile, p.Child("seccompProfile"))...)
+	if sc.AllowPrivilegeEscalation != nil && !*sc.AllowPrivilegeEscalation {
+		if sc.Privileged != nil && *sc.Privileged {
+			errs = append(errs, field.Invalid(p, sc, "cannot set `allowPrivilegeEscalation` to false and `privileged` to true"))
+		}
+		if sc.Capabilities != nil {
+			for _, c := range sc.Capabilities.Add {
+				if c == "CAP_SYS_ADMIN" {
+					errs = append(errs, field.Invalid(p, sc, "cannot set `allowPrivilegeEscalation` to false and `capabilities.Add` CAP_SYS_ADMIN"))
+				}
+			}
+		}
+	}
+	return append(errs, validateAppArmorProfile(sc.AppArmorProfile, p.Child("appArmorProfile"))...)
 }

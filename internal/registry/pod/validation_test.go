@@ -231,6 +231,31 @@ func TestValidateInvalidPods(t *testing.T) {
 			"FieldValueInvalid spec.hostAliases[0].ip",
 			"FieldValueInvalid spec.hostAliases[0].hostnames[0]",
 		}},
+		{"security contexts", func(p *corev1.Pod) {
+			p.Spec.HostNetwork = true
+			p.Spec.HostPID = true
+			p.Spec.ShareProcessNamespace = ptr(true)
+			p.Spec.SecurityContext = &corev1.PodSecurityContext{
+				FSGroup:        ptr(int64(-2)),
+				Sysctls:        []corev1.Sysctl{{Name: "net.core.somaxconn", Value: "1"}, {Name: "Bad!"}, {Name: "kernel.shm_rmid_forced"}, {Name: "kernel.shm_rmid_forced"}},
+				SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeLocalhost},
+			}
+			p.Spec.Containers[0].SecurityContext = &corev1.SecurityContext{
+				AllowPrivilegeEscalation: ptr(false), Privileged: ptr(true),
+				ProcMount:       ptr(corev1.UnmaskedProcMount),
+				AppArmorProfile: &corev1.AppArmorProfile{Type: "Weird"},
+			}
+		}, []string{
+			"FieldValueInvalid spec.containers[0].securityContext.procMount",
+			"FieldValueInvalid spec.containers[0].securityContext",
+			"FieldValueNotSupported spec.containers[0].securityContext.appArmorProfile.type",
+			"FieldValueInvalid spec.securityContext.fsGroup",
+			"FieldValueInvalid spec.securityContext.shareProcessNamespace",
+			"FieldValueInvalid spec.securityContext.sysctls[0].name",
+			"FieldValueInvalid spec.securityContext.sysctls[1].name",
+			"FieldValueDuplicate spec.securityContext.sysctls[3].name",
+			"FieldValueRequired spec.securityContext.seccompProfile.localhostProfile",
+		}},
 		{"dnsPolicy None needs dnsConfig", func(p *corev1.Pod) { p.Spec.DNSPolicy = corev1.DNSNone },
 			[]string{"FieldValueRequired spec.dnsConfig"}},
 		{"hostNetwork ports must match", func(p *corev1.Pod) {

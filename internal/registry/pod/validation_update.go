@@ -3,6 +3,7 @@ package pod
 import (
 	"fmt"
 	"math"
+	"net"
 	"reflect"
 	"strings"
 
@@ -36,7 +37,7 @@ func updatableSpecFields() []string {
 // (removals) may change.
 func ValidateUpdate(p, old *corev1.Pod) field.ErrorList {
 	errs := registry.ValidateObjectMetaUpdate(&p.ObjectMeta, &old.ObjectMeta)
-	errs = append(errs, Validate(p)...)
+	errs = append(errs, validateMetadataAndSpec(p)...)
 	spec := field.NewPath("spec")
 
 	cErrs, stop := validateContainerUpdates(p.Spec.Containers, old.Spec.Containers, spec.Child("containers"))
@@ -68,6 +69,13 @@ func ValidateUpdate(p, old *corev1.Pod) field.ErrorList {
 
 	if equality.Semantic.DeepEqual(p.Spec, old.Spec) {
 		return errs
+	}
+	oldQOS := old.Status.QOSClass
+	if oldQOS == "" {
+		oldQOS = QOSClass(old)
+	}
+	if oldQOS != QOSClass(p) {
+		errs = append(errs, field.Invalid(field.NewPath("metadata"), p.Status.QOSClass, "Pod QoS is immutable"))
 	}
 	munged := *p.Spec.DeepCopy()
 	for i := range munged.Containers {
@@ -101,7 +109,16 @@ func validateContainerUpdates(cs, old []corev1.Container, p *field.Path) (field.
 	if len(cs) != len(old) {
 		return field.ErrorList{field.Forbidden(p, "pod updates may not add or remove containers")}, true
 	}
-	return nil, false
+	var errs field.ErrorList
+	for i, c := range cs {
+		if c.Image == "" {
+			errs = append(errs, field.Required(p.Index(i).Child("image"), ""))
+		}
+		if strings.TrimSpace(c.Image) != c.Image {
+			errs = append(errs, field.Invalid(p.Index(i).Child("image"), c.Image, "must not have leading or trailing whitespace"))
+		}
+	}
+	return errs, false
 }
 
 func validateOnlyAddedTolerations(ts, old []corev1.Toleration, p *field.Path) field.ErrorList {
@@ -148,26 +165,48 @@ func nodeSelectorOnlyAdded(sel, old map[string]string) bool {
 	return true
 }
 
-// ValidateStatusUpdate is Kubernetes' ValidatePodStatusUpdate (essentials):
-// metadata update rules, a valid nominatedNodeName, valid and unique pod
-// and host IPs, container statuses naming spec containers, and terminated
-// containers not coming back under restartPolicy Never (or OnFailure
-// after success).
+// ValidateStatusUpdate is Kubernetes' ValidatePodStatusUpdate: metadata
+// update rules, custom condition types, nodeName untouched, a valid new
+// nominatedNodeName, terminated containers not coming back when the
+// restart policy forbids it, and valid pod/host IPs (at most one per
+// family, no duplicates, hostIPs[0] == hostIP).
 func ValidateStatusUpdate(p, old *corev1.Pod) field.ErrorList {
 	errs := registry.ValidateObjectMetaUpdate(&p.ObjectMeta, &old.ObjectMeta)
+	// Upstream reports condition types under metadata.conditions.
+	errs = append(errs, validateConditions(p.Status.Conditions, field.NewPath("metadata", "conditions"))...)
 	st := field.NewPath("status")
-	if n := p.Status.NominatedNodeName; n != "" {
+	if p.Spec.NodeName != old.Spec.NodeName {
+		errs = append(errs, field.Forbidden(st.Child("nodeName"), "may not be changed directly"))
+	}
+	if n := p.Status.NominatedNodeName; n != old.Status.NominatedNodeName && n != "" {
 		for _, msg := range registry.NameIsDNSSubdomain(n, false) {
 			errs = append(errs, field.Invalid(st.Child("nominatedNodeName"), n, msg))
 		}
 	}
-	errs = append(errs, validateIPs(p.Status.PodIP, podIPs(p.Status.PodIPs), st.Child("podIPs"), "podIP")...)
-	errs = append(errs, validateIPs(p.Status.HostIP, hostIPs(p.Status.HostIPs), st.Child("hostIPs"), "hostIP")...)
-	errs = append(errs, validateStatusNames(p.Status.ContainerStatuses, p.Spec.Containers, st.Child("containerStatuses"))...)
-	errs = append(errs, validateStatusNames(p.Status.InitContainerStatuses, p.Spec.InitContainers, st.Child("initContainerStatuses"))...)
-	errs = append(errs, validateStateTransition(p.Status.ContainerStatuses, old.Status.ContainerStatuses, st.Child("containerStatuses"), old.Spec.RestartPolicy)...)
-	if old.Spec.RestartPolicy == corev1.RestartPolicyNever {
-		errs = append(errs, validateStateTransition(p.Status.InitContainerStatuses, old.Status.InitContainerStatuses, st.Child("initContainerStatuses"), old.Spec.RestartPolicy)...)
+	errs = append(errs, validateStateTransition(p.Status.ContainerStatuses, old.Status.ContainerStatuses,
+		st.Child("containerStatuses"), old.Spec.RestartPolicy, nil)...)
+	errs = append(errs, validateStateTransition(p.Status.InitContainerStatuses, old.Status.InitContainerStatuses,
+		st.Child("initContainerStatuses"), old.Spec.RestartPolicy, old.Spec.InitContainers)...)
+	errs = append(errs, validateStateTransition(p.Status.EphemeralContainerStatuses, old.Status.EphemeralContainerStatuses,
+		st.Child("ephemeralContainerStatuses"), corev1.RestartPolicyNever, nil)...)
+	errs = append(errs, validateIPs(podIPs(p.Status.PodIPs), st.Child("podIPs"))...)
+	if len(p.Status.HostIPs) > 0 && p.Status.HostIP != p.Status.HostIPs[0].IP {
+		errs = append(errs, field.Invalid(st.Child("hostIPs").Index(0).Child("ip"), p.Status.HostIPs[0].IP, "must be equal to `hostIP`"))
+	}
+	errs = append(errs, validateIPs(hostIPs(p.Status.HostIPs), st.Child("hostIPs"))...)
+	return errs
+}
+
+func validateConditions(conds []corev1.PodCondition, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	for i, c := range conds {
+		switch c.Type {
+		case corev1.PodScheduled, corev1.PodReady, corev1.PodInitialized:
+			continue
+		}
+		for _, msg := range validation.IsQualifiedName(string(c.Type)) {
+			errs = append(errs, field.Invalid(p.Index(i).Child("Type"), string(c.Type), msg))
+		}
 	}
 	return errs
 }
@@ -188,57 +227,69 @@ func hostIPs(l []corev1.HostIP) []string {
 	return out
 }
 
-func validateIPs(primary string, ips []string, p *field.Path, primaryName string) field.ErrorList {
+// validateIPs: every IP valid; more than one must be one per family with
+// no duplicates.
+func validateIPs(ips []string, p *field.Path) field.ErrorList {
 	var errs field.ErrorList
-	if len(ips) > 0 && primary != "" && ips[0] != primary {
-		errs = append(errs, field.Invalid(p.Index(0).Child("ip"), ips[0], "must be equal to "+primaryName))
+	for i, ip := range ips {
+		errs = append(errs, validation.IsValidIP(p.Index(i), ip)...)
 	}
-	if len(ips) > 2 {
-		errs = append(errs, field.TooMany(p, len(ips), 2))
+	if len(ips) <= 1 {
+		return errs
+	}
+	v4, v6 := 0, 0
+	for _, ip := range ips {
+		if parsed := net.ParseIP(ip); parsed != nil {
+			if parsed.To4() != nil {
+				v4++
+			} else {
+				v6++
+			}
+		}
+	}
+	if v4 != 1 || v6 != 1 || len(ips) > 2 {
+		errs = append(errs, field.Invalid(p, ips, "may specify no more than one IP for each IP family"))
 	}
 	seen := sets.New[string]()
 	for i, ip := range ips {
-		ip0 := p.Index(i).Child("ip")
-		errs = append(errs, validation.IsValidIP(ip0, ip)...)
 		if seen.Has(ip) {
-			errs = append(errs, field.Duplicate(ip0, ip))
+			errs = append(errs, field.Duplicate(p.Index(i), ip))
 		}
 		seen.Insert(ip)
 	}
 	return errs
 }
 
-func validateStatusNames(statuses []corev1.ContainerStatus, cs []corev1.Container, p *field.Path) field.ErrorList {
-	names := sets.New[string]()
-	for _, c := range cs {
-		names.Insert(c.Name)
-	}
-	var errs field.ErrorList
-	for i, s := range statuses {
-		if !names.Has(s.Name) {
-			errs = append(errs, field.NotFound(p.Index(i).Child("name"), s.Name))
-		}
-	}
-	return errs
-}
-
-func validateStateTransition(statuses, old []corev1.ContainerStatus, p *field.Path, rp corev1.RestartPolicy) field.ErrorList {
+// validateStateTransition is ValidateContainerStateTransition (and, with
+// init containers given, the init variant that lets sidecars restart): a
+// container terminated under Never, or successfully under OnFailure, may
+// not become non-terminated. Errors are indexed by the old status.
+func validateStateTransition(statuses, old []corev1.ContainerStatus, p *field.Path, rp corev1.RestartPolicy, inits []corev1.Container) field.ErrorList {
 	if rp == corev1.RestartPolicyAlways {
 		return nil
 	}
 	var errs field.ErrorList
-	for i, s := range statuses {
-		for _, o := range old {
-			if o.Name != s.Name || o.State.Terminated == nil {
-				continue
-			}
-			if s.State.Terminated != nil {
+	for i, o := range old {
+		if o.State.Terminated == nil {
+			continue
+		}
+		if o.State.Terminated.ExitCode != 0 && rp == corev1.RestartPolicyOnFailure {
+			continue
+		}
+		sidecar := false
+		for _, c := range inits {
+			if c.Name == o.Name {
+				sidecar = c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways
 				break
 			}
-			if rp == corev1.RestartPolicyNever || o.State.Terminated.ExitCode == 0 {
+		}
+		if sidecar {
+			continue
+		}
+		for _, s := range statuses {
+			if s.Name == o.Name && s.State.Terminated == nil {
 				errs = append(errs, field.Forbidden(p.Index(i).Child("state"), "may not be transitioned to non-terminated state"))
 			}
-			break
 		}
 	}
 	return errs

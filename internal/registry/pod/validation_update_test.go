@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 )
 
 func TestValidateUpdate(t *testing.T) {
@@ -46,7 +47,11 @@ func TestValidateUpdate(t *testing.T) {
 			p.Spec.Containers = append(p.Spec.Containers, container("b", "x"))
 		}, []string{"FieldValueForbidden spec.containers"}},
 		{"empty image", nil, func(p *corev1.Pod) { p.Spec.Containers[0].Image = "" },
-			[]string{"FieldValueRequired spec.containers[0].image"}},
+			// reported twice, as upstream: by spec validation and by the update check
+			[]string{"FieldValueRequired spec.containers[0].image", "FieldValueRequired spec.containers[0].image"}},
+		{"QoS may not change", nil, func(p *corev1.Pod) {
+			p.Spec.Containers[0].Resources.Limits = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1")}
+		}, []string{"FieldValueInvalid metadata", "FieldValueForbidden spec"}},
 		{"name and uid immutable", nil, func(p *corev1.Pod) { p.Name, p.UID = "other", "u2" },
 			[]string{"FieldValueInvalid metadata.name", "FieldValueInvalid metadata.uid"}},
 		{"scheduling gate removed ok, added not", func(p *corev1.Pod) {
@@ -93,14 +98,24 @@ func TestValidateStatusUpdate(t *testing.T) {
 	}{
 		{"ok", corev1.RestartPolicyAlways, corev1.PodStatus{}, corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "10.0.0.2",
 			PodIPs: []corev1.PodIP{{IP: "10.0.0.2"}}, ContainerStatuses: []corev1.ContainerStatus{{Name: "app", State: running}}}, []string{}},
-		{"bad ips and names", corev1.RestartPolicyAlways, corev1.PodStatus{}, corev1.PodStatus{PodIP: "10.0.0.2",
+		{"bad ips, nominated node and condition", corev1.RestartPolicyAlways, corev1.PodStatus{}, corev1.PodStatus{
 			PodIPs: []corev1.PodIP{{IP: "10.0.0.3"}, {IP: "bad"}}, NominatedNodeName: "Bad_Node",
-			ContainerStatuses: []corev1.ContainerStatus{{Name: "ghost"}}}, []string{
+			HostIP: "10.0.0.1", HostIPs: []corev1.HostIP{{IP: "10.0.0.9"}, {IP: "10.0.0.9"}},
+			Conditions: []corev1.PodCondition{{Type: corev1.PodReady}, {Type: "bad type!"}}}, []string{
+			"FieldValueInvalid metadata.conditions[1].Type",
 			"FieldValueInvalid status.nominatedNodeName",
-			"FieldValueInvalid status.podIPs[0].ip",
-			"FieldValueInvalid status.podIPs[1].ip",
-			"FieldValueNotFound status.containerStatuses[0].name",
+			"FieldValueInvalid status.podIPs[1]",
+			"FieldValueInvalid status.podIPs",
+			"FieldValueInvalid status.hostIPs[0].ip",
+			"FieldValueInvalid status.hostIPs",
+			"FieldValueDuplicate status.hostIPs[1]",
 		}},
+		{"dual stack ok", corev1.RestartPolicyAlways, corev1.PodStatus{}, corev1.PodStatus{
+			PodIPs: []corev1.PodIP{{IP: "10.0.0.3"}, {IP: "fd00::3"}}}, []string{}},
+		{"sidecar may restart under Never", corev1.RestartPolicyNever,
+			corev1.PodStatus{InitContainerStatuses: []corev1.ContainerStatus{{Name: "side", State: terminated}, {Name: "init", State: terminated}}},
+			corev1.PodStatus{InitContainerStatuses: []corev1.ContainerStatus{{Name: "init", State: running}, {Name: "side", State: running}}},
+			[]string{"FieldValueForbidden status.initContainerStatuses[1].state"}},
 		{"terminated may restart under Always", corev1.RestartPolicyAlways,
 			corev1.PodStatus{ContainerStatuses: []corev1.ContainerStatus{{Name: "app", State: terminated}}},
 			corev1.PodStatus{ContainerStatuses: []corev1.ContainerStatus{{Name: "app", State: running}}}, []string{}},
@@ -112,6 +127,9 @@ func TestValidateStatusUpdate(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			old := validPod()
+			sidecar := container("side", "x")
+			sidecar.RestartPolicy = ptr(corev1.ContainerRestartPolicyAlways)
+			old.Spec.InitContainers = []corev1.Container{sidecar, container("init", "x")}
 			old.Spec.RestartPolicy = c.policy
 			old.Status = c.old
 			p := old.DeepCopy()
