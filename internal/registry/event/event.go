@@ -33,6 +33,8 @@ func selectable() []string {
 const (
 	reportingInstanceLengthLimit = 128
 	actionLengthLimit            = 128
+	reasonLengthLimit            = 128
+	noteLengthLimit              = 1024
 )
 
 // NewResource returns the events resource (wall-clock LAST SEEN).
@@ -77,10 +79,11 @@ func (*Strategy) Validate(_ context.Context, obj runtime.Object) field.ErrorList
 	return Validate(obj.(*corev1.Event))
 }
 
-// ValidateUpdate checks an update.
-func (*Strategy) ValidateUpdate(_ context.Context, obj, old runtime.Object) field.ErrorList {
-	e, o := obj.(*corev1.Event), old.(*corev1.Event)
-	return append(registry.ValidateObjectMetaUpdate(&e.ObjectMeta, &o.ObjectMeta), validateLegacy(e)...)
+// ValidateUpdate checks an update: for core/v1 Kubernetes only applies the
+// legacy event checks (events.k8s.io adds immutability, peapod does not
+// serve it).
+func (*Strategy) ValidateUpdate(_ context.Context, obj, _ runtime.Object) field.ErrorList {
+	return validateLegacy(obj.(*corev1.Event))
 }
 
 // AllowCreateOnUpdate is true for events, as upstream.
@@ -122,10 +125,10 @@ func (s *Strategy) ConvertToTable(_ context.Context, obj runtime.Object, opts *m
 	return s.table.ConvertToTable(obj, opts)
 }
 
-// Validate is Kubernetes' event create validation for core/v1.
+// Validate is Kubernetes' event create validation for core/v1 requests:
+// the legacy checks only (no metadata name rules, for old clients).
 func Validate(e *corev1.Event) field.ErrorList {
-	errs := registry.ValidateObjectMeta(&e.ObjectMeta, true, registry.NameIsDNSSubdomain)
-	return append(errs, validateLegacy(e)...)
+	return validateLegacy(e)
 }
 
 // validateLegacy is upstream's legacyValidateEvent for core/v1 requests.
@@ -163,6 +166,18 @@ func validateLegacy(e *corev1.Event) field.ErrorList {
 		if len(e.Action) > actionLengthLimit {
 			errs = append(errs, field.Invalid(field.NewPath("action"), "", fmt.Sprintf("can have at most %v characters", actionLengthLimit)))
 		}
+		if e.Reason == "" {
+			errs = append(errs, field.Required(field.NewPath("reason"), ""))
+		}
+		if len(e.Reason) > reasonLengthLimit {
+			errs = append(errs, field.Invalid(field.NewPath("reason"), "", fmt.Sprintf("can have at most %v characters", reasonLengthLimit)))
+		}
+		if len(e.Message) > noteLengthLimit {
+			errs = append(errs, field.Invalid(field.NewPath("message"), "", fmt.Sprintf("can have at most %v characters", noteLengthLimit)))
+		}
+	}
+	for _, msg := range validation.IsDNS1123Subdomain(e.Namespace) {
+		errs = append(errs, field.Invalid(field.NewPath("namespace"), e.Namespace, msg))
 	}
 	return errs
 }

@@ -43,6 +43,11 @@ func TestValidate(t *testing.T) {
 		{"new-style event needs reporting fields", func(e *corev1.Event) { e.EventTime = metav1.NewMicroTime(now) },
 			"FieldValueRequired reportingComponent,FieldValueInvalid reportingComponent,FieldValueInvalid reportingComponent," +
 				"FieldValueRequired reportingInstance,FieldValueRequired action"}, // as upstream: "" also fails the qualified-name check
+		{"any name, bad namespace", func(e *corev1.Event) {
+			e.Name = "Pod:Web"
+			e.Namespace = "Bad_NS"
+			e.InvolvedObject.Namespace = "Bad_NS"
+		}, "FieldValueInvalid namespace"},
 		{"new-style ok", func(e *corev1.Event) {
 			e.EventTime = metav1.NewMicroTime(now)
 			e.ReportingController, e.ReportingInstance, e.Action = "peapod.dev/agent", "node1", "Start"

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
@@ -38,7 +39,12 @@ func TestValidate(t *testing.T) {
 			n.Spec.PodCIDRs = []string{"10.0.0.0"}
 			n.Spec.Taints = []corev1.Taint{{Key: "k", Effect: "Sometimes"}, {Key: "a", Effect: corev1.TaintEffectNoSchedule},
 				{Key: "a", Effect: corev1.TaintEffectNoSchedule}, {Key: "b"}}
-		}, "FieldValueInvalid spec.podCIDRs[0],FieldValueNotSupported spec.taints[0].effect,FieldValueDuplicate spec.taints[2],FieldValueRequired spec.taints[3].effect"},
+		}, "FieldValueNotSupported metadata.taints[0].effect,FieldValueDuplicate metadata.taints[2],FieldValueRequired metadata.taints[3].effect,FieldValueInvalid spec.podCIDRs[0]"},
+		{"cidr families and capacity", func(n *corev1.Node) {
+			n.Spec.PodCIDRs = []string{"10.0.0.0/24", "10.1.0.0/24"}
+			n.Status.Capacity = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("-1")}
+		}, "FieldValueInvalid status.capacity[cpu],FieldValueInvalid spec.podCIDRs"},
+		{"dual stack", func(n *corev1.Node) { n.Spec.PodCIDRs = []string{"10.0.0.0/24", "fd00::/64"} }, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
