@@ -35,6 +35,7 @@ import (
 	"github.com/peapod/peapod/internal/registry/namespace"
 	"github.com/peapod/peapod/internal/registry/node"
 	"github.com/peapod/peapod/internal/registry/pod"
+	"github.com/peapod/peapod/internal/registry/podpreset"
 	"github.com/peapod/peapod/internal/registry/secret"
 	"github.com/peapod/peapod/internal/registry/serviceaccount"
 	"github.com/peapod/peapod/internal/storage"
@@ -176,6 +177,7 @@ func runServer(ctx context.Context, o *serverOptions, stderr io.Writer) error {
 
 	chain := &admission.Chain{Mutating: []admission.MutationInterface{
 		admission.NewDefaults(),
+		admission.NewPodPresetPlugin(podpreset.NewStoreLister(store), podpreset.NewStoreEventRecorder(store, time.Now, log)),
 	}}
 
 	reg := prometheus.NewRegistry()
@@ -267,6 +269,7 @@ func serverResources() []*registry.Resource {
 	return []*registry.Resource{
 		namespace.NewResource(), pod.NewResource(), secret.NewResource(), configmap.NewResource(),
 		serviceaccount.NewResource(), event.NewResource(), node.NewResource(), lease.NewResource(),
+		podpreset.NewResource(),
 	}
 }
 
