@@ -60,6 +60,7 @@ func ValidateSpec(spec *corev1.PodSpec, fld *field.Path) field.ErrorList {
 	errs = append(errs, validateDNSPolicy(spec.DNSPolicy, fld.Child("dnsPolicy"))...)
 	errs = append(errs, metav1validation.ValidateLabels(spec.NodeSelector, fld.Child("nodeSelector"))...)
 	errs = append(errs, validatePodSecurityContext(spec, fld.Child("securityContext"))...)
+	errs = append(errs, validateAffinity(spec.Affinity, fld.Child("affinity"))...)
 	errs = append(errs, validateDNSConfig(spec.DNSConfig, spec.DNSPolicy, fld.Child("dnsConfig"))...)
 	errs = append(errs, validateReadinessGates(spec.ReadinessGates, fld.Child("readinessGates"))...)
 	errs = append(errs, validateSchedulingGates(spec.SchedulingGates, fld.Child("schedulingGates"))...)
