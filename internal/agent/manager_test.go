@@ -278,7 +278,7 @@ func TestWorkerImageErrors(t *testing.T) {
 	}
 	h.waitFor("pull-n1", "ImagePullBackOff", func(p *v1.Pod) bool {
 		w := p.Status.ContainerStatuses[0].State.Waiting
-		return w != nil && w.Reason == plan.ReasonImagePullBackOff && w.Message == `Back-off pulling image "nope:1"`
+		return w != nil && w.Reason == plan.ReasonImagePullBackOff && strings.HasPrefix(w.Message, `Back-off pulling image "nope:1": ErrImagePull: Failed to pull image "nope:1": `)
 	})
 	h.waitFor("never-n1", "ErrImageNeverPull", func(p *v1.Pod) bool {
 		w := p.Status.ContainerStatuses[0].State.Waiting

@@ -302,6 +302,24 @@ spec:
 	e.write("nocmd.yaml", `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"nocmd"},"spec":{"restartPolicy":"Never",
 "containers":[{"name":"c","image":"busybox","imagePullPolicy":"IfNotPresent","command":["/no/such/cmd"]}]}}`)
 
+	hostDir := filepath.Join(e.dir, "host", "shared")
+	e.write("vols.yaml", fmt.Sprintf(`apiVersion: v1
+kind: Pod
+metadata: {name: vols}
+spec:
+  terminationGracePeriodSeconds: 2
+  volumes:
+  - {name: mem, emptyDir: {medium: Memory, sizeLimit: 8Mi}}
+  - {name: host, hostPath: {path: %s, type: DirectoryOrCreate}}
+  containers:
+  - name: c
+    image: busybox
+    imagePullPolicy: IfNotPresent
+    command: [sh, -c, 'grep " /mem " /proc/mounts; echo from-pod > /host/f; sleep 3600']
+    volumeMounts: [{name: mem, mountPath: /mem}, {name: host, mountPath: /host}]
+`, hostDir))
+	e.write("crash.json", agentSimplePod("crash", "Always", "busybox", "IfNotPresent", "echo crash; exit 2"))
+
 	const wait = 30 * time.Second
 	twins := e.waitPod("twins-node1", "Running and Ready", wait, func(p *v1.Pod) bool {
 		return p.Status.Phase == v1.PodRunning && len(p.Status.Conditions) > 0 && podReady(p)
@@ -368,6 +386,7 @@ spec:
 		p := e.waitPod("pull-node1", "pull error", wait, func(p *v1.Pod) bool {
 			return agentWaiting("c", "ErrImagePull")(p) || agentWaiting("c", "ImagePullBackOff")(p)
 		})
+		t.Logf("pull: %s: %s", agentContainer(p, "c").State.Waiting.Reason, agentContainer(p, "c").State.Waiting.Message)
 		if w := agentContainer(p, "c").State.Waiting; p.Status.Phase != v1.PodPending || !strings.Contains(w.Message, "127.0.0.1:1/nope:1") {
 			t.Errorf("pull: phase %s, %+v", p.Status.Phase, w)
 		}
@@ -393,11 +412,42 @@ spec:
 		} else {
 			msg = c.State.Waiting.Message
 		}
+		t.Logf("command not found: %+v", c.State)
 		if !strings.Contains(msg, "/no/such/cmd") {
 			t.Errorf("message %q does not name the command", msg)
 		}
 		if p := e.waitPod("nocmd-node1", "Failed", wait, agentPhase(v1.PodFailed)); p == nil {
 			t.Error("not Failed")
+		}
+	})
+
+	t.Run("emptyDir Memory is a tmpfs, hostPath is the host's", func(t *testing.T) {
+		p := e.waitPod("vols-node1", "Running", wait, agentPhase(v1.PodRunning))
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			b, _ := os.ReadFile(filepath.Join(hostDir, "f"))
+			if string(b) == "from-pod\n" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("hostPath file: %q", b)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if l := e.logLines(p, "c", 0); len(l) == 0 || !strings.HasPrefix(l[0], "tmpfs /mem tmpfs") || !strings.Contains(l[0], "size=8192k") {
+			t.Errorf("/mem is not an 8Mi tmpfs: %q", l)
+		}
+	})
+
+	t.Run("restartPolicy Always: restarts, then CrashLoopBackOff", func(t *testing.T) {
+		p := e.waitPod("crash-node1", "CrashLoopBackOff", wait, agentWaiting("c", "CrashLoopBackOff"))
+		c := agentContainer(p, "c")
+		if p.Status.Phase != v1.PodRunning || c.RestartCount < 1 || c.LastTerminationState.Terminated == nil || c.LastTerminationState.Terminated.ExitCode != 2 {
+			t.Errorf("status: phase %s, %+v", p.Status.Phase, c)
+		}
+		want := fmt.Sprintf("back-off 10s restarting failed container=c pod=crash-node1_default(%s)", p.UID)
+		if c.State.Waiting.Message != want {
+			t.Errorf("message %q, want %q", c.State.Waiting.Message, want)
 		}
 	})
 

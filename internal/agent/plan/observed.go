@@ -42,6 +42,8 @@ type StartError struct {
 	// At is when the failure happened; failures that have no back-off of
 	// their own are retried RetryDelay after it.
 	At time.Time
+	// Cause is the pull error behind an ImagePullBackOff.
+	Cause string
 }
 
 // Observed is everything the agent knows about one pod besides its spec.

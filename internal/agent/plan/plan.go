@@ -256,8 +256,15 @@ func (p *Plan) held(pod *v1.Pod, c *v1.Container, obs *Observed, cs containers, 
 		switch e.Reason {
 		case ReasonErrImagePull, ReasonImagePullBackOff:
 			if in, _ := backoff.InBackoffSinceUpdate(PullBackoffKey(pod, c.Image), now); in {
-				p.StartErrors[c.Name] = StartError{Reason: ReasonImagePullBackOff, At: e.At,
-					Message: fmt.Sprintf("Back-off pulling image %q", c.Image)}
+				cause := e.Message
+				if e.Reason == ReasonImagePullBackOff {
+					cause = e.Cause
+				}
+				msg := fmt.Sprintf("Back-off pulling image %q", c.Image)
+				if cause != "" {
+					msg += ": " + ReasonErrImagePull + ": " + cause
+				}
+				p.StartErrors[c.Name] = StartError{Reason: ReasonImagePullBackOff, At: e.At, Message: msg, Cause: cause}
 				return true
 			}
 		case ReasonCrashLoopBackOff:

@@ -191,8 +191,13 @@ func TestImagePullBackOff(t *testing.T) {
 	o.StartErrors = map[string]StartError{"a": {Reason: ReasonErrImagePull, Message: "not found", At: t0}}
 	state := BackoffState{PullBackoffKey(pod, "busybox"): {Backoff: 10 * time.Second, LastUpdate: t0}}
 	p := Compute(pod, o, t0.Add(5*time.Second), state)
-	if summary(p) != "wait:a=ImagePullBackOff" || p.StartErrors["a"].Message != `Back-off pulling image "busybox"` {
+	if summary(p) != "wait:a=ImagePullBackOff" || p.StartErrors["a"].Message != `Back-off pulling image "busybox": ErrImagePull: not found` {
 		t.Fatalf("plan = %s %+v", summary(p), p.StartErrors)
+	}
+	// The back-off keeps naming the pull error.
+	o.StartErrors = p.StartErrors
+	if p2 := Compute(pod, o, t0.Add(6*time.Second), state); p2.StartErrors["a"].Message != p.StartErrors["a"].Message {
+		t.Fatalf("second back-off message %q", p2.StartErrors["a"].Message)
 	}
 	if got := summary(Compute(pod, o, t0.Add(10*time.Second), state)); got != "start:a#0" {
 		t.Fatalf("after the window: %s", got)
