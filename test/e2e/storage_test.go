@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -976,5 +977,143 @@ func TestStorageRestartPersistence(t *testing.T) {
 		if want[p.Name] != p.ResourceVersion {
 			t.Fatalf("%s: rv %s after restart, want %s", p.Name, p.ResourceVersion, want[p.Name])
 		}
+	}
+}
+
+// storageProxy forwards TCP connections to target and can cut them all,
+// to make a store lose etcd for a while.
+type storageProxy struct {
+	l      net.Listener
+	target string
+	mu     sync.Mutex
+	conns  []net.Conn
+	down   bool
+}
+
+func storageStartProxy(t *testing.T, target string) *storageProxy {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &storageProxy{l: l, target: target}
+	t.Cleanup(func() {
+		l.Close()
+		p.cut()
+	})
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			p.mu.Lock()
+			down := p.down
+			p.mu.Unlock()
+			if down {
+				c.Close()
+				continue
+			}
+			u, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c, u)
+			p.mu.Unlock()
+			go func() { io.Copy(u, c); u.Close() }()
+			go func() { io.Copy(c, u); c.Close() }()
+		}
+	}()
+	return p
+}
+
+func (p *storageProxy) url() string { return "http://" + p.l.Addr().String() }
+
+func (p *storageProxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.down = true
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
+
+func (p *storageProxy) resume() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.down = false
+}
+
+// TestStorageCacheRelistsAfterOwnCompaction: the watch cache loses etcd,
+// etcd compacts past the cache's position meanwhile, and the cache relists:
+// its watchers are ended, old resourceVersions expire, and new watches see
+// the writes made while it was away.
+func TestStorageCacheRelistsAfterOwnCompaction(t *testing.T) {
+	e := storageStartEmbedded(t, filepath.Join(t.TempDir(), "etcd"))
+	defer e.Close()
+	proxy := storageStartProxy(t, strings.TrimPrefix(e.ClientURL(), "http://"))
+	client, err := storage.NewClient(storage.ClientConfig{Endpoints: []string{proxy.url()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	ctx := storageCtx(t)
+	s := storage.New(client, storageCodec())
+	defer s.Close()
+	direct := storage.New(e.Client(), storageCodec())
+	defer direct.Close()
+	if err := s.StartWatchCache(ctx, "/registry/pods"); err != nil {
+		t.Fatal(err)
+	}
+	w, err := s.Watch(ctx, "/registry/pods/own", storage.ListOptions{Recursive: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	a := storageMustCreate(t, s, storagePod("own", "a", nil))
+	if typ, p := storageNextObject(t, w); typ != watch.Added || p.Name != "a" {
+		t.Fatalf("%s %s", typ, p.Name)
+	}
+
+	proxy.cut()
+	storageMustCreate(t, direct, storagePod("own", "b", nil))
+	storageMustCreate(t, direct, storagePod("own", "c", nil))
+	rev, err := direct.CurrentRevision(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := storage.Compact(ctx, e.Client(), rev); err != nil {
+		t.Fatal(err)
+	}
+	proxy.resume()
+
+	// The old watcher is ended by the relist (it may first see nothing).
+	deadline := time.After(30 * time.Second)
+	for ended := false; !ended; {
+		select {
+		case _, ok := <-w.ResultChan():
+			ended = !ok
+		case <-deadline:
+			t.Fatal("watcher not ended after the cache relisted")
+		}
+	}
+	if _, err := s.Watch(ctx, "/registry/pods/own", storage.ListOptions{Recursive: true, ResourceVersion: a.ResourceVersion}); !errors.Is(err, storage.ErrExpired) {
+		t.Fatalf("watch from before the compaction: %v, want ErrExpired", err)
+	}
+	w2, err := s.Watch(ctx, "/registry/pods/own", storage.ListOptions{Recursive: true, ResourceVersion: "0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w2.Stop()
+	for _, name := range []string{"a", "b", "c"} {
+		if typ, p := storageNextObject(t, w2); typ != watch.Added || p.Name != name {
+			t.Fatalf("after relist: %s %s, want ADDED %s", typ, p.Name, name)
+		}
+	}
+	storageMustCreate(t, direct, storagePod("own", "d", nil))
+	if typ, p := storageNextObject(t, w2); typ != watch.Added || p.Name != "d" {
+		t.Fatalf("live after relist: %s %s", typ, p.Name)
 	}
 }
