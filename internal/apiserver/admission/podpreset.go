@@ -104,15 +104,14 @@ func (p *PodPresetPlugin) Admit(ctx context.Context, a *Attributes) error {
 	return nil
 }
 
-// podPresetEventRef is the involvedObject of a conflict event. At
-// admission the pod is not stored yet: it usually has no UID and, when the
-// client sent only generateName, no name either. The reference therefore
-// carries apiVersion v1, kind Pod, the namespace, and the name, or the
-// generateName when there is no name (as kube's own events about pods
-// being created do), plus the UID only if one is already set. Such an
-// event shows in `kubectl get events` and in `kubectl get events
-// --field-selector involvedObject.name=<name>`; `kubectl describe pod`,
-// which also filters on the UID, does not list it.
+// podPresetEventRef is the involvedObject of a conflict event: apiVersion
+// v1, kind Pod, the namespace, the name and the UID. The pod is not stored
+// yet at admission; peapod's API edge assigns the name (from generateName)
+// and the UID before admission, so the event carries both and `kubectl
+// describe pod` (which filters on the UID) lists it. Should a pod arrive
+// without them, the reference carries the generateName and no UID, as
+// kube's own events about pods being created do; such an event shows in
+// `kubectl get events` only.
 func podPresetEventRef(pod *v1.Pod, namespace string) *v1.ObjectReference {
 	name := pod.Name
 	if name == "" {
