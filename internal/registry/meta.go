@@ -2,6 +2,7 @@ package registry
 
 import (
 	"sort"
+	"strings"
 
 	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -51,6 +52,35 @@ func ValidateObjectMetaUpdate(newM, oldM *metav1.ObjectMeta) field.ErrorList {
 		out = append(out, e)
 	}
 	return out
+}
+
+// ValidateCoreObjectMeta is ValidateObjectMeta plus the extra rule
+// Kubernetes applies to core/v1 objects: a finalizer without a "/" must
+// be a standard one (kubernetes, orphan, foregroundDeletion).
+func ValidateCoreObjectMeta(m *metav1.ObjectMeta, namespaced bool, nameFn NameFunc) field.ErrorList {
+	return append(ValidateObjectMeta(m, namespaced, nameFn), validateKubeFinalizers(m.Finalizers)...)
+}
+
+// ValidateCoreObjectMetaUpdate is ValidateObjectMetaUpdate plus the core/v1
+// finalizer rule.
+func ValidateCoreObjectMetaUpdate(newM, oldM *metav1.ObjectMeta) field.ErrorList {
+	return append(ValidateObjectMetaUpdate(newM, oldM), validateKubeFinalizers(newM.Finalizers)...)
+}
+
+func validateKubeFinalizers(finalizers []string) field.ErrorList {
+	var errs field.ErrorList
+	for i, f := range finalizers {
+		if strings.Contains(f, "/") {
+			continue
+		}
+		switch f {
+		case "kubernetes", metav1.FinalizerOrphanDependents, metav1.FinalizerDeleteDependents:
+		default:
+			errs = append(errs, field.Invalid(field.NewPath("metadata", "finalizers").Index(i), f,
+				"name is neither a standard finalizer name nor is it fully qualified"))
+		}
+	}
+	return errs
 }
 
 // ValidateImmutableField returns a Kubernetes-style "field is immutable"

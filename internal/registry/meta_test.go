@@ -107,3 +107,19 @@ func TestAttrs(t *testing.T) {
 		t.Errorf("SelectableFields = %v", got)
 	}
 }
+
+func TestCoreFinalizers(t *testing.T) {
+	m := &metav1.ObjectMeta{Name: "a", Namespace: "d", Finalizers: []string{"kubernetes", "orphan", "example.com/x", "custom"}}
+	got := errStrings(ValidateCoreObjectMeta(m, true, NameIsDNSSubdomain))
+	if !equal(got, []string{"FieldValueInvalid metadata.finalizers[3]"}) {
+		t.Errorf("create: %v", got)
+	}
+	old := m.DeepCopy()
+	old.ResourceVersion = "1"
+	if got := errStrings(ValidateCoreObjectMetaUpdate(m, old)); !equal(got, []string{"FieldValueInvalid metadata.finalizers[3]"}) {
+		t.Errorf("update: %v", got)
+	}
+	if errs := ValidateObjectMeta(m, true, NameIsDNSSubdomain); len(errs) != 0 {
+		t.Errorf("generic metadata rejects custom finalizer: %v", errs)
+	}
+}

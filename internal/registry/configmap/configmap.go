@@ -98,7 +98,7 @@ func row(obj runtime.Object, now time.Time) (metav1.TableRow, error) {
 // Validate is Kubernetes' ValidateConfigMap: metadata, keys of data and
 // binaryData (no key in both), total size.
 func Validate(c *corev1.ConfigMap) field.ErrorList {
-	errs := registry.ValidateObjectMeta(&c.ObjectMeta, true, registry.NameIsDNSSubdomain)
+	errs := registry.ValidateCoreObjectMeta(&c.ObjectMeta, true, registry.NameIsDNSSubdomain)
 	total := 0
 	for _, key := range registry.SortedKeys(c.Data) {
 		p := field.NewPath("data").Key(key)
@@ -124,7 +124,7 @@ func Validate(c *corev1.ConfigMap) field.ErrorList {
 
 // ValidateUpdate is Kubernetes' ValidateConfigMapUpdate.
 func ValidateUpdate(c, old *corev1.ConfigMap) field.ErrorList {
-	errs := registry.ValidateObjectMetaUpdate(&c.ObjectMeta, &old.ObjectMeta)
+	errs := registry.ValidateCoreObjectMetaUpdate(&c.ObjectMeta, &old.ObjectMeta)
 	if old.Immutable != nil && *old.Immutable {
 		const msg = "field is immutable when `immutable` is set"
 		if c.Immutable == nil || !*c.Immutable {

@@ -50,11 +50,23 @@ var (
 	_ registry.FieldSetter = (*Strategy)(nil)
 )
 
-// PrepareForCreate does nothing.
-func (*Strategy) PrepareForCreate(context.Context, runtime.Object) {}
+// PrepareForCreate drops spec.strategy and spec.preferredHolder, as
+// kube-apiserver does while CoordinatedLeaderElection (alpha) is off.
+func (*Strategy) PrepareForCreate(_ context.Context, obj runtime.Object) {
+	l := obj.(*coordinationv1.Lease)
+	l.Spec.Strategy = nil
+	l.Spec.PreferredHolder = nil
+}
 
-// PrepareForUpdate does nothing.
-func (*Strategy) PrepareForUpdate(context.Context, runtime.Object, runtime.Object) {}
+// PrepareForUpdate drops spec.strategy and spec.preferredHolder unless the
+// stored lease already uses them.
+func (*Strategy) PrepareForUpdate(_ context.Context, obj, old runtime.Object) {
+	l, o := obj.(*coordinationv1.Lease), old.(*coordinationv1.Lease)
+	if o.Spec.Strategy == nil && o.Spec.PreferredHolder == nil {
+		l.Spec.Strategy = nil
+		l.Spec.PreferredHolder = nil
+	}
+}
 
 // Validate checks a new lease.
 func (*Strategy) Validate(_ context.Context, obj runtime.Object) field.ErrorList {

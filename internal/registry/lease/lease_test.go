@@ -62,3 +62,13 @@ func TestTable(t *testing.T) {
 		t.Errorf("empty row = %v", c)
 	}
 }
+
+func TestDropAlphaFields(t *testing.T) {
+	s := NewResource().Strategy
+	strategy := coordinationv1.OldestEmulationVersion
+	l := &coordinationv1.Lease{Spec: coordinationv1.LeaseSpec{Strategy: &strategy, PreferredHolder: ptr("x"), HolderIdentity: ptr("a")}}
+	s.PrepareForCreate(context.Background(), l)
+	if l.Spec.Strategy != nil || l.Spec.PreferredHolder != nil || *l.Spec.HolderIdentity != "a" {
+		t.Errorf("spec = %+v", l.Spec)
+	}
+}

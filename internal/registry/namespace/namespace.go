@@ -108,14 +108,14 @@ func (*Strategy) Validate(_ context.Context, obj runtime.Object) field.ErrorList
 // ValidateUpdate checks an update.
 func (*Strategy) ValidateUpdate(_ context.Context, obj, old runtime.Object) field.ErrorList {
 	ns, o := obj.(*corev1.Namespace), old.(*corev1.Namespace)
-	return append(registry.ValidateObjectMetaUpdate(&ns.ObjectMeta, &o.ObjectMeta), Validate(ns)...)
+	return append(registry.ValidateCoreObjectMetaUpdate(&ns.ObjectMeta, &o.ObjectMeta), Validate(ns)...)
 }
 
 // ValidateStatusUpdate allows phase Active only while not being deleted,
 // and Terminating only once deletionTimestamp is set.
 func (*Strategy) ValidateStatusUpdate(_ context.Context, obj, old runtime.Object) field.ErrorList {
 	ns, o := obj.(*corev1.Namespace), old.(*corev1.Namespace)
-	errs := registry.ValidateObjectMetaUpdate(&ns.ObjectMeta, &o.ObjectMeta)
+	errs := registry.ValidateCoreObjectMetaUpdate(&ns.ObjectMeta, &o.ObjectMeta)
 	p := field.NewPath("status", "phase")
 	if ns.DeletionTimestamp.IsZero() {
 		if ns.Status.Phase != corev1.NamespaceActive {
@@ -153,9 +153,10 @@ func row(obj runtime.Object, now time.Time) (metav1.TableRow, error) {
 
 // Validate is Kubernetes' ValidateNamespace.
 func Validate(ns *corev1.Namespace) field.ErrorList {
-	errs := registry.ValidateObjectMeta(&ns.ObjectMeta, false, registry.NameIsDNSLabel)
-	for i, f := range ns.Spec.Finalizers {
-		errs = append(errs, validateFinalizerName(string(f), field.NewPath("spec", "finalizers").Index(i))...)
+	errs := registry.ValidateCoreObjectMeta(&ns.ObjectMeta, false, registry.NameIsDNSLabel)
+	for _, f := range ns.Spec.Finalizers {
+		// Kubernetes reports these without the index.
+		errs = append(errs, validateFinalizerName(string(f), field.NewPath("spec", "finalizers"))...)
 	}
 	return errs
 }

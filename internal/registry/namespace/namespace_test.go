@@ -39,7 +39,7 @@ func TestPrepareAndValidate(t *testing.T) {
 		{"dotted name", corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "a.b"}}, "FieldValueInvalid metadata.name"},
 		{"namespaced namespace", corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "a", Namespace: "b"}}, "FieldValueForbidden metadata.namespace"},
 		{"bad finalizer", corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "a"}, Spec: corev1.NamespaceSpec{Finalizers: []corev1.FinalizerName{"custom"}}},
-			"FieldValueInvalid spec.finalizers[0]"},
+			"FieldValueInvalid spec.finalizers"},
 		{"qualified finalizer", corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "a"}, Spec: corev1.NamespaceSpec{Finalizers: []corev1.FinalizerName{"example.com/x"}}}, ""},
 	}
 	for _, c := range cases {

@@ -19,7 +19,7 @@ const podCIDRChangeMsg = "node updates may not change podCIDR except from \"\" t
 // metadata.taints, as upstream), resource quantities and podCIDRs (valid,
 // one per family, no duplicates).
 func Validate(n *corev1.Node) field.ErrorList {
-	errs := registry.ValidateObjectMeta(&n.ObjectMeta, false, registry.NameIsDNSSubdomain)
+	errs := registry.ValidateCoreObjectMeta(&n.ObjectMeta, false, registry.NameIsDNSSubdomain)
 	errs = append(errs, ValidateTaints(n.Spec.Taints, field.NewPath("metadata", "taints"))...)
 	errs = append(errs, validateResources(n)...)
 	errs = append(errs, validatePodCIDRs(n.Spec.PodCIDRs, field.NewPath("spec", "podCIDRs"))...)
@@ -30,7 +30,7 @@ func Validate(n *corev1.Node) field.ErrorList {
 // resources, unique addresses, podCIDRs and providerID set at most once,
 // valid taints. Status may change freely otherwise.
 func ValidateUpdate(n, old *corev1.Node) field.ErrorList {
-	errs := registry.ValidateObjectMetaUpdate(&n.ObjectMeta, &old.ObjectMeta)
+	errs := registry.ValidateCoreObjectMetaUpdate(&n.ObjectMeta, &old.ObjectMeta)
 	errs = append(errs, validateResources(n)...)
 	seen := map[corev1.NodeAddress]bool{}
 	for i, a := range n.Status.Addresses {

@@ -38,7 +38,7 @@ func Validate(p *corev1.Pod) field.ErrorList {
 }
 
 func validateMetadataAndSpec(p *corev1.Pod) field.ErrorList {
-	errs := registry.ValidateObjectMeta(&p.ObjectMeta, true, registry.NameIsDNSSubdomain)
+	errs := registry.ValidateCoreObjectMeta(&p.ObjectMeta, true, registry.NameIsDNSSubdomain)
 	return append(errs, ValidateSpec(&p.Spec, field.NewPath("spec"))...)
 }
 

@@ -36,7 +36,7 @@ func updatableSpecFields() []string {
 // terminationGracePeriodSeconds (negative to 1) and schedulingGates
 // (removals) may change.
 func ValidateUpdate(p, old *corev1.Pod) field.ErrorList {
-	errs := registry.ValidateObjectMetaUpdate(&p.ObjectMeta, &old.ObjectMeta)
+	errs := registry.ValidateCoreObjectMetaUpdate(&p.ObjectMeta, &old.ObjectMeta)
 	errs = append(errs, validateMetadataAndSpec(p)...)
 	spec := field.NewPath("spec")
 
@@ -171,7 +171,7 @@ func nodeSelectorOnlyAdded(sel, old map[string]string) bool {
 // restart policy forbids it, and valid pod/host IPs (at most one per
 // family, no duplicates, hostIPs[0] == hostIP).
 func ValidateStatusUpdate(p, old *corev1.Pod) field.ErrorList {
-	errs := registry.ValidateObjectMetaUpdate(&p.ObjectMeta, &old.ObjectMeta)
+	errs := registry.ValidateCoreObjectMetaUpdate(&p.ObjectMeta, &old.ObjectMeta)
 	// Upstream reports condition types under metadata.conditions.
 	errs = append(errs, validateConditions(p.Status.Conditions, field.NewPath("metadata", "conditions"))...)
 	st := field.NewPath("status")

@@ -127,7 +127,7 @@ func row(obj runtime.Object, now time.Time) (metav1.TableRow, error) {
 // Validate checks a secret as Kubernetes' ValidateSecret: metadata, data
 // keys, total size and the keys each well-known type requires.
 func Validate(s *corev1.Secret) field.ErrorList {
-	errs := registry.ValidateObjectMeta(&s.ObjectMeta, true, registry.NameIsDNSSubdomain)
+	errs := registry.ValidateCoreObjectMeta(&s.ObjectMeta, true, registry.NameIsDNSSubdomain)
 	dataPath := field.NewPath("data")
 	total := 0
 	for _, key := range registry.SortedKeys(s.Data) {
@@ -182,7 +182,7 @@ func Validate(s *corev1.Secret) field.ErrorList {
 
 // ValidateUpdate is Kubernetes' ValidateSecretUpdate.
 func ValidateUpdate(s, old *corev1.Secret) field.ErrorList {
-	errs := registry.ValidateObjectMetaUpdate(&s.ObjectMeta, &old.ObjectMeta)
+	errs := registry.ValidateCoreObjectMetaUpdate(&s.ObjectMeta, &old.ObjectMeta)
 	errs = append(errs, registry.ValidateImmutableField(s.Type, old.Type, field.NewPath("type"))...)
 	if old.Immutable != nil && *old.Immutable {
 		if s.Immutable == nil || !*s.Immutable {

@@ -67,7 +67,7 @@ func (*Strategy) Validate(_ context.Context, obj runtime.Object) field.ErrorList
 // ValidateUpdate checks an update.
 func (*Strategy) ValidateUpdate(_ context.Context, obj, old runtime.Object) field.ErrorList {
 	sa, o := obj.(*corev1.ServiceAccount), old.(*corev1.ServiceAccount)
-	return append(registry.ValidateObjectMetaUpdate(&sa.ObjectMeta, &o.ObjectMeta), Validate(sa)...)
+	return append(registry.ValidateCoreObjectMetaUpdate(&sa.ObjectMeta, &o.ObjectMeta), Validate(sa)...)
 }
 
 // AllowCreateOnUpdate is false for serviceaccounts.
@@ -93,15 +93,7 @@ func row(obj runtime.Object, now time.Time) (metav1.TableRow, error) {
 	}}, nil
 }
 
-// Validate is Kubernetes' ValidateServiceAccount: metadata, and the names
-// of referenced secrets and image pull secrets when given.
+// Validate is Kubernetes' ValidateServiceAccount: metadata only.
 func Validate(sa *corev1.ServiceAccount) field.ErrorList {
-	errs := registry.ValidateObjectMeta(&sa.ObjectMeta, true, registry.NameIsDNSSubdomain)
-	for i, ref := range sa.ImagePullSecrets {
-		p := field.NewPath("imagePullSecrets").Index(i).Child("name")
-		if ref.Name == "" {
-			errs = append(errs, field.Required(p, ""))
-		}
-	}
-	return errs
+	return registry.ValidateCoreObjectMeta(&sa.ObjectMeta, true, registry.NameIsDNSSubdomain)
 }
