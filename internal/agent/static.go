@@ -41,7 +41,8 @@ type StaticSource struct {
 	Interval time.Duration
 	Logf     func(format string, args ...any)
 
-	reported map[string]string // path -> last error logged
+	reported map[string]string  // path -> last error logged
+	good     map[string]*v1.Pod // path -> last pod decoded from it
 }
 
 // Run scans until ctx ends, sending the first set at once and then every
@@ -55,8 +56,8 @@ func (s *StaticSource) Run(ctx context.Context, out chan<- []*v1.Pod) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		pods := s.Scan()
-		if fp := fingerprint(pods); fp != last {
+		pods, ok := s.Scan()
+		if fp := fingerprint(pods); ok && fp != last {
 			select {
 			case out <- pods:
 				last = fp
@@ -73,17 +74,21 @@ func (s *StaticSource) Run(ctx context.Context, out chan<- []*v1.Pod) {
 }
 
 // Scan reads every manifest in the directory. Bad files are logged (once
-// per distinct error) and skipped.
-func (s *StaticSource) Scan() []*v1.Pod {
+// per distinct error); a file that held a good pod before and turns bad
+// (being rewritten, a typo) keeps that pod running rather than losing it.
+// ok is false when the directory could not be read (the caller keeps its
+// pods); a directory that does not exist holds no pods.
+func (s *StaticSource) Scan() (pods []*v1.Pod, ok bool) {
 	if s.reported == nil {
 		s.reported = map[string]string{}
+		s.good = map[string]*v1.Pod{}
 	}
 	ents, err := os.ReadDir(s.Dir)
 	if err != nil {
 		s.report(s.Dir, err)
-		return nil
+		return nil, errors.Is(err, os.ErrNotExist)
 	}
-	var pods []*v1.Pod
+	s.report(s.Dir, nil)
 	byName := map[string]string{}
 	seen := map[string]bool{}
 	for _, e := range ents {
@@ -95,13 +100,18 @@ func (s *StaticSource) Scan() []*v1.Pod {
 		path := filepath.Join(s.Dir, name)
 		seen[path] = true
 		data, err := os.ReadFile(path)
-		if err != nil {
-			s.report(path, err)
-			continue
+		var pod *v1.Pod
+		if err == nil {
+			pod, err = DecodeStaticPod(data, path, s.NodeName)
 		}
-		pod, err := DecodeStaticPod(data, path, s.NodeName)
 		if err != nil {
-			s.report(path, err)
+			if prev, had := s.good[path]; had {
+				s.report(path, fmt.Errorf("%w (keeping the pod from its previous content)", err))
+				pods = append(pods, prev)
+				byName[prev.Namespace+"/"+prev.Name] = path
+			} else {
+				s.report(path, err)
+			}
 			continue
 		}
 		key := pod.Namespace + "/" + pod.Name
@@ -111,6 +121,7 @@ func (s *StaticSource) Scan() []*v1.Pod {
 		}
 		byName[key] = path
 		s.report(path, nil)
+		s.good[path] = pod
 		pods = append(pods, pod)
 	}
 	for p := range s.reported {
@@ -118,7 +129,12 @@ func (s *StaticSource) Scan() []*v1.Pod {
 			delete(s.reported, p)
 		}
 	}
-	return pods
+	for p := range s.good {
+		if !seen[p] {
+			delete(s.good, p)
+		}
+	}
+	return pods, true
 }
 
 func (s *StaticSource) report(path string, err error) {

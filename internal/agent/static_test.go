@@ -79,8 +79,8 @@ func TestStaticSourceScan(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, ".hidden.yaml"), []byte(staticYAML), 0o644)
 	var logs []string
 	s := &StaticSource{Dir: dir, NodeName: "n", Logf: func(f string, a ...any) { logs = append(logs, f) }}
-	pods := s.Scan()
-	if len(pods) != 2 || pods[0].Name != "web-n" || pods[1].Namespace != "kube-system" {
+	pods, ok := s.Scan()
+	if !ok || len(pods) != 2 || pods[0].Name != "web-n" || pods[1].Namespace != "kube-system" {
 		t.Fatalf("pods %v", pods)
 	}
 	if len(logs) != 2 {
@@ -89,5 +89,24 @@ func TestStaticSourceScan(t *testing.T) {
 	s.Scan()
 	if len(logs) != 2 {
 		t.Fatal("the same errors were reported again")
+	}
+
+	// A good file turning bad keeps its pod; removing it drops the pod.
+	os.WriteFile(filepath.Join(dir, "a.yaml"), []byte("kind: Pod\nspec: ["), 0o644)
+	pods, _ = s.Scan()
+	if len(pods) != 2 || pods[0].Name != "web-n" || len(logs) != 3 || !strings.Contains(logs[2], "static pod") {
+		t.Fatalf("after a bad edit: %d pods, logs %v", len(pods), logs)
+	}
+	os.Remove(filepath.Join(dir, "a.yaml"))
+	// (dup.yml now defines web-n alone.)
+	if pods, ok = s.Scan(); !ok || len(pods) != 2 || pods[1].Annotations[manifestPathAnnotation] != filepath.Join(dir, "dup.yml") {
+		t.Fatalf("after removal: %d pods", len(pods))
+	}
+	// An unreadable directory keeps everything; a missing one holds nothing.
+	if _, ok := (&StaticSource{Dir: filepath.Join(dir, "b.json")}).Scan(); ok {
+		t.Fatal("a file as the directory counted as empty")
+	}
+	if pods, ok := (&StaticSource{Dir: filepath.Join(dir, "missing")}).Scan(); !ok || len(pods) != 0 {
+		t.Fatal("a missing directory is not empty")
 	}
 }
