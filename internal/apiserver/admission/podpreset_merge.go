@@ -138,8 +138,8 @@ func mergePresetsIntoContainer(ctr *v1.Container, presets []*settingsv1alpha1.Po
 	return conflicts
 }
 
-// origin remembers where an entry already on the pod came from: "" for the
-// pod itself, otherwise the preset that added it.
+// The *Origin types remember where an entry already on the pod came from:
+// from is "" for the pod itself, otherwise the preset that added it.
 type envOrigin struct {
 	v    v1.EnvVar
 	from string
@@ -202,26 +202,26 @@ func mergePresetVolumeMounts(container string, mounts []v1.VolumeMount, presets 
 }
 
 type volumeOrigin struct {
-	v    *v1.Volume
+	v    v1.Volume
 	from string
 }
 
 func mergePresetVolumes(vols []v1.Volume, presets []*settingsv1alpha1.PodPreset, path *field.Path) ([]v1.Volume, []presetConflict) {
 	seen := make(map[string]volumeOrigin, len(vols))
-	for i := range vols {
-		seen[vols[i].Name] = volumeOrigin{v: &vols[i]}
+	for _, v := range vols {
+		seen[v.Name] = volumeOrigin{v: v}
 	}
 	var conflicts []presetConflict
 	for _, pp := range presets {
 		for i := range pp.Spec.Volumes {
-			v := &pp.Spec.Volumes[i]
+			v := pp.Spec.Volumes[i]
 			have, ok := seen[v.Name]
 			if !ok {
 				seen[v.Name] = volumeOrigin{v: v, from: pp.Name}
 				vols = append(vols, *v.DeepCopy())
 				continue
 			}
-			if !equality.Semantic.DeepEqual(*have.v, *v) {
+			if !equality.Semantic.DeepEqual(have.v, v) {
 				conflicts = append(conflicts, presetConflict{Preset: pp.Name, With: have.from, Field: path,
 					What: "volumes", Key: v.Name})
 			}
