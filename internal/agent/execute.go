@@ -141,6 +141,7 @@ func (w *worker) start(ctx context.Context, pod *v1.Pod, sandboxID string, net p
 	}
 	labels := podLabels(pod)
 	labels[runtime.LabelContainerName] = c.Name
+	labels[plan.LabelContainerHash] = plan.ContainerHash(c)
 	cfg := &runtime.ContainerConfig{
 		Spec:               *c,
 		PodSecurityContext: pod.Spec.SecurityContext,

@@ -65,6 +65,11 @@ type Observed struct {
 	// probe without a result has not passed).
 	Readiness map[string]bool
 	Startup   map[string]bool
+	// Liveness and StartupFailed hold false for containers whose liveness
+	// or startup probe failed (at its threshold): they are killed and,
+	// unless restartPolicy is Never, restarted.
+	Liveness      map[string]bool
+	StartupFailed map[string]bool
 	// HostIP is the node's address.
 	HostIP string
 }

@@ -2,6 +2,8 @@ package plan
 
 import (
 	"fmt"
+	"hash/fnv"
+	"strconv"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
@@ -154,7 +156,24 @@ func Compute(pod *v1.Pod, obs *Observed, now time.Time, backoff BackoffState) Pl
 	for i, c := range pod.Spec.Containers {
 		latest := cs.latest(c.Name)
 		if latest != nil && latest.State == runtime.ContainerRunning {
-			keep++
+			msg, restart := "", restartOnFailure(pod)
+			switch {
+			case latest.Labels[LabelContainerHash] != "" && latest.Labels[LabelContainerHash] != ContainerHash(&c):
+				msg, restart = fmt.Sprintf("Container %s definition changed", c.Name), true
+			case c.LivenessProbe != nil && failed(obs.Liveness, latest.ID):
+				msg = fmt.Sprintf("Container %s failed liveness probe", c.Name)
+			case c.StartupProbe != nil && failed(obs.StartupFailed, latest.ID):
+				msg = fmt.Sprintf("Container %s failed startup probe", c.Name)
+			default:
+				keep++
+				continue
+			}
+			if restart {
+				msg += ", will be restarted"
+				toStart++
+				p.startApp(pod, obs, cs, i, now, backoff)
+			}
+			p.Kill = append(p.Kill, Kill{ContainerID: latest.ID, Name: c.Name, Grace: killGrace(pod, false), Message: msg})
 			continue
 		}
 		if !shouldRestart(pod, latest) {
@@ -176,8 +195,12 @@ func Compute(pod *v1.Pod, obs *Observed, now time.Time, backoff BackoffState) Pl
 // killPod stops every live container and every ready sandbox.
 func (p *Plan) killPod(pod *v1.Pod, cs containers, sbs []*runtime.SandboxStatus, deleting bool) {
 	grace := killGrace(pod, deleting)
+	planned := map[string]bool{}
+	for _, k := range p.Kill {
+		planned[k.ContainerID] = true
+	}
 	for _, c := range cs {
-		if c.State == runtime.ContainerRunning || c.State == runtime.ContainerUnknown {
+		if (c.State == runtime.ContainerRunning || c.State == runtime.ContainerUnknown) && !planned[c.ID] {
 			p.Kill = append(p.Kill, Kill{ContainerID: c.ID, Name: c.Name, Grace: grace,
 				Message: fmt.Sprintf("Stopping container %s", c.Name)})
 		}
@@ -331,6 +354,25 @@ func succeeded(s *runtime.ContainerStatus) bool {
 
 func restartOnFailure(pod *v1.Pod) bool {
 	return pod.Spec.RestartPolicy != v1.RestartPolicyNever
+}
+
+// LabelContainerHash is the runtime label holding ContainerHash of the
+// spec a container was created from.
+const LabelContainerHash = "io.kubernetes.container.hash"
+
+// ContainerHash hashes the fields of a container that can change in a
+// running pod (name and image, as the kubelet's HashContainer since 1.31);
+// a running container whose hash differs is restarted.
+func ContainerHash(c *v1.Container) string {
+	h := fnv.New32a()
+	h.Write([]byte(c.Name + "\x00" + c.Image))
+	return strconv.FormatUint(uint64(h.Sum32()), 16)
+}
+
+// failed reports a probe result that is present and false.
+func failed(results map[string]bool, id string) bool {
+	ok, found := results[id]
+	return found && !ok
 }
 
 // PodGrace is the pod's effective termination grace: the deletion's grace

@@ -96,6 +96,35 @@ func TestCompute(t *testing.T) {
 	}
 }
 
+func TestComputeKillsChangedAndUnhealthyContainers(t *testing.T) {
+	pod := testPod(v1.RestartPolicyAlways, nil, "a")
+	running := ctr("a", 0, "running", 1)
+	running.Labels = map[string]string{LabelContainerHash: ContainerHash(&pod.Spec.Containers[0])}
+	o := obs(sb(readySandbox("sb1", 0)), running)
+	if got := summary(Compute(pod, o, t0, nil)); got != "-" {
+		t.Fatalf("unchanged container touched: %s", got)
+	}
+	changed := pod.DeepCopy()
+	changed.Spec.Containers[0].Image = "busybox:2"
+	changed.Spec.RestartPolicy = v1.RestartPolicyNever
+	p := Compute(changed, o, t0, nil)
+	if summary(p) != "kill:a/30s start:a#1" || p.Kill[0].Message != "Container a definition changed, will be restarted" {
+		t.Fatalf("image change: %s %q", summary(p), p.Kill[0].Message)
+	}
+	live := pod.DeepCopy()
+	live.Spec.Containers[0].LivenessProbe = &v1.Probe{}
+	o.Liveness = map[string]bool{running.ID: false}
+	p = Compute(live, o, t0, nil)
+	if summary(p) != "kill:a/30s start:a#1" || p.Kill[0].Message != "Container a failed liveness probe, will be restarted" {
+		t.Fatalf("liveness: %s %q", summary(p), p.Kill[0].Message)
+	}
+	live.Spec.RestartPolicy = v1.RestartPolicyNever
+	p = Compute(live, o, t0, nil)
+	if summary(p) != "kill:a/30s stop-sandbox:sb1" || p.Kill[0].Message != "Container a failed liveness probe" {
+		t.Fatalf("liveness under Never: %s %q", summary(p), p.Kill[0].Message)
+	}
+}
+
 func TestComputeDoesNotMutateInputs(t *testing.T) {
 	pod := testPod(v1.RestartPolicyAlways, nil, "a")
 	o := obs(sb(readySandbox("sb1", 0)), ctr("a", 0, "exit:1", 1))
