@@ -31,7 +31,7 @@ type cacherConfig struct {
 
 func defaultCacherConfig() cacherConfig {
 	return cacherConfig{
-		bufferSize:       4096,
+		bufferSize:       1024,
 		watcherBuffer:    1024,
 		bookmarkInterval: time.Second,
 		tooLargeRVWait:   3 * time.Second,

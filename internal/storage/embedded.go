@@ -115,6 +115,9 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 	// room for the transaction around the value.
 	ec.MaxRequestBytes = 2 * 1024 * 1024
 	ec.ExperimentalWatchProgressNotifyInterval = 5 * time.Second
+	// Snapshot the raft log more often than etcd's default (100,000
+	// entries, kept in memory): it holds every written object.
+	ec.SnapshotCount = 10000
 
 	e, err := embed.StartEtcd(ec)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"reflect"
 	"strconv"
 	"strings"
@@ -55,7 +56,7 @@ func WithTransformer(t Transformer) Option { return func(s *Store) { s.transform
 func WithMaxObjectSize(n int) Option { return func(s *Store) { s.maxSize = n } }
 
 // WithWatchCacheSize sets how many recent events each watch cache keeps
-// (default 4096); a watch from an older resourceVersion gets 410 Expired.
+// (default 1024); a watch from an older resourceVersion gets 410 Expired.
 func WithWatchCacheSize(n int) Option { return func(s *Store) { s.cacheCfg.bufferSize = n } }
 
 // WithWatcherBuffer sets how many events a watcher may fall behind before
@@ -67,6 +68,9 @@ func WithWatcherBuffer(n int) Option { return func(s *Store) { s.cacheCfg.watche
 func WithBookmarkInterval(d time.Duration) Option {
 	return func(s *Store) { s.cacheCfg.bookmarkInterval = d }
 }
+
+// WithLogger sets where the watch caches log (default slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.cacheCfg.logger = l } }
 
 // WithNewFunc tells the watch cache of keyPrefix (such as
 // "/registry/pods/") which type it holds, for BOOKMARK events of an empty

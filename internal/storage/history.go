@@ -2,10 +2,12 @@ package storage
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"google.golang.org/grpc/metadata"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
 )
@@ -95,13 +97,32 @@ func (c *cacher) historyEvent(ctx context.Context, ev *clientv3.Event) (cacheEve
 		_ = setRV(last, rev)
 		return cacheEvent{Type: watch.Deleted, Key: key, Obj: last, PrevObj: prev, Rev: rev}, true
 	}
-	obj, err := c.store.decodeNew(ctx, ev.Kv.Key, ev.Kv.Value, rev)
-	if err != nil {
-		return cacheEvent{}, false
+	obj := c.cachedAt(key, rev)
+	if obj == nil {
+		var err error
+		if obj, err = c.store.decodeNew(ctx, ev.Kv.Key, ev.Kv.Value, rev); err != nil {
+			return cacheEvent{}, false
+		}
 	}
 	e := cacheEvent{Type: watch.Added, Key: key, Obj: obj, PrevObj: prev, Rev: rev}
 	if prev != nil {
 		e.Type = watch.Modified
 	}
 	return e, true
+}
+
+// cachedAt returns the cached object of key if it is the version written
+// at rev (history events share it instead of holding a second copy).
+func (c *cacher) cachedAt(key string, rev int64) runtime.Object {
+	c.mu.RLock()
+	obj := c.objects[key]
+	c.mu.RUnlock()
+	if obj == nil {
+		return nil
+	}
+	acc, err := meta.Accessor(obj)
+	if err != nil || acc.GetResourceVersion() != strconv.FormatInt(rev, 10) {
+		return nil
+	}
+	return obj
 }
