@@ -40,7 +40,10 @@ func Attrs(m *metav1.ObjectMeta, extra fields.Set) (labels.Set, fields.Set, erro
 	return l, MergeFieldsSet(m, extra), nil
 }
 
-// SelectableFields lists the metadata keys plus extra, in order.
+// SelectableFields is what a strategy's FieldSetter.SelectableFields
+// returns: the resource-specific keys, in order. metadata.name and
+// metadata.namespace are selectable everywhere and the edge always allows
+// them, so they are not repeated here.
 func SelectableFields(extra ...string) []string {
-	return append([]string{FieldMetadataName, FieldMetadataNamespace}, extra...)
+	return append([]string{}, extra...)
 }

@@ -174,7 +174,7 @@ func TestGetAttrs(t *testing.T) {
 			t.Errorf("field %s = %q, want %q", k, f[k], v)
 		}
 	}
-	sel := s.(*Strategy).SelectableFields()
+	sel := append([]string{"metadata.name", "metadata.namespace"}, s.(*Strategy).SelectableFields()...)
 	if len(sel) != len(want) {
 		t.Errorf("SelectableFields = %v", sel)
 	}
