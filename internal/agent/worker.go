@@ -124,6 +124,7 @@ func (w *worker) sync(ctx context.Context) (again, done bool) {
 	}
 
 	if p.Terminated {
+		w.kill(ctx, pod, p.Kill)
 		if !w.orphan {
 			w.publish(pod, obs)
 		}
@@ -137,6 +138,11 @@ func (w *worker) sync(ctx context.Context) (again, done bool) {
 		return false, true
 	}
 
+	if w.lastStatus == nil && !w.orphan {
+		// The first status (Pending, ContainerCreating) goes out before
+		// the first actions, which may take a while (pulls).
+		w.publish(pod, obs)
+	}
 	acted := !p.Empty()
 	if acted {
 		if err := w.execute(ctx, pod, obs, &p); err != nil {

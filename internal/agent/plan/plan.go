@@ -46,7 +46,7 @@ type Plan struct {
 
 	// Terminated is set when the pod is being deleted and nothing of it
 	// runs any more: the worker may publish the final status and tear the
-	// pod down.
+	// pod down (after the kills still listed, of Unknown containers).
 	Terminated bool
 }
 
@@ -84,7 +84,13 @@ func Compute(pod *v1.Pod, obs *Observed, now time.Time, backoff BackoffState) Pl
 	if pod.DeletionTimestamp != nil || IsTerminalPhase(status.Phase) {
 		deleting := pod.DeletionTimestamp != nil
 		p.killPod(pod, cs, sbs, deleting)
-		p.Terminated = deleting && len(p.Kill) == 0 && len(p.StopSandboxes) == 0
+		// A container in Unknown state (its exit was never recorded) gets
+		// its kill but does not hold the pod back.
+		running := false
+		for _, c := range cs {
+			running = running || c.State == runtime.ContainerRunning
+		}
+		p.Terminated = deleting && !running && len(p.StopSandboxes) == 0
 		return p
 	}
 

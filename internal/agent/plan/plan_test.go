@@ -83,6 +83,8 @@ func TestCompute(t *testing.T) {
 			obs(sb(readySandbox("sb1", 0)), ctr("a", 0, "running", 1)), "kill:a/1s stop-sandbox:sb1"},
 		{"deleted and stopped: terminated", deleted(testPod(v1.RestartPolicyAlways, nil, "a"), 30),
 			obs(sb(deadSandbox("sb1", 0)), ctr("a", 0, "exit:143", 1)), "terminated"},
+		{"deleted with a lost container: kill it and terminate", deleted(testPod(v1.RestartPolicyAlways, nil, "a"), 30),
+			obs(sb(deadSandbox("sb1", 0)), ctr("a", 0, "unknown", 1)), "kill:a/30s terminated"},
 		{"deleted before anything ran: terminated", deleted(testPod(v1.RestartPolicyAlways, nil, "a"), 30),
 			obs(nil), "terminated"},
 	}
