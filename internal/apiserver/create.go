@@ -126,6 +126,13 @@ func (s *Server) checkNamespace(ctx context.Context, ns string) error {
 	if nsRes == nil {
 		return nil
 	}
+	if exists, terminating, known := s.nsCache.lookup(ns); known && exists {
+		if terminating {
+			return apierrors.NewForbidden(schema.GroupResource{Resource: "namespaces"}, ns,
+				fmt.Errorf("unable to create new content in namespace %s because it is being terminated", ns))
+		}
+		return nil
+	}
 	obj := nsRes.New()
 	if err := s.cfg.Storage.Get(ctx, objectKey(nsRes, "", ns), "", obj, false); err != nil {
 		if errors.Is(err, storage.ErrNotFound) {

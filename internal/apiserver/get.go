@@ -50,7 +50,9 @@ func (s *Server) respond(rq *request, code int, obj runtime.Object) {
 		s.writeJSON(rq.w, rq.r, code, table)
 		return
 	}
-	s.writeJSON(rq.w, rq.r, code, s.withKind(obj, s.kindOf(rq, obj)))
+	// obj was filled in for this request (never shared): set its kind in place
+	obj.GetObjectKind().SetGroupVersionKind(s.kindOf(rq, obj))
+	s.writeObject(rq.w, rq.r, code, obj)
 }
 
 // kindOf is the kind obj is written as: the resource's kind or list kind.

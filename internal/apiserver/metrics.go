@@ -2,7 +2,9 @@ package apiserver
 
 import (
 	"net/http"
+	"net/http/pprof"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -63,6 +65,23 @@ func (s *Server) withMetrics(next http.Handler) http.Handler {
 		}()
 		next.ServeHTTP(rec, r)
 	})
+}
+
+// servePprof serves Go profiles (admins only: the authorizer does not let
+// other users reach /debug paths), as kube-apiserver's --profiling.
+func (s *Server) servePprof(w http.ResponseWriter, r *http.Request) {
+	switch strings.TrimPrefix(r.URL.Path, "/debug/pprof/") {
+	case "profile":
+		pprof.Profile(w, r)
+	case "trace":
+		pprof.Trace(w, r)
+	case "symbol":
+		pprof.Symbol(w, r)
+	case "cmdline":
+		pprof.Cmdline(w, r)
+	default:
+		pprof.Index(w, r)
+	}
 }
 
 func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {

@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"bytes"
 	"encoding/json"
 	"mime"
 	"net/http"
@@ -15,6 +16,8 @@ import (
 type acceptInfo struct {
 	Table bool // application/json;as=Table;g=meta.k8s.io;v=v1|v1beta1
 	YAML  bool
+	// Protobuf: the client prefers application/vnd.kubernetes.protobuf.
+	Protobuf bool
 	// TableVersion is v1 or v1beta1.
 	TableVersion string
 }
@@ -40,7 +43,11 @@ func parseAccept(h string) acceptInfo {
 			if params["as"] == "" {
 				return acceptInfo{YAML: true}
 			}
-		case "*/*", "application/*", "application/vnd.kubernetes.protobuf":
+		case "application/vnd.kubernetes.protobuf":
+			if params["as"] == "" {
+				return acceptInfo{Protobuf: true}
+			}
+		case "*/*", "application/*":
 			if params["as"] == "" {
 				return a
 			}
@@ -60,9 +67,29 @@ func (s *Server) withKind(obj runtime.Object, gvk schema.GroupVersionKind) runti
 	return obj
 }
 
-// writeObject encodes obj (which must carry its kind) as JSON or YAML.
-func (s *Server) writeObject(w http.ResponseWriter, r *http.Request, code int, obj any) {
+// writeObject encodes obj (which must carry its kind) as protobuf when the
+// client prefers it and the type supports it, else as JSON (or YAML).
+func (s *Server) writeObject(w http.ResponseWriter, r *http.Request, code int, obj runtime.Object) {
+	if parseAccept(r.Header.Get("Accept")).Protobuf && protoCapable(obj) {
+		var buf bytes.Buffer
+		if err := s.protobuf.Encode(obj, &buf); err == nil {
+			w.Header().Set("Content-Type", "application/vnd.kubernetes.protobuf")
+			w.Header().Set("Cache-Control", "no-cache, private")
+			w.WriteHeader(code)
+			w.Write(buf.Bytes())
+			return
+		}
+	}
 	s.writeJSON(w, r, code, obj)
+}
+
+// protoCapable reports whether obj has generated protobuf marshalling.
+func protoCapable(obj runtime.Object) bool {
+	_, ok := obj.(interface {
+		Size() int
+		MarshalToSizedBuffer([]byte) (int, error)
+	})
+	return ok
 }
 
 func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, code int, obj any) {

@@ -24,6 +24,9 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	case p == "/metrics":
 		s.serveMetrics(w, r)
 		return
+	case strings.HasPrefix(p, "/debug/pprof"):
+		s.servePprof(w, r)
+		return
 	case p == "/api" || p == "/api/":
 		s.serveCoreDiscovery(w, r)
 		return

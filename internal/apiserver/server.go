@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
+	"k8s.io/apimachinery/pkg/runtime/serializer/protobuf"
 
 	"github.com/peapod/peapod/internal/apiserver/admission"
 	"github.com/peapod/peapod/internal/auth"
@@ -68,10 +69,12 @@ type Server struct {
 	cfg       Config
 	codecs    serializer.CodecFactory
 	dec       *decoder
+	protobuf  runtime.Encoder
 	resources map[schema.GroupVersion]map[string]*registry.Resource
 	groups    []schema.GroupVersion // in discovery order
 	managers  *fieldManagers
 	metrics   *metrics
+	nsCache   *namespaceCache
 	handler   http.Handler
 }
 
@@ -106,6 +109,7 @@ func New(cfg Config) (*Server, error) {
 		cfg:       cfg,
 		codecs:    serializer.NewCodecFactory(cfg.Scheme),
 		dec:       newDecoder(cfg.Scheme, cfg.MaxRequestBytes),
+		protobuf:  protobuf.NewSerializer(cfg.Scheme, cfg.Scheme),
 		resources: map[schema.GroupVersion]map[string]*registry.Resource{},
 	}
 	for _, r := range cfg.Resources {

@@ -206,6 +206,7 @@ func runServer(ctx context.Context, o *serverOptions, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	api.Start(ctx)
 	if err := bootstrapNamespaces(api, adminToken); err != nil {
 		return err
 	}

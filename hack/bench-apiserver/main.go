@@ -1,0 +1,209 @@
+// Command bench-apiserver measures the peapod API server on embedded etcd:
+// pod create latency at N concurrent clients, watch delivery latency,
+// LIST of all pods and the server's RSS with them stored.
+//
+//	go build -o bin/peapod ./cmd/peapod
+//	go run ./hack/bench-apiserver --peapod bin/peapod --pods 10000 --concurrency 100
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+func main() {
+	bin := flag.String("peapod", "bin/peapod", "peapod binary")
+	pods := flag.Int("pods", 10000, "pods to create")
+	conc := flag.Int("concurrency", 100, "concurrent clients")
+	lists := flag.Int("lists", 5, "LIST repetitions")
+	kubeconfig := flag.String("kubeconfig", "", "use this running server instead of starting one (RSS then needs --pid)")
+	pid := flag.Int("pid", 0, "pid of the running server (with --kubeconfig)")
+	flag.Parse()
+	if err := run(*bin, *kubeconfig, *pid, *pods, *conc, *lists); err != nil {
+		fmt.Fprintln(os.Stderr, "error:", err)
+		os.Exit(1)
+	}
+}
+
+func freePort() int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func pct(d []time.Duration, p float64) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	i := int(float64(len(s)-1) * p)
+	return s[i]
+}
+
+func rssMB(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return -1
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "VmRSS:") {
+			f := strings.Fields(l)
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			return kb / 1024
+		}
+	}
+	return -1
+}
+
+func run(bin, kubeconfig string, pid, n, conc, lists int) error {
+	dir, err := os.MkdirTemp("", "peapod-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	if kubeconfig == "" {
+		port := freePort()
+		cmd := exec.Command(bin, "server", "--data-dir", dir, "--secure-port", strconv.Itoa(port), "--bind-address", "127.0.0.1", "--disable-agent")
+		logf, _ := os.Create(filepath.Join(dir, "server.log"))
+		cmd.Stdout, cmd.Stderr = logf, logf
+		if err := cmd.Start(); err != nil {
+			return err
+		}
+		defer func() { cmd.Process.Kill(); cmd.Wait() }()
+		kubeconfig = filepath.Join(dir, "admin.kubeconfig")
+		pid = cmd.Process.Pid
+	}
+	var cs *kubernetes.Clientset
+	for i := 0; ; i++ {
+		if cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig); err == nil {
+			cfg.QPS, cfg.Burst = -1, 0
+			cs = kubernetes.NewForConfigOrDie(cfg)
+			if _, err := cs.CoreV1().Namespaces().Get(context.Background(), "default", metav1.GetOptions{}); err == nil {
+				break
+			}
+		}
+		if i > 300 {
+			return fmt.Errorf("server did not start; see %s", filepath.Join(dir, "server.log"))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	ctx := context.Background()
+	pods := cs.CoreV1().Pods("default")
+	fmt.Printf("machine: %d-core, server RSS at start %.0f MB\n", numCPU(), rssMB(pid))
+
+	// Watch: delivery latency from the create's acknowledgement.
+	acked := sync.Map{}
+	w, err := pods.Watch(ctx, metav1.ListOptions{})
+	if err != nil {
+		return err
+	}
+	var watchLat []time.Duration
+	watchDone := make(chan struct{})
+	go func() {
+		defer close(watchDone)
+		seen := 0
+		for ev := range w.ResultChan() {
+			p, ok := ev.Object.(*corev1.Pod)
+			if !ok {
+				continue
+			}
+			now := time.Now()
+			for {
+				if v, ok := acked.Load(p.Name); ok {
+					d := now.Sub(v.(time.Time))
+					if d < 0 {
+						d = 0
+					}
+					watchLat = append(watchLat, d)
+					break
+				}
+				time.Sleep(50 * time.Microsecond) // the event beat the response
+				if time.Since(now) > time.Second {
+					break
+				}
+			}
+			seen++
+			if seen == n {
+				return
+			}
+		}
+	}()
+
+	var mu sync.Mutex
+	var createLat []time.Duration
+	var errs int
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := 0; i < conc; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("bench-%05d", j), Labels: map[string]string{"app": "bench"}},
+					Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "busybox", Command: []string{"sleep", "3600"}}}}}
+				t0 := time.Now()
+				_, err := pods.Create(ctx, pod, metav1.CreateOptions{})
+				d := time.Since(t0)
+				acked.Store(pod.Name, time.Now())
+				mu.Lock()
+				if err != nil {
+					errs++
+				} else {
+					createLat = append(createLat, d)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for i := 0; i < n; i++ {
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	total := time.Since(start)
+	select {
+	case <-watchDone:
+	case <-time.After(30 * time.Second):
+	}
+	w.Stop()
+	fmt.Printf("create %d pods, %d clients: %.0f/s, p50 %v, p99 %v, max %v, errors %d\n", n, conc, float64(n)/total.Seconds(),
+		pct(createLat, .5).Round(time.Microsecond*100), pct(createLat, .99).Round(time.Microsecond*100), pct(createLat, 1).Round(time.Millisecond), errs)
+	fmt.Printf("watch delivery after ack (%d events): p50 %v, p99 %v\n", len(watchLat), pct(watchLat, .5).Round(time.Microsecond*100), pct(watchLat, .99).Round(time.Microsecond*100))
+
+	for _, rv := range []string{"", "0"} {
+		var listLat []time.Duration
+		items := 0
+		for i := 0; i < lists; i++ {
+			t0 := time.Now()
+			l, err := pods.List(ctx, metav1.ListOptions{ResourceVersion: rv})
+			if err != nil {
+				return err
+			}
+			listLat = append(listLat, time.Since(t0))
+			items = len(l.Items)
+		}
+		fmt.Printf("LIST %d pods (resourceVersion=%q): median %v, max %v\n", items, rv, pct(listLat, .5).Round(time.Millisecond), pct(listLat, 1).Round(time.Millisecond))
+	}
+	fmt.Printf("server RSS with %d pods: %.0f MB\n", n, rssMB(pid))
+	return nil
+}
