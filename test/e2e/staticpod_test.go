@@ -387,7 +387,8 @@ spec:
 			return agentWaiting("c", "ErrImagePull")(p) || agentWaiting("c", "ImagePullBackOff")(p)
 		})
 		t.Logf("pull: %s: %s", agentContainer(p, "c").State.Waiting.Reason, agentContainer(p, "c").State.Waiting.Message)
-		if w := agentContainer(p, "c").State.Waiting; p.Status.Phase != v1.PodPending || !strings.Contains(w.Message, "127.0.0.1:1/nope:1") {
+		if w := agentContainer(p, "c").State.Waiting; p.Status.Phase != v1.PodPending || !strings.Contains(w.Message, `Failed to pull image "127.0.0.1:1/nope:1"`) ||
+			(w.Reason == "ImagePullBackOff" && !strings.Contains(w.Message, "ErrImagePull: ")) {
 			t.Errorf("pull: phase %s, %+v", p.Status.Phase, w)
 		}
 		p = e.waitPod("neverpull-node1", "ErrImageNeverPull", wait, agentWaiting("c", "ErrImageNeverPull"))
