@@ -302,8 +302,13 @@ type current struct {
 	obj    runtime.Object
 }
 
+// readCurrent decodes the state of key from kvs (empty: absent) into a new
+// object of like's type, or of the stored kind when like is nil.
 func (s *Store) readCurrent(ctx context.Context, key string, kvs []*mvccpb.KeyValue, like runtime.Object) (*current, error) {
-	c := &current{obj: newLike(like)}
+	c := &current{}
+	if like != nil {
+		c.obj = newLike(like)
+	}
 	if len(kvs) == 0 {
 		return c, nil
 	}
@@ -312,16 +317,29 @@ func (s *Store) readCurrent(ctx context.Context, key string, kvs []*mvccpb.KeyVa
 	if err != nil {
 		return nil, err
 	}
-	if err := s.decodePlain(key, plain, c.obj, kv.ModRevision); err != nil {
+	if c.obj == nil {
+		obj, err := s.codec.Decode(plain, nil)
+		if err != nil {
+			return nil, fmt.Errorf("%q: %w", key, err)
+		}
+		c.obj = obj
+		if err := setRV(obj, kv.ModRevision); err != nil {
+			return nil, fmt.Errorf("%q: %w", key, err)
+		}
+	} else if err := s.decodePlain(key, plain, c.obj, kv.ModRevision); err != nil {
 		return nil, err
 	}
 	c.exists, c.rev, c.plain, c.stale = true, kv.ModRevision, plain, stale
 	return c, nil
 }
 
-// GuaranteedUpdate implements Interface.
+// GuaranteedUpdate implements Interface. out must be a non-nil pointer of
+// the stored type.
 func (s *Store) GuaranteedUpdate(ctx context.Context, key string, out runtime.Object, ignoreNotFound bool,
 	preconditions *Preconditions, tryUpdate UpdateFunc) error {
+	if out == nil {
+		return fmt.Errorf("%q: GuaranteedUpdate needs an out object", key)
+	}
 	getResp, err := s.client.Get(ctx, key)
 	if err != nil {
 		return wrapErr(key, err)
@@ -389,7 +407,7 @@ func (s *Store) GuaranteedUpdate(ctx context.Context, key string, out runtime.Ob
 	}
 }
 
-// Delete implements Interface.
+// Delete implements Interface. out may be nil.
 func (s *Store) Delete(ctx context.Context, key string, out runtime.Object, preconditions *Preconditions,
 	validate ValidateDeleteFunc) error {
 	getResp, err := s.client.Get(ctx, key)
