@@ -58,6 +58,9 @@ func (w *worker) execute(ctx context.Context, pod *v1.Pod, obs *plan.Observed, p
 			return fmt.Errorf("creating the pod sandbox: %w", err)
 		}
 		sandboxID = id
+		if w.sandboxIDs != nil {
+			w.sandboxIDs[id] = true
+		}
 	}
 	net, err := w.sandboxNetwork(ctx, sandboxID)
 	if err != nil {
@@ -106,20 +109,15 @@ func (w *worker) kill(ctx context.Context, pod *v1.Pod, kills []plan.Kill) {
 // sandboxNetwork reads the sandbox's IPs for env and the downward API.
 func (w *worker) sandboxNetwork(ctx context.Context, sandboxID string) (podNetwork, error) {
 	net := podNetwork{HostIP: w.hostIP}
-	sbs, err := w.rt.ListPodSandboxes(ctx)
+	sb, err := w.rt.PodSandboxStatus(ctx, sandboxID)
 	if err != nil {
-		return net, err
+		return net, fmt.Errorf("sandbox %s: %w", sandboxID, err)
 	}
-	for _, sb := range sbs {
-		if sb.ID == sandboxID {
-			net.PodIPs = sb.IPs
-			if len(net.PodIPs) == 0 && sb.IP != "" {
-				net.PodIPs = []string{sb.IP}
-			}
-			return net, nil
-		}
+	net.PodIPs = sb.IPs
+	if len(net.PodIPs) == 0 && sb.IP != "" {
+		net.PodIPs = []string{sb.IP}
 	}
-	return net, fmt.Errorf("sandbox %s: %w", sandboxID, runtime.ErrNotFound)
+	return net, nil
 }
 
 // start pulls the image, then creates and starts one container, recording

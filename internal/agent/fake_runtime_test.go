@@ -96,6 +96,17 @@ func (f *fakeRuntime) ListPodSandboxes(context.Context) ([]*runtime.SandboxStatu
 	return out, nil
 }
 
+func (f *fakeRuntime) PodSandboxStatus(_ context.Context, id string) (*runtime.SandboxStatus, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	sb, ok := f.sandboxes[id]
+	if !ok {
+		return nil, fmt.Errorf("sandbox %s: %w", id, runtime.ErrNotFound)
+	}
+	c := *sb
+	return &c, nil
+}
+
 func (f *fakeRuntime) CreateContainer(_ context.Context, sandboxID string, cfg *runtime.ContainerConfig) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

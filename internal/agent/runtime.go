@@ -21,6 +21,8 @@ type SandboxRuntime interface {
 	StopPodSandbox(ctx context.Context, id string) error
 	RemovePodSandbox(ctx context.Context, id string) error
 	ListPodSandboxes(ctx context.Context) ([]*runtime.SandboxStatus, error)
+	// PodSandboxStatus wraps runtime.ErrNotFound for unknown IDs.
+	PodSandboxStatus(ctx context.Context, id string) (*runtime.SandboxStatus, error)
 }
 
 // ContainerRuntime runs containers in sandboxes.

@@ -49,7 +49,15 @@ type worker struct {
 	lastStatus     *v1.PodStatus
 	volumePaths    map[string]string
 	sandboxRetryAt time.Time
+	// sandboxIDs are the pod's sandboxes, found by a full list at the first
+	// observation and every fullListEvery after; in between the worker asks
+	// for each known sandbox only (sandboxes of a pod appear only through
+	// its worker).
+	sandboxIDs map[string]bool
+	listedAt   time.Time
 }
+
+const fullListEvery = 30 * time.Second
 
 func newWorker(d *deps, pod *v1.Pod, orphan bool) *worker {
 	return &worker{
@@ -164,20 +172,16 @@ func (w *worker) sync(ctx context.Context) (again, done bool) {
 
 // observe gathers the runtime's view of pod plus the worker's memory.
 func (w *worker) observe(ctx context.Context, pod *v1.Pod) (*plan.Observed, error) {
-	sbs, err := w.rt.ListPodSandboxes(ctx)
+	sbs, err := w.podSandboxes(ctx, pod)
 	if err != nil {
 		return nil, err
 	}
 	o := &plan.Observed{
+		Sandboxes:   sbs,
 		StartErrors: w.startErrors,
 		Attempts:    w.attempts,
 		LastStatus:  w.lastStatus,
 		HostIP:      w.hostIP,
-	}
-	for _, sb := range sbs {
-		if sb.UID == string(pod.UID) {
-			o.Sandboxes = append(o.Sandboxes, sb)
-		}
 	}
 	cs, err := w.listContainers(ctx, pod)
 	if err != nil {
@@ -190,6 +194,39 @@ func (w *worker) observe(ctx context.Context, pod *v1.Pod) (*plan.Observed, erro
 		}
 	}
 	return o, nil
+}
+
+// podSandboxes returns the pod's sandboxes.
+func (w *worker) podSandboxes(ctx context.Context, pod *v1.Pod) ([]*runtime.SandboxStatus, error) {
+	now := w.now()
+	if w.sandboxIDs == nil || now.Sub(w.listedAt) >= fullListEvery {
+		all, err := w.rt.ListPodSandboxes(ctx)
+		if err != nil {
+			return nil, err
+		}
+		w.sandboxIDs, w.listedAt = map[string]bool{}, now
+		var out []*runtime.SandboxStatus
+		for _, sb := range all {
+			if sb.UID == string(pod.UID) {
+				w.sandboxIDs[sb.ID] = true
+				out = append(out, sb)
+			}
+		}
+		return out, nil
+	}
+	var out []*runtime.SandboxStatus
+	for id := range w.sandboxIDs {
+		sb, err := w.rt.PodSandboxStatus(ctx, id)
+		if isNotFound(err) {
+			delete(w.sandboxIDs, id)
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sb)
+	}
+	return out, nil
 }
 
 // listContainers lists the pod's containers. A container whose process
