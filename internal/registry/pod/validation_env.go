@@ -99,7 +99,11 @@ func validateObjectFieldSelector(fs *corev1.ObjectFieldSelector, allowed sets.Se
 		return field.ErrorList{field.Invalid(p.Child("fieldPath"), fs.FieldPath,
 			fmt.Sprintf("error converting fieldPath: unsupported pod version: %s", fs.APIVersion))}
 	}
-	if base, sub, ok := splitSubscript(fs.FieldPath); ok {
+	fieldPath, err := convertDownwardAPIFieldLabel(fs.FieldPath)
+	if err != "" {
+		return field.ErrorList{field.Invalid(p.Child("fieldPath"), fs.FieldPath, "error converting fieldPath: "+err)}
+	}
+	if base, sub, ok := splitSubscript(fieldPath); ok {
 		switch base {
 		case "metadata.annotations":
 			return qualifiedName(strings.ToLower(sub), p)
@@ -109,10 +113,33 @@ func validateObjectFieldSelector(fs *corev1.ObjectFieldSelector, allowed sets.Se
 			return field.ErrorList{field.Invalid(p, base, "does not support subscript")}
 		}
 	}
-	if !allowed.Has(fs.FieldPath) {
-		return field.ErrorList{field.NotSupported(p.Child("fieldPath"), fs.FieldPath, sets.List(allowed))}
+	if !allowed.Has(fieldPath) {
+		return field.ErrorList{field.NotSupported(p.Child("fieldPath"), fieldPath, sets.List(allowed))}
 	}
 	return nil
+}
+
+// convertDownwardAPIFieldLabel is Kubernetes' ConvertDownwardAPIFieldLabel
+// for v1: the labels a fieldRef may name at all (spec.host is the old
+// spelling of spec.nodeName). It returns the internal label or an error
+// message.
+func convertDownwardAPIFieldLabel(label string) (string, string) {
+	if base, _, ok := splitSubscript(label); ok {
+		switch base {
+		case "metadata.annotations", "metadata.labels":
+			return label, ""
+		}
+		return "", "field label does not support subscript: " + label
+	}
+	switch label {
+	case "metadata.annotations", "metadata.labels", "metadata.name", "metadata.namespace", "metadata.uid",
+		"spec.nodeName", "spec.restartPolicy", "spec.serviceAccountName", "spec.schedulerName",
+		"status.phase", "status.hostIP", "status.hostIPs", "status.podIP", "status.podIPs":
+		return label, ""
+	case "spec.host":
+		return "spec.nodeName", ""
+	}
+	return "", "field label not supported: " + label
 }
 
 // splitSubscript splits "metadata.labels['key']" into its path and key.

@@ -99,7 +99,7 @@ func TestValidateInvalidPods(t *testing.T) {
 				{Name: "A", Value: "x", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
 					LocalObjectReference: corev1.LocalObjectReference{Name: "s"}, Key: "k"}}},
 				{Name: "B", ValueFrom: &corev1.EnvVarSource{}},
-				{Name: "C", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: "spec.hostname"}}},
+				{Name: "C", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: "status.phase"}}},
 				{Name: "D", ValueFrom: &corev1.EnvVarSource{ConfigMapKeyRef: &corev1.ConfigMapKeySelector{
 					LocalObjectReference: corev1.LocalObjectReference{Name: "c"}}}},
 			}
@@ -112,6 +112,24 @@ func TestValidateInvalidPods(t *testing.T) {
 			"FieldValueRequired spec.containers[0].env[4].valueFrom.configMapKeyRef.key",
 			"FieldValueInvalid spec.containers[0].envFrom[0].prefix",
 			"FieldValueInvalid spec.containers[0].envFrom",
+		}},
+		{"fieldRef paths", func(p *corev1.Pod) {
+			ref := func(path string) *corev1.EnvVarSource {
+				return &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: path}}
+			}
+			p.Spec.Containers[0].Env = []corev1.EnvVar{
+				{Name: "A", ValueFrom: ref("spec.hostname")},
+				{Name: "B", ValueFrom: ref("spec.nodeName['x']")},
+				{Name: "C", ValueFrom: ref("metadata.labels['bad key!']")},
+				{Name: "D", ValueFrom: ref("spec.host")},
+				{Name: "E", ValueFrom: ref("metadata.annotations['Example.com/A']")},
+				{Name: "F", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v2", FieldPath: "metadata.name"}}},
+			}
+		}, []string{
+			"FieldValueInvalid spec.containers[0].env[0].valueFrom.fieldRef.fieldPath",
+			"FieldValueInvalid spec.containers[0].env[1].valueFrom.fieldRef.fieldPath",
+			"FieldValueInvalid spec.containers[0].env[2].valueFrom.fieldRef",
+			"FieldValueInvalid spec.containers[0].env[5].valueFrom.fieldRef.fieldPath",
 		}},
 		{"volumes", func(p *corev1.Pod) {
 			p.Spec.Volumes = []corev1.Volume{
