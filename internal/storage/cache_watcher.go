@@ -26,7 +26,7 @@ type cacheWatcher struct {
 	bookmarks bool
 	minRev    int64 // events at or below are not sent
 
-	input    chan cacheEvent // closed by the cacher, under its lock
+	input    chan watchItem // closed by the cacher, under its lock
 	result   chan watch.Event
 	stopOnce sync.Once
 	stopCh   chan struct{}
@@ -71,12 +71,12 @@ func (c *cacher) watch(ctx context.Context, key string, opts ListOptions) (watch
 		keys:      newKeyFilter(key, opts.Recursive),
 		pred:      opts.Predicate,
 		bookmarks: opts.ProgressNotify,
-		input:     make(chan cacheEvent, c.cfg.watcherBuffer),
+		input:     make(chan watchItem, c.cfg.watcherBuffer),
 		result:    make(chan watch.Event, 16),
 		stopCh:    make(chan struct{}),
 	}
 	var (
-		initial    []cacheEvent
+		initial    []watchItem
 		initialEnd = int64(-1)
 		newFunc    func() runtime.Object
 	)
@@ -84,10 +84,14 @@ func (c *cacher) watch(ctx context.Context, key string, opts ListOptions) (watch
 	switch {
 	case sendInitial:
 		// The state now is at least as new as rv (waitForRev above).
-		initial, err = c.snapshotLocked(w.keys, w.pred)
+		snap, err := c.snapshotLocked(w.keys, w.pred)
 		if err != nil {
 			c.mu.Unlock()
 			return nil, fmt.Errorf("%q: %w", key, err)
+		}
+		initial = make([]watchItem, len(snap))
+		for i, e := range snap {
+			initial[i] = watchItem{typ: watch.Added, obj: e.Obj}
 		}
 		if opts.SendInitialEvents != nil {
 			initialEnd = c.rev
@@ -95,16 +99,20 @@ func (c *cacher) watch(ctx context.Context, key string, opts ListOptions) (watch
 	case rv == 0:
 		// SendInitialEvents=false from "now".
 	default:
-		var ok bool
 		// Events up to rv that the cache has not received yet (rv may come
 		// from a list of another prefix, read after the cache's last event)
 		// are skipped by minRev when they arrive.
-		initial, ok = c.buf.since(rv)
+		w.minRev = rv
+		events, ok := c.buf.since(rv)
 		if !ok {
 			c.mu.Unlock()
 			return nil, fmt.Errorf("%q: %w: too old resource version: %d (the watch cache starts after %d)", key, ErrExpired, rv, c.buf.startRev)
 		}
-		w.minRev = rv
+		for _, e := range events {
+			if it, ok := w.convert(e); ok {
+				initial = append(initial, it)
+			}
+		}
 	}
 	newFunc = c.newFunc
 	c.nextID++
@@ -116,7 +124,7 @@ func (c *cacher) watch(ctx context.Context, key string, opts ListOptions) (watch
 	return w, nil
 }
 
-func (w *cacheWatcher) run(ctx context.Context, initial []cacheEvent, initialEnd int64, newFunc func() runtime.Object) {
+func (w *cacheWatcher) run(ctx context.Context, initial []watchItem, initialEnd int64, newFunc func() runtime.Object) {
 	defer close(w.result)
 	defer w.Stop()
 	for _, e := range initial {
@@ -126,7 +134,7 @@ func (w *cacheWatcher) run(ctx context.Context, initial []cacheEvent, initialEnd
 	}
 	if initialEnd >= 0 {
 		if newFunc == nil && len(initial) > 0 {
-			sample := initial[0].Obj
+			sample := initial[0].obj
 			newFunc = func() runtime.Object { return newLike(sample) }
 		}
 		if newFunc != nil {
@@ -146,7 +154,7 @@ func (w *cacheWatcher) run(ctx context.Context, initial []cacheEvent, initialEnd
 			if !ok {
 				return
 			}
-			if e.Type == watch.Bookmark {
+			if e.typ == watch.Bookmark {
 				w.c.mu.RLock()
 				newFunc = w.c.newFunc
 				w.c.mu.RUnlock()
@@ -162,36 +170,53 @@ func (w *cacheWatcher) run(ctx context.Context, initial []cacheEvent, initialEnd
 	}
 }
 
-// deliver filters e and sends what the watcher sees of it.
-func (w *cacheWatcher) deliver(ctx context.Context, e cacheEvent, newFunc func() runtime.Object) bool {
-	if e.Type == watch.Bookmark {
+// watchItem is what one watcher sees of a cache event, already filtered.
+type watchItem struct {
+	typ   watch.EventType
+	obj   runtime.Object // shared with the cache: copied before sending
+	rev   int64
+	setRV bool // set the copy's resourceVersion to rev
+}
+
+// convert decides what w sees of e (called by the cacher under its lock,
+// so that a watcher's buffer only holds events it will send).
+func (w *cacheWatcher) convert(e cacheEvent) (watchItem, bool) {
+	if !w.keys.matches(e.Key) || (w.minRev > 0 && e.Rev <= w.minRev) {
+		return watchItem{}, false
+	}
+	typ, obj, needRV, ok, err := transition(e, w.pred)
+	if err != nil {
+		return watchItem{typ: watch.Error, obj: &metav1.Status{
+			Status: metav1.StatusFailure, Code: 500, Reason: metav1.StatusReasonInternalError,
+			Message: fmt.Sprintf("filtering %s: %v", e.Key, err),
+		}}, true
+	}
+	if !ok {
+		return watchItem{}, false
+	}
+	return watchItem{typ: typ, obj: obj, rev: e.Rev, setRV: needRV}, true
+}
+
+// deliver sends an item to the consumer.
+func (w *cacheWatcher) deliver(ctx context.Context, it watchItem, newFunc func() runtime.Object) bool {
+	switch it.typ {
+	case watch.Bookmark:
 		if newFunc == nil {
 			return true
 		}
 		obj := newFunc()
-		_ = setRV(obj, max(e.Rev, w.minRev))
+		_ = setRV(obj, max(it.rev, w.minRev))
 		return w.send(ctx, watch.Event{Type: watch.Bookmark, Object: obj})
-	}
-	if w.minRev > 0 && e.Rev <= w.minRev {
-		return true
-	}
-	typ, obj, needRV, ok, err := transition(e, w.pred)
-	if err != nil {
-		return w.send(ctx, watch.Event{Type: watch.Error, Object: &metav1.Status{
-			Status: metav1.StatusFailure, Code: 500, Reason: metav1.StatusReasonInternalError,
-			Message: fmt.Sprintf("filtering %s: %v", e.Key, err),
-		}})
-	}
-	if !ok {
-		return true
+	case watch.Error:
+		return w.send(ctx, watch.Event{Type: watch.Error, Object: it.obj})
 	}
 	// Every watcher gets its own copy: consumers may set fields (the API
 	// encoder sets apiVersion and kind) without racing each other.
-	obj = obj.DeepCopyObject()
-	if needRV {
-		_ = setRV(obj, e.Rev)
+	obj := it.obj.DeepCopyObject()
+	if it.setRV {
+		_ = setRV(obj, it.rev)
 	}
-	return w.send(ctx, watch.Event{Type: typ, Object: obj})
+	return w.send(ctx, watch.Event{Type: it.typ, Object: obj})
 }
 
 func (w *cacheWatcher) send(ctx context.Context, ev watch.Event) bool {

@@ -32,7 +32,7 @@ type cacherConfig struct {
 func defaultCacherConfig() cacherConfig {
 	return cacherConfig{
 		bufferSize:       1024,
-		watcherBuffer:    1024,
+		watcherBuffer:    256,
 		bookmarkInterval: time.Second,
 		tooLargeRVWait:   3 * time.Second,
 		logger:           slog.Default(),
@@ -335,11 +335,12 @@ func (c *cacher) apply(ctx context.Context, events []*clientv3.Event) {
 		c.buf.push(e)
 		c.setRevLocked(rev)
 		for id, w := range c.watchers {
-			if !w.keys.matches(key) {
+			it, ok := w.convert(e)
+			if !ok {
 				continue
 			}
 			select {
-			case w.input <- e:
+			case w.input <- it:
 			default:
 				// The watcher cannot keep up: end it rather than block the
 				// others; its client re-watches from its last resourceVersion.
@@ -359,7 +360,7 @@ func (c *cacher) sendBookmarks() {
 	if c.newFunc == nil {
 		return
 	}
-	e := cacheEvent{Type: watch.Bookmark, Rev: c.rev}
+	e := watchItem{typ: watch.Bookmark, rev: c.rev}
 	for _, w := range c.watchers {
 		if !w.bookmarks {
 			continue

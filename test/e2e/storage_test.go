@@ -745,6 +745,13 @@ func storageTestSlowWatcher(t *testing.T, b *storageBackend) {
 		t.Fatal(err)
 	}
 	defer slow.Stop()
+	// A watcher whose selector matches none of the burst is not behind.
+	picky, err := s.Watch(ctx, "/registry/pods/slow", storage.ListOptions{Recursive: true,
+		Predicate: storage.SelectionPredicate{Label: labels.SelectorFromSet(labels.Set{"app": "rare"}), GetAttrs: storagePodAttrs}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer picky.Stop()
 	// The fast watcher keeps up; should the loaded machine make it fall
 	// behind too, it re-watches from its last resourceVersion, as clients do.
 	fast, err := s.Watch(ctx, "/registry/pods/slow", storage.ListOptions{Recursive: true})
@@ -784,6 +791,10 @@ func storageTestSlowWatcher(t *testing.T, b *storageBackend) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the fast watcher was blocked by the slow one")
 	}
+	storageMustCreate(t, s, storagePod("slow", "rare", map[string]string{"app": "rare"}))
+	if typ, p := storageNextObject(t, picky); typ != watch.Added || p.Name != "rare" {
+		t.Fatalf("selective watcher: %s %s", typ, p.Name)
+	}
 	// The slow one was ended: its channel closes after what it buffered.
 	n := 0
 	deadline := time.After(5 * time.Second)
@@ -791,7 +802,7 @@ func storageTestSlowWatcher(t *testing.T, b *storageBackend) {
 		select {
 		case _, ok := <-slow.ResultChan():
 			if !ok {
-				if n >= 40 {
+				if n >= 41 {
 					t.Fatalf("slow watcher got all %d events; want it ended", n)
 				}
 				return
