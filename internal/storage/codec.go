@@ -108,6 +108,9 @@ func (c *SchemeCodec) Decode(data []byte, into runtime.Object) (runtime.Object, 
 	if err != nil {
 		return nil, fmt.Errorf("decoding: %w", err)
 	}
+	if into != nil && obj != into {
+		return nil, fmt.Errorf("decoding: stored %s is not a %T", obj.GetObjectKind().GroupVersionKind().Kind, into)
+	}
 	return obj, nil
 }
 

@@ -143,3 +143,19 @@ func TestNewForResource(t *testing.T) {
 		t.Error("nothings: found")
 	}
 }
+
+func TestCodecRefusesAnotherKind(t *testing.T) {
+	c := NewCodec(testScheme(t))
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "a"}}
+	data, err := c.Encode(pod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Decode(data, &corev1.Secret{}); err == nil {
+		t.Fatal("a stored Pod decoded into a Secret")
+	}
+	pp, _ := c.Encode(&testPreset{ObjectMeta: metav1.ObjectMeta{Name: "p"}})
+	if _, err := c.Decode(pp, &corev1.Pod{}); err == nil {
+		t.Fatal("a stored PodPreset decoded into a Pod")
+	}
+}
