@@ -260,6 +260,7 @@ func validateVolumeMounts(mounts []corev1.VolumeMount, vols map[string]corev1.Vo
 			}
 			errs = append(errs, validateLocalDescendingPath(m.SubPathExpr, p.Child("subPathExpr"))...)
 		}
+		errs = append(errs, validateRecursiveReadOnly(m, p.Child("recursiveReadOnly"))...)
 		if m.MountPropagation != nil {
 			mp := *m.MountPropagation
 			switch mp {
@@ -273,6 +274,29 @@ func validateVolumeMounts(mounts []corev1.VolumeMount, vols map[string]corev1.Vo
 					corev1.MountPropagationBidirectional, corev1.MountPropagationHostToContainer, corev1.MountPropagationNone}))
 			}
 		}
+	}
+	return errs
+}
+
+// validateRecursiveReadOnly: Enabled/IfPossible need readOnly and no
+// propagation.
+func validateRecursiveReadOnly(m corev1.VolumeMount, p *field.Path) field.ErrorList {
+	if m.RecursiveReadOnly == nil {
+		return nil
+	}
+	var errs field.ErrorList
+	switch *m.RecursiveReadOnly {
+	case corev1.RecursiveReadOnlyDisabled:
+	case corev1.RecursiveReadOnlyEnabled, corev1.RecursiveReadOnlyIfPossible:
+		if !m.ReadOnly {
+			errs = append(errs, field.Forbidden(p, "may only be specified when readOnly is true"))
+		}
+		if m.MountPropagation != nil && *m.MountPropagation != corev1.MountPropagationNone {
+			errs = append(errs, field.Forbidden(p, "may only be specified when mountPropagation is None or not specified"))
+		}
+	default:
+		errs = append(errs, field.NotSupported(p, *m.RecursiveReadOnly, []corev1.RecursiveReadOnlyMode{
+			corev1.RecursiveReadOnlyDisabled, corev1.RecursiveReadOnlyEnabled, corev1.RecursiveReadOnlyIfPossible}))
 	}
 	return errs
 }

@@ -317,13 +317,32 @@ func TestValidateInvalidPods(t *testing.T) {
 		{"token projection needs a service account; sleep within grace; whitespace image", func(p *corev1.Pod) {
 			p.Spec.ServiceAccountName = ""
 			p.Spec.Volumes = []corev1.Volume{{Name: "tok", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{
-				Sources: []corev1.VolumeProjection{{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Path: "token"}}}}}}}
+				Sources: []corev1.VolumeProjection{{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Path: "token", ExpirationSeconds: ptr(int64(3600))}}}}}}}
 			p.Spec.Containers[0].Lifecycle = &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{Sleep: &corev1.SleepAction{Seconds: 31}}}
 			p.Spec.Containers[0].Image = " busybox"
 		}, []string{
 			"FieldValueInvalid spec.containers[0].lifecycle.preStop.sleep",
 			"FieldValueForbidden spec.volumes[0].projected.sources[0].serviceAccountToken",
 			"FieldValueInvalid spec.containers[0].image",
+		}},
+		{"projected sources", func(p *corev1.Pod) {
+			p.Spec.ServiceAccountName = "default"
+			p.Spec.Volumes = []corev1.Volume{{Name: "v", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{
+				Sources: []corev1.VolumeProjection{
+					{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Path: "../token", ExpirationSeconds: ptr(int64(60))}},
+					{Secret: &corev1.SecretProjection{Items: []corev1.KeyToPath{{Key: "a", Path: "x"}}},
+						ConfigMap: &corev1.ConfigMapProjection{LocalObjectReference: corev1.LocalObjectReference{Name: "c"}, Items: []corev1.KeyToPath{{Key: "b", Path: "x"}}}},
+				}}}}}
+			p.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "v", MountPath: "/v", RecursiveReadOnly: ptr(corev1.RecursiveReadOnlyEnabled)}}
+		}, []string{
+			"FieldValueInvalid spec.volumes[0].projected.sources[0].serviceAccountToken.expirationSeconds",
+			"FieldValueInvalid spec.volumes[0].projected.path",
+			"FieldValueRequired spec.volumes[0].projected.sources[1].secret.name",
+			"FieldValueInvalid spec.volumes[0].projected",
+			"FieldValueForbidden spec.volumes[0].projected.sources[1]",
+			// an invalid volume is not mountable, as upstream
+			"FieldValueNotFound spec.containers[0].volumeMounts[0].name",
+			"FieldValueForbidden spec.containers[0].volumeMounts.recursiveReadOnly",
 		}},
 		{"missing grace and scheduling gates", func(p *corev1.Pod) {
 			p.Spec.TerminationGracePeriodSeconds = nil

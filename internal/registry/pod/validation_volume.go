@@ -63,6 +63,8 @@ func validateVolumeSource(s *corev1.VolumeSource, p *field.Path) field.ErrorList
 			errs = append(errs, check()...)
 		}
 	}
+	// Kubernetes' order; "downwarAPI" and "cephFS" are spelled as upstream
+	// reports them when a second source is given.
 	one("emptyDir", s.EmptyDir != nil, func() field.ErrorList { return validateEmptyDir(s.EmptyDir, p.Child("emptyDir")) })
 	one("hostPath", s.HostPath != nil, func() field.ErrorList { return validateHostPath(s.HostPath, p.Child("hostPath")) })
 	one("gitRepo", s.GitRepo != nil, nil)
@@ -72,6 +74,7 @@ func validateVolumeSource(s *corev1.VolumeSource, p *field.Path) field.ErrorList
 	one("nfs", s.NFS != nil, func() field.ErrorList { return validateNFS(s.NFS, p.Child("nfs")) })
 	one("iscsi", s.ISCSI != nil, nil)
 	one("glusterfs", s.Glusterfs != nil, nil)
+	one("flocker", s.Flocker != nil, nil)
 	one("persistentVolumeClaim", s.PersistentVolumeClaim != nil, func() field.ErrorList {
 		if s.PersistentVolumeClaim.ClaimName == "" {
 			return field.ErrorList{field.Required(p.Child("persistentVolumeClaim", "claimName"), "")}
@@ -79,22 +82,21 @@ func validateVolumeSource(s *corev1.VolumeSource, p *field.Path) field.ErrorList
 		return nil
 	})
 	one("rbd", s.RBD != nil, nil)
-	one("flexVolume", s.FlexVolume != nil, nil)
 	one("cinder", s.Cinder != nil, nil)
-	one("cephfs", s.CephFS != nil, nil)
-	one("flocker", s.Flocker != nil, nil)
-	one("downwardAPI", s.DownwardAPI != nil, func() field.ErrorList { return validateDownwardAPIVolume(s.DownwardAPI, p.Child("downwardAPI")) })
-	one("fc", s.FC != nil, nil)
-	one("azureFile", s.AzureFile != nil, nil)
-	one("configMap", s.ConfigMap != nil, func() field.ErrorList { return validateConfigMapVolume(s.ConfigMap, p.Child("configMap")) })
-	one("vsphereVolume", s.VsphereVolume != nil, nil)
+	one("cephFS", s.CephFS != nil, nil)
 	one("quobyte", s.Quobyte != nil, nil)
-	one("azureDisk", s.AzureDisk != nil, nil)
+	one("downwarAPI", s.DownwardAPI != nil, func() field.ErrorList { return validateDownwardAPIVolume(s.DownwardAPI, p.Child("downwardAPI")) })
+	one("fc", s.FC != nil, nil)
+	one("flexVolume", s.FlexVolume != nil, nil)
+	one("configMap", s.ConfigMap != nil, func() field.ErrorList { return validateConfigMapVolume(s.ConfigMap, p.Child("configMap")) })
+	one("azureFile", s.AzureFile != nil, nil)
+	one("vsphereVolume", s.VsphereVolume != nil, nil)
 	one("photonPersistentDisk", s.PhotonPersistentDisk != nil, nil)
-	one("projected", s.Projected != nil, func() field.ErrorList { return validateProjected(s.Projected, p.Child("projected")) })
 	one("portworxVolume", s.PortworxVolume != nil, nil)
-	one("scaleIO", s.ScaleIO != nil, nil)
+	one("azureDisk", s.AzureDisk != nil, nil)
 	one("storageos", s.StorageOS != nil, nil)
+	one("projected", s.Projected != nil, func() field.ErrorList { return validateProjected(s.Projected, p.Child("projected")) })
+	one("scaleIO", s.ScaleIO != nil, nil)
 	one("csi", s.CSI != nil, nil)
 	one("ephemeral", s.Ephemeral != nil, nil)
 	one("image", s.Image != nil, func() field.ErrorList {
@@ -110,19 +112,10 @@ func validateVolumeSource(s *corev1.VolumeSource, p *field.Path) field.ErrorList
 }
 
 func validateEmptyDir(e *corev1.EmptyDirVolumeSource, p *field.Path) field.ErrorList {
-	var errs field.ErrorList
 	if e.SizeLimit != nil && e.SizeLimit.Sign() < 0 {
-		errs = append(errs, field.Forbidden(p.Child("sizeLimit"), "SizeLimit field must be a valid resource quantity"))
+		return field.ErrorList{field.Forbidden(p.Child("sizeLimit"), "SizeLimit field must be a valid resource quantity")}
 	}
-	switch e.Medium {
-	case corev1.StorageMediumDefault, corev1.StorageMediumMemory, corev1.StorageMediumHugePages:
-	default:
-		if !strings.HasPrefix(string(e.Medium), string(corev1.StorageMediumHugePagesPrefix)) {
-			errs = append(errs, field.NotSupported(p.Child("medium"), e.Medium, []corev1.StorageMedium{
-				corev1.StorageMediumDefault, corev1.StorageMediumMemory, corev1.StorageMediumHugePages}))
-		}
-	}
-	return errs
+	return nil
 }
 
 func validateHostPath(h *corev1.HostPathVolumeSource, p *field.Path) field.ErrorList {
@@ -152,7 +145,8 @@ func validateNFS(n *corev1.NFSVolumeSource, p *field.Path) field.ErrorList {
 	}
 	if n.Path == "" {
 		errs = append(errs, field.Required(p.Child("path"), ""))
-	} else if !path.IsAbs(n.Path) {
+	}
+	if !path.IsAbs(n.Path) {
 		errs = append(errs, field.Invalid(p.Child("path"), n.Path, "must be an absolute path"))
 	}
 	return errs
@@ -266,22 +260,27 @@ func validateProjected(pr *corev1.ProjectedVolumeSource, p *field.Path) field.Er
 		if t := src.ServiceAccountToken; t != nil {
 			n++
 			tp := sp.Child("serviceAccountToken")
-			if t.ExpirationSeconds != nil && *t.ExpirationSeconds < 10*60 {
-				errs = append(errs, field.Invalid(tp.Child("expirationSeconds"), *t.ExpirationSeconds, "may not specify a duration less than 10 minutes"))
+			var exp int64
+			if t.ExpirationSeconds != nil {
+				exp = *t.ExpirationSeconds
 			}
-			if t.ExpirationSeconds != nil && *t.ExpirationSeconds > 1<<32 {
-				errs = append(errs, field.Invalid(tp.Child("expirationSeconds"), *t.ExpirationSeconds, "may not specify a duration larger than 2^32 seconds"))
+			if exp < 10*60 {
+				errs = append(errs, field.Invalid(tp.Child("expirationSeconds"), exp, "may not specify a duration less than 10 minutes"))
+			}
+			if exp > 1<<32 {
+				errs = append(errs, field.Invalid(tp.Child("expirationSeconds"), exp, "may not specify a duration larger than 2^32 seconds"))
 			}
 			if t.Path == "" {
 				errs = append(errs, field.Required(p.Child("path"), ""))
+			} else {
+				errs = append(errs, validateLocalNonReservedPath(t.Path, p.Child("path"))...)
 			}
-			dup(t.Path, t.Path)
 		}
 		if src.ClusterTrustBundle != nil {
 			n++
 		}
 		if n > 1 {
-			errs = append(errs, field.Forbidden(sp, "may not specify more than 1 volume type per source"))
+			errs = append(errs, field.Forbidden(sp, "may not specify more than 1 volume type"))
 		}
 	}
 	return errs
