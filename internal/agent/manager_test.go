@@ -377,3 +377,17 @@ func TestChangedManifestReplacesThePod(t *testing.T) {
 		t.Fatalf("new pod started before the old one stopped: %s", calls)
 	}
 }
+
+func TestWorkerRecoversAttemptsFromLogFiles(t *testing.T) {
+	rt := newFakeRuntime()
+	h := newHarness(t, rt)
+	pod := staticPod(t, `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{"containers":[{"name":"c","image":"busybox","imagePullPolicy":"Never"}]}}`)
+	logDir := filepath.Join(PodDir(h.dataDir, pod), "c")
+	os.MkdirAll(logDir, 0o755)
+	os.WriteFile(filepath.Join(logDir, "4.log"), nil, 0o644)
+	h.send(pod)
+	p := h.waitFor("p-n1", "running", running("c"))
+	if rc := p.Status.ContainerStatuses[0].RestartCount; rc != 5 {
+		t.Fatalf("restartCount %d, want 5 (after 4.log)", rc)
+	}
+}

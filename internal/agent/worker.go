@@ -3,6 +3,10 @@ package agent
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -95,6 +99,7 @@ func (w *worker) current() *v1.Pod {
 func (w *worker) run(ctx context.Context) bool {
 	t := time.NewTicker(w.resync)
 	defer t.Stop()
+	w.recoverAttempts(w.current())
 	for {
 		again, done := w.sync(ctx)
 		if done {
@@ -194,6 +199,33 @@ func (w *worker) observe(ctx context.Context, pod *v1.Pod) (*plan.Observed, erro
 		}
 	}
 	return o, nil
+}
+
+// recoverAttempts reads the attempts of earlier instances from the log
+// file names (<container>/<attempt>.log), as newer kubelets do, so that a
+// restart count never goes back (and no log file is reused) even when the
+// runtime records of those instances are gone.
+func (w *worker) recoverAttempts(pod *v1.Pod) {
+	dir := PodDir(w.dataDir, pod)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		if !e.IsDir() || e.Name() == "volumes" {
+			continue
+		}
+		logs, _ := os.ReadDir(filepath.Join(dir, e.Name()))
+		for _, l := range logs {
+			n, err := strconv.ParseUint(strings.TrimSuffix(l.Name(), ".log"), 10, 32)
+			if err != nil || !strings.HasSuffix(l.Name(), ".log") {
+				continue
+			}
+			if a, ok := w.attempts[e.Name()]; !ok || uint32(n) > a {
+				w.attempts[e.Name()] = uint32(n)
+			}
+		}
+	}
 }
 
 // podSandboxes returns the pod's sandboxes.
