@@ -28,9 +28,10 @@ type BackoffEntry struct {
 // the planner never mutates it but returns the entries to store.
 type BackoffState map[string]BackoffEntry
 
-// BackoffKey is the key of a container's restart back-off.
-func BackoffKey(pod *v1.Pod, container string) string {
-	return pod.Name + "_" + pod.Namespace + "_" + string(pod.UID) + "_" + container
+// BackoffKey is the key of a container's restart back-off (the kubelet's
+// getStableKey: a changed container starts a fresh back-off).
+func BackoffKey(pod *v1.Pod, c *v1.Container) string {
+	return pod.Name + "_" + pod.Namespace + "_" + string(pod.UID) + "_" + c.Name + "_" + ContainerHash(c)
 }
 
 // PullBackoffKey is the key of an image pull back-off (the kubelet keys it

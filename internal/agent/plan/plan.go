@@ -274,7 +274,7 @@ func (p *Plan) held(pod *v1.Pod, c *v1.Container, obs *Observed, cs containers, 
 		}
 	}
 	if dead != nil {
-		key := BackoffKey(pod, c.Name)
+		key := BackoffKey(pod, c)
 		if in, window := backoff.InBackoffSince(key, dead.FinishedAt, now); in {
 			p.StartErrors[c.Name] = StartError{Reason: ReasonCrashLoopBackOff, At: now,
 				Message: fmt.Sprintf("back-off %s restarting failed container=%s pod=%s", window, c.Name, podDesc(pod))}
@@ -304,7 +304,7 @@ func (p *Plan) held(pod *v1.Pod, c *v1.Container, obs *Observed, cs containers, 
 		}
 	}
 	if dead != nil {
-		key := BackoffKey(pod, c.Name)
+		key := BackoffKey(pod, c)
 		p.Backoff[key] = backoff.Next(key, dead.FinishedAt, now)
 	}
 	return false
