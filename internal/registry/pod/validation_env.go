@@ -5,9 +5,12 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/peapod/peapod/internal/registry"
 )
 
 // validEnvFieldPaths are the downward API fields env vars may use.
@@ -27,9 +30,10 @@ func validateEnv(vars []corev1.EnvVar, p *field.Path) field.ErrorList {
 		ip := p.Index(i)
 		if ev.Name == "" {
 			errs = append(errs, field.Required(ip.Child("name"), ""))
-		}
-		for _, msg := range validation.IsEnvVarName(ev.Name) {
-			errs = append(errs, field.Invalid(ip.Child("name"), ev.Name, msg))
+		} else {
+			for _, msg := range validation.IsEnvVarName(ev.Name) {
+				errs = append(errs, field.Invalid(ip.Child("name"), ev.Name, msg))
+			}
 		}
 		errs = append(errs, validateEnvValueFrom(ev, ip.Child("valueFrom"))...)
 	}
@@ -166,7 +170,40 @@ func validateResourceFieldSelector(fs *corev1.ResourceFieldSelector, volume bool
 		!strings.HasPrefix(fs.Resource, "requests.hugepages-"):
 		errs = append(errs, field.NotSupported(p.Child("resource"), fs.Resource, sets.List(validResourceFieldPaths())))
 	}
-	return errs
+	return append(errs, validateResourceDivisor(fs.Resource, fs.Divisor, p)...)
+}
+
+// validateResourceDivisor: cpu divisors 1m or 1; memory, storage and
+// hugepages divisors a power of 1000 or 1024 up to E/Ei.
+func validateResourceDivisor(name string, divisor resource.Quantity, p *field.Path) field.ErrorList {
+	if divisor.IsZero() {
+		return nil
+	}
+	bytes := sets.New("1", "1k", "1M", "1G", "1T", "1P", "1E", "1Ki", "1Mi", "1Gi", "1Ti", "1Pi", "1Ei")
+	d := divisor.String()
+	var msg string
+	switch {
+	case name == "limits.cpu" || name == "requests.cpu":
+		if d != "1m" && d != "1" {
+			msg = "only divisor's values 1m and 1 are supported with the cpu resource"
+		}
+	case name == "limits.memory" || name == "requests.memory":
+		if !bytes.Has(d) {
+			msg = "only divisor's values 1, 1k, 1M, 1G, 1T, 1P, 1E, 1Ki, 1Mi, 1Gi, 1Ti, 1Pi, 1Ei are supported with the memory resource"
+		}
+	case name == "limits.ephemeral-storage" || name == "requests.ephemeral-storage":
+		if !bytes.Has(d) {
+			msg = "only divisor's values 1, 1k, 1M, 1G, 1T, 1P, 1E, 1Ki, 1Mi, 1Gi, 1Ti, 1Pi, 1Ei are supported with the local ephemeral storage resource"
+		}
+	case strings.HasPrefix(name, "requests.hugepages-") || strings.HasPrefix(name, "limits.hugepages-"):
+		if !bytes.Has(d) {
+			msg = "only divisor's values 1, 1k, 1M, 1G, 1T, 1P, 1E, 1Ki, 1Mi, 1Gi, 1Ti, 1Pi, 1Ei are supported with the hugepages resource"
+		}
+	}
+	if msg == "" {
+		return nil
+	}
+	return field.ErrorList{field.Invalid(p.Child("divisor"), name, msg)}
 }
 
 func validateEnvFrom(from []corev1.EnvFromSource, p *field.Path) field.ErrorList {
@@ -201,7 +238,8 @@ func validateEnvSourceName(name string, p *field.Path) field.ErrorList {
 		return field.ErrorList{field.Required(p.Child("name"), "")}
 	}
 	var errs field.ErrorList
-	for _, msg := range validation.IsDNS1123Subdomain(name) {
+	// Kubernetes checks these names in generateName (prefix) mode.
+	for _, msg := range registry.NameIsDNSSubdomain(name, true) {
 		errs = append(errs, field.Invalid(p.Child("name"), name, msg))
 	}
 	return errs

@@ -113,6 +113,19 @@ func TestValidateInvalidPods(t *testing.T) {
 			"FieldValueInvalid spec.containers[0].envFrom[0].prefix",
 			"FieldValueInvalid spec.containers[0].envFrom",
 		}},
+		{"env name, resourceFieldRef divisor, envFrom prefix-mode name", func(p *corev1.Pod) {
+			p.Spec.Containers[0].Env = []corev1.EnvVar{
+				{Name: ""},
+				{Name: "CPU", ValueFrom: &corev1.EnvVarSource{ResourceFieldRef: &corev1.ResourceFieldSelector{Resource: "limits.cpu", Divisor: resource.MustParse("2")}}},
+				{Name: "MEM", ValueFrom: &corev1.EnvVarSource{ResourceFieldRef: &corev1.ResourceFieldSelector{Resource: "limits.memory", Divisor: resource.MustParse("1Mi")}}},
+				{Name: "GPU", ValueFrom: &corev1.EnvVarSource{ResourceFieldRef: &corev1.ResourceFieldSelector{Resource: "limits.gpu"}}},
+			}
+			p.Spec.Containers[0].EnvFrom = []corev1.EnvFromSource{{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "cfg-"}}}}
+		}, []string{
+			"FieldValueRequired spec.containers[0].env[0].name",
+			"FieldValueInvalid spec.containers[0].env[1].valueFrom.resourceFieldRef.divisor",
+			"FieldValueNotSupported spec.containers[0].env[3].valueFrom.resourceFieldRef.resource",
+		}},
 		{"fieldRef paths", func(p *corev1.Pod) {
 			ref := func(path string) *corev1.EnvVarSource {
 				return &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: path}}
