@@ -37,6 +37,16 @@ func validateResources(r *corev1.ResourceRequirements, p *field.Path) field.Erro
 			errs = append(errs, field.Required(limPath, "Limit must be set for non overcommitable resources"))
 		}
 	}
+	cpuOrMemory, huge := false, false
+	for _, l := range []corev1.ResourceList{r.Limits, r.Requests} {
+		for name := range l {
+			cpuOrMemory = cpuOrMemory || name == corev1.ResourceCPU || name == corev1.ResourceMemory
+			huge = huge || hugePages(name)
+		}
+	}
+	if huge && !cpuOrMemory {
+		errs = append(errs, field.Forbidden(p, "HugePages require cpu or memory"))
+	}
 	return errs
 }
 

@@ -239,6 +239,9 @@ func TestValidateInvalidPods(t *testing.T) {
 			"FieldValueInvalid spec.containers[0].resources.requests",
 			"FieldValueInvalid spec.containers[0].resources.requests[memory]",
 		}},
+		{"hugepages need cpu or memory", func(p *corev1.Pod) {
+			p.Spec.Containers[0].Resources.Limits = corev1.ResourceList{"hugepages-2Mi": resource.MustParse("4Mi")}
+		}, []string{"FieldValueForbidden spec.containers[0].resources"}},
 		{"pod-level fields", func(p *corev1.Pod) {
 			p.Spec.ActiveDeadlineSeconds = ptr(int64(0))
 			p.Spec.Hostname = "a.b"
