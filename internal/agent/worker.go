@@ -47,6 +47,8 @@ type worker struct {
 	pod   *v1.Pod // latest desired pod (mailbox)
 	nudge chan struct{}
 
+	state workerState
+
 	backoff        plan.BackoffState
 	startErrors    map[string]plan.StartError
 	attempts       map[string]uint32
@@ -121,6 +123,11 @@ func (w *worker) run(ctx context.Context) bool {
 // immediate next pass (actions ran); done means the pod is gone.
 func (w *worker) sync(ctx context.Context) (again, done bool) {
 	pod := w.current()
+	if pod.DeletionTimestamp != nil {
+		if err := w.transition(stateTerminating); err != nil {
+			w.logf("%v", err)
+		}
+	}
 	obs, err := w.observe(ctx, pod)
 	if err != nil {
 		w.logf("pod %s: observing the runtime: %v", podName(pod), err)
@@ -147,6 +154,9 @@ func (w *worker) sync(ctx context.Context) (again, done bool) {
 		}
 		if !w.orphan {
 			w.status.PodTerminated(pod)
+		}
+		if err := w.transition(stateTerminated); err != nil {
+			w.logf("%v", err)
 		}
 		return false, true
 	}
