@@ -64,6 +64,7 @@ func ValidateSpec(spec *corev1.PodSpec, fld *field.Path) field.ErrorList {
 	errs = append(errs, validateDNSConfig(spec.DNSConfig, spec.DNSPolicy, fld.Child("dnsConfig"))...)
 	errs = append(errs, validateReadinessGates(spec.ReadinessGates, fld.Child("readinessGates"))...)
 	errs = append(errs, validateSchedulingGates(spec.SchedulingGates, fld.Child("schedulingGates"))...)
+	errs = append(errs, validateTopologySpreadConstraints(spec.TopologySpreadConstraints, fld.Child("topologySpreadConstraints"))...)
 	subdomainName := func(value string, child string) {
 		if value == "" {
 			return

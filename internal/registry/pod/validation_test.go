@@ -318,6 +318,20 @@ func TestValidateInvalidPods(t *testing.T) {
 			"FieldValueInvalid spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].topologyKey",
 			"FieldValueInvalid spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].topologyKey",
 		}},
+		{"topology spread", func(p *corev1.Pod) {
+			p.Spec.TopologySpreadConstraints = []corev1.TopologySpreadConstraint{
+				{MaxSkew: 1, TopologyKey: "zone", WhenUnsatisfiable: corev1.DoNotSchedule},
+				{MaxSkew: 0, TopologyKey: "zone", WhenUnsatisfiable: corev1.DoNotSchedule},
+				{MaxSkew: 1, WhenUnsatisfiable: "Maybe", MinDomains: ptr(int32(0))},
+			}
+		}, []string{
+			"FieldValueDuplicate spec.topologySpreadConstraints[0].{topologyKey, whenUnsatisfiable}",
+			"FieldValueInvalid spec.topologySpreadConstraints[1].maxSkew",
+			"FieldValueRequired spec.topologySpreadConstraints[2].topologyKey",
+			"FieldValueNotSupported spec.topologySpreadConstraints[2].whenUnsatisfiable",
+			"FieldValueInvalid spec.topologySpreadConstraints[2].minDomains",
+			"FieldValueInvalid spec.topologySpreadConstraints[2].minDomains",
+		}},
 		{"dnsPolicy None needs dnsConfig", func(p *corev1.Pod) { p.Spec.DNSPolicy = corev1.DNSNone },
 			[]string{"FieldValueRequired spec.dnsConfig"}},
 		{"hostNetwork ports must match", func(p *corev1.Pod) {
