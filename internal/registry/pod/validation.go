@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -39,7 +40,45 @@ func Validate(p *corev1.Pod) field.ErrorList {
 
 func validateMetadataAndSpec(p *corev1.Pod) field.ErrorList {
 	errs := registry.ValidateCoreObjectMeta(&p.ObjectMeta, true, registry.NameIsDNSSubdomain)
+	errs = append(errs, validatePodAnnotations(p.Annotations, &p.Spec)...)
 	return append(errs, ValidateSpec(&p.Spec, field.NewPath("spec"))...)
+}
+
+// Pod annotations Kubernetes validates.
+const (
+	mirrorPodAnnotation       = corev1.MirrorPodAnnotationKey
+	podDeletionCostAnnotation = "controller.kubernetes.io/pod-deletion-cost"
+)
+
+// validatePodAnnotations is ValidatePodSpecificAnnotations (mirror pods and
+// the deletion cost).
+func validatePodAnnotations(ann map[string]string, spec *corev1.PodSpec) field.ErrorList {
+	var errs field.ErrorList
+	p := field.NewPath("metadata", "annotations")
+	if v, ok := ann[mirrorPodAnnotation]; ok && spec.NodeName == "" {
+		errs = append(errs, field.Invalid(p.Key(mirrorPodAnnotation), v, "must set spec.nodeName if mirror pod annotation is set"))
+	}
+	if v, ok := ann[podDeletionCostAnnotation]; ok {
+		if _, err := strconv.ParseInt(v, 10, 32); err != nil || strings.TrimSpace(v) != v {
+			errs = append(errs, field.Invalid(p.Key(podDeletionCostAnnotation), v, "must be a 32bit integer"))
+		}
+	}
+	return errs
+}
+
+// validatePodAnnotationUpdates is ValidatePodSpecificAnnotationUpdates:
+// the mirror pod annotation may not be added, changed or removed.
+func validatePodAnnotationUpdates(p, old *corev1.Pod) field.ErrorList {
+	var errs field.ErrorList
+	ap := field.NewPath("metadata", "annotations")
+	if ov, had := old.Annotations[mirrorPodAnnotation]; had {
+		if nv, has := p.Annotations[mirrorPodAnnotation]; !has || nv != ov {
+			errs = append(errs, field.Forbidden(ap.Key(mirrorPodAnnotation), "may not remove or update mirror pod annotation"))
+		}
+	} else if _, has := p.Annotations[mirrorPodAnnotation]; has {
+		errs = append(errs, field.Forbidden(ap.Key(mirrorPodAnnotation), "may not add mirror pod annotation"))
+	}
+	return append(errs, validatePodAnnotations(p.Annotations, &p.Spec)...)
 }
 
 // ValidateSpec checks a pod spec (Kubernetes' ValidatePodSpec, in its

@@ -239,6 +239,12 @@ func TestValidateInvalidPods(t *testing.T) {
 			"FieldValueInvalid spec.containers[0].resources.requests",
 			"FieldValueInvalid spec.containers[0].resources.requests[memory]",
 		}},
+		{"pod annotations", func(p *corev1.Pod) {
+			p.Annotations = map[string]string{corev1.MirrorPodAnnotationKey: "x", "controller.kubernetes.io/pod-deletion-cost": "1e9"}
+		}, []string{
+			"FieldValueInvalid metadata.annotations[kubernetes.io/config.mirror]",
+			"FieldValueInvalid metadata.annotations[controller.kubernetes.io/pod-deletion-cost]",
+		}},
 		{"hugepages need cpu or memory", func(p *corev1.Pod) {
 			p.Spec.Containers[0].Resources.Limits = corev1.ResourceList{"hugepages-2Mi": resource.MustParse("4Mi")}
 		}, []string{"FieldValueForbidden spec.containers[0].resources"}},

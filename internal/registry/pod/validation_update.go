@@ -38,6 +38,7 @@ func updatableSpecFields() []string {
 func ValidateUpdate(p, old *corev1.Pod) field.ErrorList {
 	errs := registry.ValidateCoreObjectMetaUpdate(&p.ObjectMeta, &old.ObjectMeta)
 	errs = append(errs, validateMetadataAndSpec(p)...)
+	errs = append(errs, validatePodAnnotationUpdates(p, old)...)
 	spec := field.NewPath("spec")
 
 	cErrs, stop := validateContainerUpdates(p.Spec.Containers, old.Spec.Containers, spec.Child("containers"))
@@ -172,6 +173,7 @@ func nodeSelectorOnlyAdded(sel, old map[string]string) bool {
 // family, no duplicates, hostIPs[0] == hostIP).
 func ValidateStatusUpdate(p, old *corev1.Pod) field.ErrorList {
 	errs := registry.ValidateCoreObjectMetaUpdate(&p.ObjectMeta, &old.ObjectMeta)
+	errs = append(errs, validatePodAnnotationUpdates(p, old)...)
 	// Upstream reports condition types under metadata.conditions.
 	errs = append(errs, validateConditions(p.Status.Conditions, field.NewPath("metadata", "conditions"))...)
 	st := field.NewPath("status")

@@ -49,6 +49,14 @@ func TestValidateUpdate(t *testing.T) {
 		{"empty image", nil, func(p *corev1.Pod) { p.Spec.Containers[0].Image = "" },
 			// reported twice, as upstream: by spec validation and by the update check
 			[]string{"FieldValueRequired spec.containers[0].image", "FieldValueRequired spec.containers[0].image"}},
+		{"mirror annotation may not be added", nil, func(p *corev1.Pod) {
+			p.Spec.NodeName = ""
+			p.Annotations = map[string]string{corev1.MirrorPodAnnotationKey: "x"}
+		}, []string{
+			"FieldValueInvalid metadata.annotations[kubernetes.io/config.mirror]",
+			"FieldValueForbidden metadata.annotations[kubernetes.io/config.mirror]",
+			"FieldValueInvalid metadata.annotations[kubernetes.io/config.mirror]",
+		}},
 		{"QoS may not change", nil, func(p *corev1.Pod) {
 			p.Spec.Containers[0].Resources.Limits = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1")}
 		}, []string{"FieldValueInvalid metadata", "FieldValueForbidden spec"}},
