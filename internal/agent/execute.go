@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"time"
 
 	v1 "k8s.io/api/core/v1"
 
@@ -52,9 +53,13 @@ func (w *worker) execute(ctx context.Context, pod *v1.Pod, obs *plan.Observed, p
 
 	sandboxID := p.SandboxID
 	if p.CreateSandbox {
+		if p.SandboxAttempt > 0 {
+			w.events.Event(pod, "", v1.EventTypeNormal, EventSandboxChanged, "Pod sandbox changed, it will be killed and re-created.")
+		}
 		id, err := w.rt.RunPodSandbox(ctx, w.sandboxConfig(pod, p.SandboxAttempt))
 		if err != nil {
 			w.sandboxRetryAt = w.now().Add(plan.RetryDelay)
+			w.events.Event(pod, "", v1.EventTypeWarning, EventFailedSandbox, fmt.Sprintf("Failed to create pod sandbox: %v", err))
 			return fmt.Errorf("creating the pod sandbox: %w", err)
 		}
 		sandboxID = id
@@ -97,7 +102,9 @@ func (w *worker) kill(ctx context.Context, pod *v1.Pod, kills []plan.Kill) {
 			if c := specOf(pod, k.Name); c != nil {
 				grace = w.hooks.PreStop(ctx, pod, c, k.ContainerID, grace)
 			}
-			w.logf("pod %s: killing container %s (grace %s): %s", podName(pod), k.Name, grace, k.Message)
+			if !w.orphan {
+				w.events.Event(pod, fieldPath(pod, k.Name), v1.EventTypeNormal, EventKilling, k.Message)
+			}
 			if err := w.rt.StopContainer(ctx, k.ContainerID, grace); err != nil && !isNotFound(err) {
 				w.logf("pod %s: stopping container %s: %v", podName(pod), k.Name, err)
 			}
@@ -149,17 +156,23 @@ func (w *worker) start(ctx context.Context, pod *v1.Pod, sandboxID string, net p
 		Mounts:             mounts,
 		Labels:             labels,
 	}
+	fp := fieldPath(pod, c.Name)
 	id, err := w.rt.CreateContainer(ctx, sandboxID, cfg)
 	if err != nil {
+		w.events.Event(pod, fp, v1.EventTypeWarning, EventFailed, "Error: "+err.Error())
 		w.startFailed(c, plan.ReasonCreateContainerError, err.Error())
 		return
 	}
 	w.attempts[c.Name] = attempt
+	w.events.Event(pod, fp, v1.EventTypeNormal, EventCreated, "Created container: "+c.Name)
 	if err := w.rt.StartContainer(ctx, id); err != nil {
+		w.events.Event(pod, fp, v1.EventTypeWarning, EventFailed, "Error: "+err.Error())
 		w.startFailed(c, plan.ReasonRunContainerError, err.Error())
 		return
 	}
+	w.events.Event(pod, fp, v1.EventTypeNormal, EventStarted, "Started container "+c.Name)
 	if err := w.hooks.PostStart(ctx, pod, c, id); err != nil {
+		w.events.Event(pod, fp, v1.EventTypeWarning, EventFailedPostStart, "PostStartHook failed")
 		w.startFailed(c, plan.ReasonPostStartHookError, err.Error())
 		if err := w.rt.StopContainer(ctx, id, plan.PodGrace(pod)); err != nil {
 			w.logf("pod %s: stopping container %s after its postStart hook failed: %v", podName(pod), c.Name, err)
@@ -167,7 +180,6 @@ func (w *worker) start(ctx context.Context, pod *v1.Pod, sandboxID string, net p
 		return
 	}
 	delete(w.startErrors, c.Name)
-	w.logf("pod %s: started container %s (attempt %d)", podName(pod), c.Name, attempt)
 }
 
 // ensureImage makes the container's image present per imagePullPolicy and
@@ -185,7 +197,10 @@ func (w *worker) ensureImage(ctx context.Context, pod *v1.Pod, c *v1.Container) 
 		return "", false
 	}
 	pull, err := image.ShouldPull(c.ImagePullPolicy, present)
+	fp := fieldPath(pod, c.Name)
 	if errors.Is(err, image.ErrNeverPull) {
+		w.events.Event(pod, fp, v1.EventTypeWarning, EventErrImageNeverPull, image.NeverPullMessage(c.Image))
+		w.events.Event(pod, fp, v1.EventTypeWarning, EventFailed, "Error: "+plan.ReasonErrImageNeverPull)
 		w.startFailed(c, plan.ReasonErrImageNeverPull, image.NeverPullMessage(c.Image))
 		return "", false
 	}
@@ -194,11 +209,15 @@ func (w *worker) ensureImage(ctx context.Context, pod *v1.Pod, c *v1.Container) 
 		return "", false
 	}
 	if !pull {
+		w.events.Event(pod, fp, v1.EventTypeNormal, EventPulled, fmt.Sprintf("Container image %q already present on machine", c.Image))
 		return img.ID, true
 	}
-	w.logf("pod %s: pulling image %q", podName(pod), c.Image)
+	w.events.Event(pod, fp, v1.EventTypeNormal, EventPulling, fmt.Sprintf("Pulling image %q", c.Image))
+	start := w.now()
 	id, err := w.rt.PullImage(ctx, c.Image, nil)
 	if err != nil {
+		w.events.Event(pod, fp, v1.EventTypeWarning, EventFailed, fmt.Sprintf("Failed to pull image %q: %v", c.Image, err))
+		w.events.Event(pod, fp, v1.EventTypeWarning, EventFailed, "Error: "+plan.ReasonErrImagePull)
 		now := w.now()
 		key := plan.PullBackoffKey(pod, c.Image)
 		w.backoff = w.backoff.Apply(map[string]plan.BackoffEntry{key: w.backoff.Next(key, now, now)})
@@ -209,6 +228,7 @@ func (w *worker) ensureImage(ctx context.Context, pod *v1.Pod, c *v1.Container) 
 		w.startFailed(c, reason, fmt.Sprintf("Failed to pull image %q: %v", c.Image, err))
 		return "", false
 	}
+	w.events.Event(pod, fp, v1.EventTypeNormal, EventPulled, fmt.Sprintf("Successfully pulled image %q in %s", c.Image, w.now().Sub(start).Round(time.Millisecond)))
 	return id, true
 }
 

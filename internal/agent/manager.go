@@ -21,7 +21,8 @@ type Config struct {
 	Runtime  Runtime
 	Volumes  *volume.Manager
 	Status   StatusSink
-	Hooks    Hooks // default: none
+	Hooks    Hooks    // default: none
+	Events   Recorder // default: a LogRecorder on Logf
 	DataDir  string
 	NodeName string
 	HostIP   string
@@ -56,13 +57,19 @@ func NewManager(cfg Config) (*Manager, error) {
 		return nil, fmt.Errorf("agent: runtime, volumes, status and data dir are required")
 	}
 	d := &deps{
-		rt: cfg.Runtime, volumes: cfg.Volumes, status: cfg.Status, hooks: cfg.Hooks,
+		rt: cfg.Runtime, volumes: cfg.Volumes, status: cfg.Status, hooks: cfg.Hooks, events: cfg.Events,
 		dataDir: cfg.DataDir, nodeName: cfg.NodeName, hostIP: cfg.HostIP,
 		clusterDomain: cfg.ClusterDomain, hostResolvConf: cfg.HostResolvConf,
 		now: cfg.Now, resync: cfg.Resync, logf: cfg.Logf,
 	}
 	if d.hooks == nil {
 		d.hooks = noHooks{}
+	}
+	if d.logf == nil {
+		d.logf = func(string, ...any) {}
+	}
+	if d.events == nil {
+		d.events = &LogRecorder{Logf: d.logf}
 	}
 	if d.clusterDomain == "" {
 		d.clusterDomain = "cluster.local"
@@ -72,9 +79,6 @@ func NewManager(cfg Config) (*Manager, error) {
 	}
 	if d.resync <= 0 {
 		d.resync = time.Second
-	}
-	if d.logf == nil {
-		d.logf = func(string, ...any) {}
 	}
 	hk := cfg.Housekeeping
 	if hk <= 0 {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,12 +26,31 @@ type harness struct {
 	dataDir string
 	cancel  context.CancelFunc
 	done    chan struct{}
+	events  *eventLog
+}
+
+// eventLog records events as "reason fieldPath: message".
+type eventLog struct {
+	mu  sync.Mutex
+	all []string
+}
+
+func (e *eventLog) Event(pod *v1.Pod, fieldPath, eventType, reason, message string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.all = append(e.all, fmt.Sprintf("%s %s %s: %s", eventType, reason, fieldPath, message))
+}
+
+func (e *eventLog) list() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]string(nil), e.all...)
 }
 
 func newHarness(t *testing.T, rt *fakeRuntime) *harness {
-	h := &harness{t: t, rt: rt, status: NewMemoryStatus(), updates: make(chan []*v1.Pod), dataDir: t.TempDir(), done: make(chan struct{})}
+	h := &harness{t: t, rt: rt, status: NewMemoryStatus(), updates: make(chan []*v1.Pod), dataDir: t.TempDir(), done: make(chan struct{}), events: &eventLog{}}
 	m, err := NewManager(Config{
-		Runtime: rt, Volumes: volume.NewManager(volume.DefaultPlugins()...), Status: h.status,
+		Runtime: rt, Volumes: volume.NewManager(volume.DefaultPlugins()...), Status: h.status, Events: h.events,
 		DataDir: h.dataDir, NodeName: "n1", HostIP: "192.0.2.1",
 		Resync: 10 * time.Millisecond, Housekeeping: 20 * time.Millisecond, Logf: t.Logf,
 	})
@@ -389,5 +409,39 @@ func TestWorkerRecoversAttemptsFromLogFiles(t *testing.T) {
 	p := h.waitFor("p-n1", "running", running("c"))
 	if rc := p.Status.ContainerStatuses[0].RestartCount; rc != 5 {
 		t.Fatalf("restartCount %d, want 5 (after 4.log)", rc)
+	}
+}
+
+func TestWorkerEvents(t *testing.T) {
+	rt := newFakeRuntime()
+	rt.pullable["busybox:2"] = true
+	h := newHarness(t, rt)
+	h.send(staticPod(t, `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{"terminationGracePeriodSeconds":3,
+	"initContainers":[{"name":"i","image":"busybox","imagePullPolicy":"IfNotPresent"}],"containers":[{"name":"c","image":"busybox:2","imagePullPolicy":"Always"}]}}`))
+	h.waitFor("p-n1", "i running", running("i"))
+	rt.exit("i", 0)
+	h.waitFor("p-n1", "c running", running("c"))
+	rt.exit("c", 1)
+	h.waitFor("p-n1", "restart", func(p *v1.Pod) bool { return p.Status.ContainerStatuses[0].RestartCount == 1 && running("c")(p) })
+	rt.exit("c", 1)
+	h.waitFor("p-n1", "CrashLoopBackOff", func(p *v1.Pod) bool {
+		w := p.Status.ContainerStatuses[0].State.Waiting
+		return w != nil && w.Reason == plan.ReasonCrashLoopBackOff
+	})
+	h.send()
+	h.waitGone("p-n1")
+	got := strings.Join(h.events.list(), "\n")
+	for _, want := range []string{
+		`Normal Pulled spec.initContainers{i}: Container image "busybox" already present on machine`,
+		`Normal Created spec.initContainers{i}: Created container: i`,
+		`Normal Started spec.initContainers{i}: Started container i`,
+		`Normal Pulling spec.containers{c}: Pulling image "busybox:2"`,
+		`Normal Pulled spec.containers{c}: Successfully pulled image "busybox:2" in `,
+		`Normal Started spec.containers{c}: Started container c`,
+		`Warning BackOff spec.containers{c}: Back-off restarting failed container c in pod p-n1_default(`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing event %q in:\n%s", want, got)
+		}
 	}
 }

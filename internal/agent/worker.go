@@ -24,6 +24,7 @@ type deps struct {
 	volumes        *volume.Manager
 	status         StatusSink
 	hooks          Hooks
+	events         Recorder
 	dataDir        string
 	nodeName       string
 	hostIP         string
@@ -138,6 +139,7 @@ func (w *worker) sync(ctx context.Context) (again, done bool) {
 	w.backoff = w.backoff.Apply(p.Backoff).GC(now)
 	for name, e := range p.StartErrors {
 		w.startErrors[name] = e
+		w.backOffEvent(pod, name, e)
 	}
 	if p.CreateSandbox && now.Before(w.sandboxRetryAt) {
 		return false, false
@@ -154,6 +156,9 @@ func (w *worker) sync(ctx context.Context) (again, done bool) {
 		}
 		if !w.orphan {
 			w.status.PodTerminated(pod)
+		}
+		if f, ok := w.events.(interface{ Forget(types.UID) }); ok {
+			f.Forget(pod.UID)
 		}
 		if err := w.transition(stateTerminated); err != nil {
 			w.logf("%v", err)
@@ -209,6 +214,24 @@ func (w *worker) observe(ctx context.Context, pod *v1.Pod) (*plan.Observed, erro
 		}
 	}
 	return o, nil
+}
+
+// backOffEvent reports a start the planner held back.
+func (w *worker) backOffEvent(pod *v1.Pod, name string, e plan.StartError) {
+	if w.orphan {
+		return
+	}
+	fp := fieldPath(pod, name)
+	switch e.Reason {
+	case plan.ReasonCrashLoopBackOff:
+		w.events.Event(pod, fp, v1.EventTypeWarning, EventBackOff,
+			fmt.Sprintf("Back-off restarting failed container %s in pod %s_%s(%s)", name, pod.Name, pod.Namespace, pod.UID))
+	case plan.ReasonImagePullBackOff:
+		if c := specOf(pod, name); c != nil {
+			w.events.Event(pod, fp, v1.EventTypeNormal, EventBackOff, fmt.Sprintf("Back-off pulling image %q", c.Image))
+		}
+		w.events.Event(pod, fp, v1.EventTypeWarning, EventFailed, "Error: "+plan.ReasonImagePullBackOff)
+	}
 }
 
 // recoverAttempts reads the attempts of earlier instances from the log
