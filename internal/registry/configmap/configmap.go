@@ -56,8 +56,11 @@ var (
 	_ registry.FieldSetter = (*Strategy)(nil)
 )
 
-// PrepareForCreate does nothing: a client may set every field.
-func (*Strategy) PrepareForCreate(context.Context, runtime.Object) {}
+// PrepareForCreate clears metadata.generation, which configmaps do not
+// use in Kubernetes; a client may set every other field.
+func (*Strategy) PrepareForCreate(_ context.Context, obj runtime.Object) {
+	obj.(*corev1.ConfigMap).Generation = 0
+}
 
 // PrepareForUpdate does nothing.
 func (*Strategy) PrepareForUpdate(context.Context, runtime.Object, runtime.Object) {}

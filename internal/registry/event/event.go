@@ -68,8 +68,11 @@ var (
 	_ registry.FieldSetter = (*Strategy)(nil)
 )
 
-// PrepareForCreate does nothing.
-func (*Strategy) PrepareForCreate(context.Context, runtime.Object) {}
+// PrepareForCreate clears metadata.generation (unused for events in
+// Kubernetes).
+func (*Strategy) PrepareForCreate(_ context.Context, obj runtime.Object) {
+	obj.(*corev1.Event).Generation = 0
+}
 
 // PrepareForUpdate does nothing.
 func (*Strategy) PrepareForUpdate(context.Context, runtime.Object, runtime.Object) {}

@@ -56,6 +56,7 @@ func (*Strategy) PrepareForCreate(_ context.Context, obj runtime.Object) {
 	l := obj.(*coordinationv1.Lease)
 	l.Spec.Strategy = nil
 	l.Spec.PreferredHolder = nil
+	l.Generation = 0 // leases have no generation in Kubernetes
 }
 
 // PrepareForUpdate drops spec.strategy and spec.preferredHolder unless the

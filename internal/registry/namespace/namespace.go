@@ -85,6 +85,7 @@ func (*Strategy) PrepareForCreate(_ context.Context, obj runtime.Object) {
 		ns.Spec.Finalizers = append(ns.Spec.Finalizers, corev1.FinalizerKubernetes)
 	}
 	setNameLabel(ns)
+	ns.Generation = 0 // namespaces have no generation in Kubernetes
 }
 
 // PrepareForUpdate keeps the old spec.finalizers and status.

@@ -22,9 +22,9 @@ func errStrings(errs field.ErrorList) string {
 func TestPrepareAndValidate(t *testing.T) {
 	res := NewResource()
 	s := res.Strategy
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team-a"}, Status: corev1.NamespaceStatus{Phase: corev1.NamespaceTerminating}}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team-a", Generation: 1}, Status: corev1.NamespaceStatus{Phase: corev1.NamespaceTerminating}}
 	s.PrepareForCreate(context.Background(), ns)
-	if ns.Status.Phase != corev1.NamespaceActive || len(ns.Spec.Finalizers) != 1 || ns.Spec.Finalizers[0] != corev1.FinalizerKubernetes ||
+	if ns.Generation != 0 || ns.Status.Phase != corev1.NamespaceActive || len(ns.Spec.Finalizers) != 1 || ns.Spec.Finalizers[0] != corev1.FinalizerKubernetes ||
 		ns.Labels[corev1.LabelMetadataName] != "team-a" {
 		t.Errorf("prepared = %+v", ns)
 	}

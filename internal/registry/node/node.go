@@ -53,8 +53,11 @@ var (
 	_ registry.FieldSetter    = (*Strategy)(nil)
 )
 
-// PrepareForCreate does nothing: a node registers with its status.
-func (*Strategy) PrepareForCreate(context.Context, runtime.Object) {}
+// PrepareForCreate clears metadata.generation (unused for nodes in
+// Kubernetes); a node registers with its status.
+func (*Strategy) PrepareForCreate(_ context.Context, obj runtime.Object) {
+	obj.(*corev1.Node).Generation = 0
+}
 
 // PrepareForUpdate keeps the old status.
 func (*Strategy) PrepareForUpdate(_ context.Context, obj, old runtime.Object) {

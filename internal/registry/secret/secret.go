@@ -79,9 +79,12 @@ func foldStringData(s *corev1.Secret) {
 	s.StringData = nil
 }
 
-// PrepareForCreate folds stringData into data.
+// PrepareForCreate folds stringData into data. Secrets have no
+// metadata.generation in Kubernetes.
 func (*Strategy) PrepareForCreate(_ context.Context, obj runtime.Object) {
-	foldStringData(obj.(*corev1.Secret))
+	s := obj.(*corev1.Secret)
+	foldStringData(s)
+	s.Generation = 0
 }
 
 // PrepareForUpdate folds stringData into data.

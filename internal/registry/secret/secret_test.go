@@ -90,8 +90,9 @@ func TestStringDataFolded(t *testing.T) {
 	s := NewResource().Strategy
 	sec := &corev1.Secret{ObjectMeta: meta(), Data: map[string][]byte{"a": []byte("old"), "b": []byte("keep")},
 		StringData: map[string]string{"a": "new", "c": "x"}}
+	sec.Generation = 1
 	s.PrepareForCreate(context.Background(), sec)
-	if sec.StringData != nil || string(sec.Data["a"]) != "new" || string(sec.Data["b"]) != "keep" || string(sec.Data["c"]) != "x" {
+	if sec.Generation != 0 || sec.StringData != nil || string(sec.Data["a"]) != "new" || string(sec.Data["b"]) != "keep" || string(sec.Data["c"]) != "x" {
 		t.Errorf("secret = %+v", sec)
 	}
 	upd := &corev1.Secret{ObjectMeta: meta(), StringData: map[string]string{"z": "1"}}

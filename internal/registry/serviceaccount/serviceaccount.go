@@ -53,8 +53,11 @@ var (
 	_ registry.FieldSetter = (*Strategy)(nil)
 )
 
-// PrepareForCreate does nothing.
-func (*Strategy) PrepareForCreate(context.Context, runtime.Object) {}
+// PrepareForCreate clears metadata.generation (unused for
+// serviceaccounts in Kubernetes).
+func (*Strategy) PrepareForCreate(_ context.Context, obj runtime.Object) {
+	obj.(*corev1.ServiceAccount).Generation = 0
+}
 
 // PrepareForUpdate does nothing.
 func (*Strategy) PrepareForUpdate(context.Context, runtime.Object, runtime.Object) {}
