@@ -12,7 +12,7 @@ import (
 // BenchmarkCreatePod measures the edge's create path (decode, admission,
 // validation, managedFields, encode) over the in-memory store.
 func BenchmarkCreatePod(b *testing.B) {
-	e := newTestEnv(&testing.T{})
+	e := newTestEnv(b)
 	_ = context.Background()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -29,7 +29,7 @@ func BenchmarkCreatePod(b *testing.B) {
 
 // BenchmarkListPods measures encoding a LIST of 10,000 pods.
 func BenchmarkListPods(b *testing.B) {
-	e := newTestEnv(&testing.T{})
+	e := newTestEnv(b)
 	for i := 0; i < 10000; i++ {
 		body := fmt.Sprintf(`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p%d","labels":{"app":"x"}},"spec":{"containers":[{"name":"c","image":"busybox","command":["sleep","3600"]}]}}`, i)
 		req := httptest.NewRequest(http.MethodPost, "/api/v1/namespaces/default/pods?fieldManager=bench", strings.NewReader(body))

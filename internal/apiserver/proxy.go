@@ -64,7 +64,6 @@ func (s *Server) serveNodeProxy(rq *request) {
 		return
 	}
 	h := proxy.NewUpgradeAwareHandler(loc, s.cfg.NodeTransport, false, rq.info.Subresource != "log", &proxyErrors{s: s, rq: rq})
-	h.UseRequestLocation = true
 	h.UseLocationHost = true
 	h.FlushInterval = -1
 	h.ServeHTTP(rq.w, rq.r)

@@ -165,3 +165,8 @@ func testResources() []*registry.Resource {
 			Strategy: testStrategy{namespaced: true}, Subresources: []string{"token"}},
 	}
 }
+
+type (
+	registryResource = registry.Resource
+	runtimeObject    = runtime.Object
+)

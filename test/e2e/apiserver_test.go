@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -524,7 +525,31 @@ func TestAPIServerEmbeddedEtcd(t *testing.T) {
 	t.Run("encryption", func(t *testing.T) { apiEncryptionCheck(t, url) })
 	t.Run("bad input", func(t *testing.T) { s.t = t; apiBadInputSuite(t, s) })
 	t.Run("kill -9 and restart", func(t *testing.T) { s.t = t; apiRestartCheck(t, s) })
+	t.Run("SIGTERM", func(t *testing.T) { s.t = t; apiSigtermCheck(t, s) })
 	s.t = t
+}
+
+// apiSigtermCheck: SIGTERM stops the server cleanly and promptly, even with
+// a watch open.
+func apiSigtermCheck(t *testing.T, s *apiServer) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	w := s.kubectlCmd(ctx, "get", "pods", "-w")
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	start := time.Now()
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	err := s.cmd.Wait()
+	s.cmd = nil
+	if err != nil {
+		t.Fatalf("server exit after SIGTERM: %v", err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("shutdown took %v", d)
+	}
+	w.Wait() // kubectl get -w ends when the server closes the watch
 }
 
 func TestAPIServerExternalEtcd(t *testing.T) {

@@ -1,0 +1,119 @@
+package apiserver
+
+import (
+	"context"
+	"crypto/tls"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+// A namespace with spec.finalizers turns Terminating on delete, refuses new
+// content, and goes away once the finalize subresource empties them.
+func TestNamespaceLifecycle(t *testing.T) {
+	e := newTestEnv(t)
+	ctx := context.Background()
+	nss := e.client.CoreV1().Namespaces()
+	_, err := nss.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "doomed"},
+		Spec: corev1.NamespaceSpec{Finalizers: []corev1.FinalizerName{corev1.FinalizerKubernetes}}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.api.Start(ctx) // the namespace cache answers the create checks below
+	if err := nss.Delete(ctx, "doomed", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ns, err := nss.Get(ctx, "doomed", metav1.GetOptions{})
+	if err != nil || ns.DeletionTimestamp == nil || ns.Status.Phase != corev1.NamespaceTerminating {
+		t.Fatalf("not terminating: %v %+v", err, ns)
+	}
+	_, err = e.client.CoreV1().ConfigMaps("doomed").Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "late"}}, metav1.CreateOptions{})
+	if !apierrors.IsForbidden(err) {
+		t.Fatalf("create in terminating namespace: want 403, got %v", err)
+	}
+	ns.Spec.Finalizers = nil
+	if _, err := nss.Finalize(ctx, ns, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := nss.Get(ctx, "doomed", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("finalized namespace should be gone: %v", err)
+	}
+}
+
+// pods/log is proxied to the agent endpoint of the pod's node.
+func TestLogProxy(t *testing.T) {
+	e := newTestEnv(t)
+	var gotPath, gotQuery string
+	agent := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		gotPath, gotQuery = r.URL.Path, r.URL.RawQuery
+		w.Header().Set("Content-Type", "text/plain")
+		w.Write([]byte("hello from the agent\n"))
+	}))
+	defer agent.Close()
+	e.api.cfg.NodeTransport = &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}
+	u, _ := url.Parse(agent.URL)
+	host, portStr, _ := net.SplitHostPort(u.Host)
+	port, _ := strconv.Atoi(portStr)
+	ctx := context.Background()
+	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1"}}
+	node.Status.Addresses = []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: host}}
+	node.Status.DaemonEndpoints.KubeletEndpoint.Port = int32(port)
+	nodeRes := testNodeResource()
+	if err := e.store.Create(ctx, objectKey(nodeRes, "", "n1"), node, &corev1.Node{}); err != nil {
+		t.Fatal(err)
+	}
+	e.api.resources[schema.GroupVersion{Version: "v1"}]["nodes"] = nodeRes
+	pod := testPod("logged")
+	pod.Spec.NodeName = "n1"
+	if _, err := e.client.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	code, body, _ := e.do(t, "GET", "/api/v1/namespaces/default/pods/logged/log?container=c&tailLines=5", "", nil)
+	if code != 200 || string(body) != "hello from the agent\n" {
+		t.Fatalf("log: %d %s", code, body)
+	}
+	if gotPath != "/containerLogs/default/logged/c" || !strings.Contains(gotQuery, "tailLines=5") {
+		t.Fatalf("agent saw %s?%s", gotPath, gotQuery)
+	}
+	code, body, _ = e.do(t, "GET", "/api/v1/namespaces/default/pods/logged/log?container=nope", "", nil)
+	if code != 400 {
+		t.Fatalf("unknown container: %d %s", code, body)
+	}
+}
+
+func testNodeResource() *registryResource {
+	r := &registryResource{GVR: schema.GroupVersionResource{Version: "v1", Resource: "nodes"}, Kind: "Node", ListKind: "NodeList", SingularName: "node",
+		New: func() runtimeObject { return &corev1.Node{} }, NewList: func() runtimeObject { return &corev1.NodeList{} },
+		Strategy: testStrategy{validate: func(runtimeObject) field.ErrorList { return nil }}}
+	return r
+}
+
+// A panicking handler answers 500 and the server keeps serving.
+func TestPanicRecovered(t *testing.T) {
+	e := newTestEnv(t)
+	e.api.resources[schema.GroupVersion{Version: "v1"}]["configmaps"].Strategy = panicStrategy{}
+	code, body, _ := e.do(t, "POST", "/api/v1/namespaces/default/configmaps", "application/json", []byte(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"boom"}}`))
+	if code != 500 || !strings.Contains(string(body), "InternalError") {
+		t.Fatalf("panic: %d %s", code, body)
+	}
+	if code, _, _ := e.do(t, "GET", "/api/v1/namespaces", "", nil); code != 200 {
+		t.Fatalf("server down after a panic: %d", code)
+	}
+	if _, ok := e.store.objs["/registry/configmaps/default/boom"]; ok {
+		t.Fatal("object stored despite the panic")
+	}
+}
+
+type panicStrategy struct{ testStrategy }
+
+func (panicStrategy) Validate(context.Context, runtimeObject) field.ErrorList { panic("boom") }
