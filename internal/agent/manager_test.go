@@ -230,7 +230,7 @@ func TestWorkerRestartPolicies(t *testing.T) {
 		t.Run(fmt.Sprintf("%s-exit%d", tc.policy, tc.code), func(t *testing.T) {
 			rt := newFakeRuntime()
 			h := newHarness(t, rt)
-			h.send(staticPod(t, `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"job"},"spec":{"restartPolicy":"`+tc.policy+`","containers":[{"name":"c","image":"busybox","imagePullPolicy":"Never"}]}}`))
+			h.send(staticPod(t, `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"job"},"spec":{"restartPolicy":"`+tc.policy+`","volumes":[{"name":"v","emptyDir":{}}],"containers":[{"name":"c","image":"busybox","imagePullPolicy":"Never","volumeMounts":[{"name":"v","mountPath":"/v"}]}]}}`))
 			h.waitFor("job-n1", "running", running("c"))
 			rt.exit("c", tc.code)
 			if tc.restarted {
@@ -252,6 +252,17 @@ func TestWorkerRestartPolicies(t *testing.T) {
 			p := h.waitFor("job-n1", string(tc.wantPhase), func(p *v1.Pod) bool { return p.Status.Phase == tc.wantPhase })
 			if t := p.Status.ContainerStatuses[0].State.Terminated; t == nil || t.ExitCode != tc.code {
 				panic(fmt.Sprintf("state %+v", p.Status.ContainerStatuses[0].State))
+			}
+			// A finished pod gives its volumes back.
+			deadline := time.Now().Add(5 * time.Second)
+			for {
+				if _, err := os.Stat(filepath.Join(PodDir(h.dataDir, p), "volumes")); os.IsNotExist(err) {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("volumes of a finished pod not released")
+				}
+				time.Sleep(5 * time.Millisecond)
 			}
 			// The sandbox is stopped, nothing restarts.
 			time.Sleep(50 * time.Millisecond)

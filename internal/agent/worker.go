@@ -62,6 +62,8 @@ type worker struct {
 	// its worker).
 	sandboxIDs map[string]bool
 	listedAt   time.Time
+	// volumesReleased is set once a finished pod's volumes are torn down.
+	volumesReleased bool
 }
 
 const fullListEvery = 30 * time.Second
@@ -186,6 +188,15 @@ func (w *worker) sync(ctx context.Context) (again, done bool) {
 	}
 	if !w.orphan {
 		w.publish(pod, obs)
+	}
+	if !acted && !w.volumesReleased && w.lastStatus != nil && plan.IsTerminalPhase(w.lastStatus.Phase) {
+		// A pod that has finished gives its volumes back (tmpfs memory);
+		// its exited containers and logs stay until the pod is removed.
+		if err := w.volumes.TearDown(ctx, PodDir(w.dataDir, pod)); err != nil {
+			w.logf("pod %s: releasing volumes: %v", podName(pod), err)
+		} else {
+			w.volumesReleased = true
+		}
 	}
 	return acted, false
 }
