@@ -44,7 +44,11 @@ func GenerateStatus(pod *v1.Pod, obs *Observed, now time.Time) v1.PodStatus {
 		s.HostIP = obs.HostIP
 		s.HostIPs = []v1.HostIP{{IP: obs.HostIP}}
 	}
-	if ips := sandboxIPs(pod, sbs, obs.HostIP); len(ips) > 0 {
+	if pod.Spec.HostNetwork && obs.HostIP != "" {
+		// Host-network pods have the node's address (kubelet: hostIPs).
+		s.PodIP = obs.HostIP
+		s.PodIPs = []v1.PodIP{{IP: obs.HostIP}}
+	} else if ips := sandboxIPs(pod, sbs, obs.HostIP); len(ips) > 0 {
 		s.PodIP = ips[0]
 		for _, ip := range ips {
 			s.PodIPs = append(s.PodIPs, v1.PodIP{IP: ip})

@@ -259,7 +259,7 @@ func TestGenerateStatusHostNetworkAndQOS(t *testing.T) {
 	pod := testPod(v1.RestartPolicyAlways, nil, "a")
 	pod.Spec.HostNetwork = true
 	s := readySandbox("sb1", 0)
-	s.IP, s.IPs = "", nil
+	s.IP, s.IPs = "10.9.9.9", []string{"10.9.9.9"} // whatever the runtime says
 	o := obs(sb(s), ctr("a", 0, "running", 1))
 	st := GenerateStatus(pod, o, t0)
 	if st.PodIP != "192.0.2.10" || cond(st, v1.PodReadyToStartContainers).Status != v1.ConditionTrue {
