@@ -66,7 +66,11 @@ type worker struct {
 	volumesReleased bool
 }
 
-const fullListEvery = 30 * time.Second
+const (
+	fullListEvery = 30 * time.Second
+	// maxImmediateSyncs bounds back-to-back passes after actions.
+	maxImmediateSyncs = 10
+)
 
 func newWorker(d *deps, pod *v1.Pod, orphan bool) *worker {
 	return &worker{
@@ -105,12 +109,18 @@ func (w *worker) run(ctx context.Context) bool {
 	t := time.NewTicker(w.resync)
 	defer t.Stop()
 	w.recoverAttempts(w.current())
+	streak := 0
 	for {
 		again, done := w.sync(ctx)
 		if done {
 			return true
 		}
-		if again {
+		// Actions ran: look again at once, but not forever (a runtime that
+		// accepts an action without effect must not make this spin).
+		if streak++; !again {
+			streak = 0
+		}
+		if again && streak <= maxImmediateSyncs {
 			w.wake()
 		}
 		select {
