@@ -119,12 +119,3 @@ func HumanAge(t metav1.Time, now time.Time) string {
 	}
 	return duration.HumanDuration(now.Sub(t.Time))
 }
-
-// ShortHumanAge is kubectl's translateMicroTimestampSince-style short
-// duration, used by a few columns (e.g. RESTARTS "(5m ago)").
-func ShortHumanAge(t time.Time, now time.Time) string {
-	if t.IsZero() {
-		return "<unknown>"
-	}
-	return duration.ShortHumanDuration(now.Sub(t))
-}
