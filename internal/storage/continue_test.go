@@ -3,6 +3,7 @@ package storage
 import (
 	"encoding/base64"
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -36,4 +37,25 @@ func TestContinueTokenRejects(t *testing.T) {
 			t.Errorf("%s: %v, want ErrInvalidContinue (an ErrInvalidRV)", name, err)
 		}
 	}
+}
+
+// FuzzDecodeContinue: any token either fails cleanly or resumes inside the
+// listed prefix.
+func FuzzDecodeContinue(f *testing.F) {
+	good, _ := encodeContinue("/registry/pods/ns/b\x00", "/registry/pods/", 42)
+	f.Add(good)
+	f.Add("")
+	f.Add(base64.RawURLEncoding.EncodeToString([]byte(`{"v":"meta.k8s.io/v1","rv":3,"start":"../x"}`)))
+	f.Fuzz(func(t *testing.T, tok string) {
+		key, rv, err := decodeContinue(tok, "/registry/pods/")
+		if err != nil {
+			if !errors.Is(err, ErrInvalidContinue) {
+				t.Fatalf("error %v is not ErrInvalidContinue", err)
+			}
+			return
+		}
+		if !strings.HasPrefix(key, "/registry/pods/") || strings.Contains(key, "..") || rv <= 0 {
+			t.Fatalf("token %q resumes at %q rv %d", tok, key, rv)
+		}
+	})
 }
