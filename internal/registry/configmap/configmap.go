@@ -83,7 +83,8 @@ func (*Strategy) GetAttrs(obj runtime.Object) (labels.Set, fields.Set, error) {
 	return registry.Attrs(&obj.(*corev1.ConfigMap).ObjectMeta, nil)
 }
 
-// SelectableFields lists the supported field selector keys.
+// SelectableFields lists the resource-specific field selector keys (the
+// edge always allows metadata.name and metadata.namespace).
 func (*Strategy) SelectableFields() []string { return registry.SelectableFields() }
 
 // ConvertToTable renders NAME DATA AGE.

@@ -119,7 +119,8 @@ func Fields(e *corev1.Event) fields.Set {
 	}
 }
 
-// SelectableFields lists the supported field selector keys.
+// SelectableFields lists the resource-specific field selector keys (the
+// edge always allows metadata.name and metadata.namespace).
 func (*Strategy) SelectableFields() []string { return registry.SelectableFields(selectable()...) }
 
 // ConvertToTable renders LAST SEEN TYPE REASON OBJECT MESSAGE (and wide

@@ -137,7 +137,8 @@ func (*Strategy) GetAttrs(obj runtime.Object) (labels.Set, fields.Set, error) {
 	return registry.Attrs(&ns.ObjectMeta, fields.Set{FieldStatusPhase: string(ns.Status.Phase)})
 }
 
-// SelectableFields lists the supported field selector keys.
+// SelectableFields lists the resource-specific field selector keys (the
+// edge always allows metadata.name and metadata.namespace).
 func (*Strategy) SelectableFields() []string { return registry.SelectableFields(FieldStatusPhase) }
 
 // ConvertToTable renders NAME STATUS AGE.

@@ -97,7 +97,8 @@ func (*Strategy) GetAttrs(obj runtime.Object) (labels.Set, fields.Set, error) {
 	return registry.Attrs(&n.ObjectMeta, fields.Set{FieldSpecUnschedulable: u})
 }
 
-// SelectableFields lists the supported field selector keys.
+// SelectableFields lists the resource-specific field selector keys (the
+// edge always allows metadata.name and metadata.namespace).
 func (*Strategy) SelectableFields() []string {
 	return registry.SelectableFields(FieldSpecUnschedulable)
 }

@@ -202,7 +202,8 @@ func Fields(p *corev1.Pod) fields.Set {
 	}
 }
 
-// SelectableFields lists the supported field selector keys.
+// SelectableFields lists the resource-specific field selector keys (the
+// edge always allows metadata.name and metadata.namespace).
 func (*Strategy) SelectableFields() []string {
 	return registry.SelectableFields(FieldSpecNodeName, FieldSpecRestartPolicy, FieldSpecSchedulerName,
 		FieldSpecServiceAccountName, FieldSpecHostNetwork, FieldStatusPhase, FieldStatusPodIP, FieldStatusNominatedNode)

@@ -112,7 +112,8 @@ func (*Strategy) GetAttrs(obj runtime.Object) (labels.Set, fields.Set, error) {
 	return registry.Attrs(&s.ObjectMeta, fields.Set{FieldType: string(s.Type)})
 }
 
-// SelectableFields lists the supported field selector keys.
+// SelectableFields lists the resource-specific field selector keys (the
+// edge always allows metadata.name and metadata.namespace).
 func (*Strategy) SelectableFields() []string { return registry.SelectableFields(FieldType) }
 
 // ConvertToTable renders NAME TYPE DATA AGE.
