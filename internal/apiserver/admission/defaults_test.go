@@ -11,6 +11,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/peapod/peapod/internal/registry/pod"
 )
 
 func ptrTo[T any](v T) *T { return &v }
@@ -211,5 +213,61 @@ func TestImageTag(t *testing.T) {
 		if got := ImageTag(image); got != want {
 			t.Errorf("ImageTag(%q) = %q, want %q", image, got, want)
 		}
+	}
+}
+
+// TestDefaultedPodsValidate checks defaults against validation: minimal
+// pods as users write them must validate once defaulted, as they do
+// against kube-apiserver.
+func TestDefaultedPodsValidate(t *testing.T) {
+	base := func() *corev1.Pod {
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "default"},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "busybox"}}}}
+	}
+	cases := map[string]func(p *corev1.Pod){
+		"minimal": func(*corev1.Pod) {},
+		"ports, probes and hooks without defaults": func(p *corev1.Pod) {
+			c := &p.Spec.Containers[0]
+			c.Ports = []corev1.ContainerPort{{Name: "http", ContainerPort: 80}}
+			c.LivenessProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Port: intstr.FromString("http")}}}
+			c.ReadinessProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(80)}}}
+			c.StartupProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{GRPC: &corev1.GRPCAction{Port: 9000}}}
+			c.Lifecycle = &corev1.Lifecycle{PostStart: &corev1.LifecycleHandler{HTTPGet: &corev1.HTTPGetAction{Port: intstr.FromInt32(80)}}}
+		},
+		"volumes without defaults": func(p *corev1.Pod) {
+			p.Spec.ServiceAccountName = "default"
+			p.Spec.Volumes = []corev1.Volume{
+				{Name: "empty"},
+				{Name: "sec", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: "s"}}},
+				{Name: "cm", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "c"}}}},
+				{Name: "dapi", VolumeSource: corev1.VolumeSource{DownwardAPI: &corev1.DownwardAPIVolumeSource{Items: []corev1.DownwardAPIVolumeFile{
+					{Path: "labels", FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.labels"}}}}}},
+				{Name: "tok", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{Sources: []corev1.VolumeProjection{
+					{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Path: "token"}}}}}},
+				{Name: "host", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/tmp"}}},
+			}
+			p.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "empty", MountPath: "/e"}, {Name: "tok", MountPath: "/var/run/secrets/tok"}}
+			p.Spec.Containers[0].Env = []corev1.EnvVar{{Name: "NODE", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "spec.nodeName"}}}}
+		},
+		"limits only, init container and sidecar, host network": func(p *corev1.Pod) {
+			p.Spec.HostNetwork = true
+			p.Spec.Containers[0].Ports = []corev1.ContainerPort{{ContainerPort: 8080}}
+			p.Spec.Containers[0].Resources.Limits = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m"), "example.com/gpu": resource.MustParse("1")}
+			always := corev1.ContainerRestartPolicyAlways
+			p.Spec.InitContainers = []corev1.Container{{Name: "init", Image: "busybox:1.36"},
+				{Name: "side", Image: "busybox", RestartPolicy: &always, ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"true"}}}}}}
+		},
+	}
+	for name, mutate := range cases {
+		t.Run(name, func(t *testing.T) {
+			p := base()
+			mutate(p)
+			if err := NewDefaults().Admit(context.Background(), &Attributes{Operation: Create, Object: p}); err != nil {
+				t.Fatal(err)
+			}
+			if errs := pod.Validate(p); len(errs) != 0 {
+				t.Errorf("defaulted pod does not validate: %v", errs)
+			}
+		})
 	}
 }
