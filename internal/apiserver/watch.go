@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +15,8 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/runtime/serializer/protobuf"
+	"k8s.io/apimachinery/pkg/runtime/serializer/streaming"
 	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/peapod/peapod/internal/storage"
@@ -59,34 +62,35 @@ func (s *Server) serveWatch(rq *request) {
 	accept := parseAccept(rq.r.Header.Get("Accept"))
 
 	w, err := s.cfg.Storage.Watch(ctx, collectionKey(rq.res, rq.info.Namespace), opts)
-	var initial *watchEvent
+	var initial *metav1.Status
 	if err != nil {
 		if !errors.Is(err, storage.ErrExpired) {
 			rq.fail(err)
 			return
 		}
 		// too old: one ERROR event carrying 410, as kube's watch cache does
-		ev, encErr := s.encodeEvent(ctx, rq, watch.Event{Type: watch.Error, Object: statusObject(err)}, accept, true)
-		if encErr != nil {
-			rq.fail(encErr)
-			return
-		}
-		initial = ev
+		initial = statusObject(err)
 	} else {
 		defer w.Stop()
 	}
 
 	flusher, _ := rq.w.(http.Flusher)
-	rq.w.Header().Set("Content-Type", "application/json")
+	var out eventWriter = jsonEvents{enc: json.NewEncoder(rq.w)}
+	ct := "application/json"
+	if accept.Protobuf && protoCapable(rq.res.New()) {
+		ct = "application/vnd.kubernetes.protobuf;stream=watch"
+		out = protoEvents{embedded: s.protobuf, stream: streaming.NewEncoder(protobuf.LengthDelimitedFramer.NewFrameWriter(rq.w), protobuf.NewRawSerializer(s.cfg.Scheme, s.cfg.Scheme))}
+	}
+	rq.w.Header().Set("Content-Type", ct)
 	rq.w.Header().Set("Cache-Control", "no-cache, private")
 	rq.w.Header().Set("Transfer-Encoding", "chunked")
 	rq.w.WriteHeader(http.StatusOK)
 	if flusher != nil {
 		flusher.Flush()
 	}
-	enc := json.NewEncoder(rq.w)
 	if initial != nil {
-		enc.Encode(initial)
+		initial.TypeMeta = metav1.TypeMeta{Kind: "Status", APIVersion: "v1"}
+		out.write(watch.Error, initial)
 		return
 	}
 	first := true
@@ -98,14 +102,15 @@ func (s *Server) serveWatch(rq *request) {
 			if !ok {
 				return
 			}
-			out, err := s.encodeEvent(ctx, rq, ev, accept, first)
+			obj, err := s.eventObject(ctx, rq, ev, accept, first)
 			if err != nil {
-				out, _ = s.encodeEvent(ctx, rq, watch.Event{Type: watch.Error, Object: statusObject(err)}, accept, true)
+				ev.Type = watch.Error
+				obj, _ = s.eventObject(ctx, rq, watch.Event{Type: watch.Error, Object: statusObject(err)}, accept, true)
 			}
 			if ev.Type != watch.Error && ev.Type != watch.Bookmark {
 				first = false
 			}
-			if err := enc.Encode(out); err != nil {
+			if err := out.write(ev.Type, obj); err != nil {
 				return // client gone
 			}
 			if flusher != nil {
@@ -132,10 +137,9 @@ func statusObject(err error) *metav1.Status {
 	return &s
 }
 
-// encodeEvent encodes an event's object: a Status for ERROR, a Table row
-// set when the client asked for Tables, else the object with its kind.
-func (s *Server) encodeEvent(ctx context.Context, rq *request, ev watch.Event, accept acceptInfo, withHeaders bool) (*watchEvent, error) {
-	var obj any
+// eventObject is what an event carries on the wire: a Status for ERROR,
+// a Table when the client asked for Tables, else the object with its kind.
+func (s *Server) eventObject(ctx context.Context, rq *request, ev watch.Event, accept acceptInfo, withHeaders bool) (runtime.Object, error) {
 	switch o := ev.Object.(type) {
 	case *metav1.Status:
 		c := o.DeepCopy()
@@ -143,23 +147,44 @@ func (s *Server) encodeEvent(ctx context.Context, rq *request, ev watch.Event, a
 		if c.Status == "" {
 			c.Status = metav1.StatusFailure
 		}
-		obj = c
-	default:
-		if accept.Table && ev.Type != watch.Bookmark {
-			t, err := s.convertTable(ctx, rq, ev.Object, accept.TableVersion, includePolicy(rq), !withHeaders)
-			if err != nil {
-				return nil, err
-			}
-			obj = t
-		} else {
-			obj = s.withKind(ev.Object, rq.res.GVK())
-		}
+		return c, nil
 	}
+	if accept.Table && ev.Type != watch.Bookmark {
+		return s.convertTable(ctx, rq, ev.Object, accept.TableVersion, includePolicy(rq), !withHeaders)
+	}
+	return s.withKind(ev.Object, rq.res.GVK()), nil
+}
+
+// eventWriter writes one watch event to the response.
+type eventWriter interface {
+	write(typ watch.EventType, obj runtime.Object) error
+}
+
+// jsonEvents writes newline-separated JSON events.
+type jsonEvents struct{ enc *json.Encoder }
+
+func (j jsonEvents) write(typ watch.EventType, obj runtime.Object) error {
 	raw, err := json.Marshal(obj)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return &watchEvent{Type: ev.Type, Object: raw}, nil
+	return j.enc.Encode(&watchEvent{Type: typ, Object: raw})
+}
+
+// protoEvents writes length-delimited protobuf WatchEvents
+// (application/vnd.kubernetes.protobuf;stream=watch), as kube-apiserver
+// does for protobuf clients such as client-go's typed informers.
+type protoEvents struct {
+	embedded runtime.Encoder
+	stream   streaming.Encoder
+}
+
+func (p protoEvents) write(typ watch.EventType, obj runtime.Object) error {
+	var buf bytes.Buffer
+	if err := p.embedded.Encode(obj, &buf); err != nil {
+		return err
+	}
+	return p.stream.Encode(&metav1.WatchEvent{Type: string(typ), Object: runtime.RawExtension{Raw: buf.Bytes()}})
 }
 
 func includePolicy(rq *request) metav1.IncludeObjectPolicy {
