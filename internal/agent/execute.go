@@ -20,6 +20,9 @@ import (
 // container are recorded as start errors (the status shows them); other
 // failures end the pass and are returned.
 func (w *worker) execute(ctx context.Context, pod *v1.Pod, obs *plan.Observed, p *plan.Plan) error {
+	if p.CreateSandbox && p.SandboxAttempt > 0 && !w.orphan {
+		w.events.Event(pod, "", v1.EventTypeNormal, EventSandboxChanged, "Pod sandbox changed, it will be killed and re-created.")
+	}
 	w.kill(ctx, pod, p.Kill)
 	var errs []error
 	for _, id := range p.StopSandboxes {
@@ -53,9 +56,6 @@ func (w *worker) execute(ctx context.Context, pod *v1.Pod, obs *plan.Observed, p
 
 	sandboxID := p.SandboxID
 	if p.CreateSandbox {
-		if p.SandboxAttempt > 0 {
-			w.events.Event(pod, "", v1.EventTypeNormal, EventSandboxChanged, "Pod sandbox changed, it will be killed and re-created.")
-		}
 		id, err := w.rt.RunPodSandbox(ctx, w.sandboxConfig(pod, p.SandboxAttempt))
 		if err != nil {
 			w.sandboxRetryAt = w.now().Add(plan.RetryDelay)
