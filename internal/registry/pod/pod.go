@@ -111,16 +111,20 @@ func (*Strategy) PrepareForStatusUpdate(_ context.Context, obj, old runtime.Obje
 }
 
 // syncIPs keeps podIP/podIPs and hostIP/hostIPs consistent, as the v1
-// conversion does upstream: a writer may set either form.
+// conversion does upstream: a writer may set either form, and when both
+// are set and differ the singular field wins (older kubelets only update
+// podIP).
 func syncIPs(s *corev1.PodStatus) {
-	if len(s.PodIPs) == 0 && s.PodIP != "" {
+	switch {
+	case s.PodIP != "" && (len(s.PodIPs) == 0 || s.PodIPs[0].IP != s.PodIP):
 		s.PodIPs = []corev1.PodIP{{IP: s.PodIP}}
-	} else if s.PodIP == "" && len(s.PodIPs) > 0 {
+	case s.PodIP == "" && len(s.PodIPs) > 0:
 		s.PodIP = s.PodIPs[0].IP
 	}
-	if len(s.HostIPs) == 0 && s.HostIP != "" {
+	switch {
+	case s.HostIP != "" && (len(s.HostIPs) == 0 || s.HostIPs[0].IP != s.HostIP):
 		s.HostIPs = []corev1.HostIP{{IP: s.HostIP}}
-	} else if s.HostIP == "" && len(s.HostIPs) > 0 {
+	case s.HostIP == "" && len(s.HostIPs) > 0:
 		s.HostIP = s.HostIPs[0].IP
 	}
 }

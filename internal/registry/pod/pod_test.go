@@ -111,6 +111,35 @@ func TestPrepareForStatusUpdate(t *testing.T) {
 	}
 }
 
+func TestSyncIPs(t *testing.T) {
+	cases := []struct {
+		name string
+		in   corev1.PodStatus
+		ip   string
+		ips  []string
+	}{
+		{"podIP only", corev1.PodStatus{PodIP: "10.0.0.1"}, "10.0.0.1", []string{"10.0.0.1"}},
+		{"podIPs only", corev1.PodStatus{PodIPs: []corev1.PodIP{{IP: "10.0.0.1"}, {IP: "fd00::1"}}}, "10.0.0.1", []string{"10.0.0.1", "fd00::1"}},
+		{"podIP wins when they differ", corev1.PodStatus{PodIP: "10.0.0.2", PodIPs: []corev1.PodIP{{IP: "10.0.0.1"}}}, "10.0.0.2", []string{"10.0.0.2"}},
+		{"consistent dual stack kept", corev1.PodStatus{PodIP: "10.0.0.1", PodIPs: []corev1.PodIP{{IP: "10.0.0.1"}, {IP: "fd00::1"}}}, "10.0.0.1", []string{"10.0.0.1", "fd00::1"}},
+		{"none", corev1.PodStatus{}, "", nil},
+	}
+	for _, c := range cases {
+		s := c.in
+		syncIPs(&s)
+		got := podIPs(s.PodIPs)
+		if s.PodIP != c.ip || len(got) != len(c.ips) {
+			t.Errorf("%s: %q %v", c.name, s.PodIP, got)
+			continue
+		}
+		for i := range got {
+			if got[i] != c.ips[i] {
+				t.Errorf("%s: %v, want %v", c.name, got, c.ips)
+			}
+		}
+	}
+}
+
 func TestCheckGracefulDelete(t *testing.T) {
 	gd := NewResource().Strategy.(*Strategy)
 	cases := []struct {
