@@ -2,8 +2,11 @@ package e2e
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
+	"io"
+	"net"
 	"fmt"
 	"os"
 	"os/exec"
@@ -11,12 +14,14 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/client-go/tools/remotecommand"
 
 	"github.com/peapod/peapod/internal/image"
 	"github.com/peapod/peapod/internal/runtime"
@@ -621,3 +626,104 @@ func TestRuntimeCreateDeleteCycles(t *testing.T) {
 }
 
 func resourceMust(s string) resource.Quantity { return resource.MustParse(s) }
+
+// runtimeSyncBuffer is a goroutine-safe bytes.Buffer.
+type runtimeSyncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *runtimeSyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *runtimeSyncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestRuntimeExecAttachPortForward(t *testing.T) {
+	e := runtimeNewEnv(t)
+	ctx := context.Background()
+	sb := e.runPod(e.sandboxConfig("streams"))
+	c := e.start(sb, v1.Container{Name: "srv", Command: []string{"sh", "-c", "mkdir /www && echo forwarded > /www/index.html && httpd -p 127.0.0.1:8080 -h /www && while read line; do echo got:$line; done; echo stdin-closed; sleep 3600"},
+		Stdin: true})
+
+	// ExecSync: exit codes, stderr, timeout.
+	res, err := e.d.ExecSync(ctx, c, []string{"sh", "-c", "echo out; echo err >&2; exit 7"}, 5*time.Second)
+	if err != nil || res.ExitCode != 7 || string(res.Stdout) != "out\n" || string(res.Stderr) != "err\n" {
+		t.Errorf("ExecSync: %v %+v", err, res)
+	}
+	t0 := time.Now()
+	_, err = e.d.ExecSync(ctx, c, []string{"sleep", "30"}, 300*time.Millisecond)
+	if !errors.Is(err, context.DeadlineExceeded) || time.Since(t0) > 5*time.Second {
+		t.Errorf("ExecSync timeout: %v after %v", err, time.Since(t0))
+	}
+	if ps := e.exec(c, "ps", "-o", "args"); strings.Contains(ps, "sleep 30") {
+		t.Errorf("timed-out exec still running:\n%s", ps)
+	}
+
+	// Exec with stdin, no TTY.
+	var out, errOut runtimeSyncBuffer
+	code, err := e.d.Exec(ctx, c, []string{"sh", "-c", "tr a-z A-Z; echo bye >&2"}, runtime.Streams{Stdin: strings.NewReader("hello exec\n"), Stdout: &out, Stderr: &errOut})
+	if err != nil || code != 0 || out.String() != "HELLO EXEC\n" || errOut.String() != "bye\n" {
+		t.Errorf("Exec: %v %d %q %q", err, code, out.String(), errOut.String())
+	}
+
+	// Exec with a TTY: the shell sees a terminal of the requested size.
+	resize := make(chan remotecommand.TerminalSize, 1)
+	resize <- remotecommand.TerminalSize{Width: 123, Height: 45}
+	pr, pw := io.Pipe()
+	var ttyOut runtimeSyncBuffer
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		code, err = e.d.Exec(ctx, c, []string{"sh"}, runtime.Streams{TTY: true, Stdin: pr, Stdout: &ttyOut, Resize: resize})
+	}()
+	go io.WriteString(pw, "tty -s && echo is-a-tty; stty size; exit 3\n")
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("tty exec did not finish")
+	}
+	close(resize)
+	pw.Close()
+	if code != 3 || !strings.Contains(ttyOut.String(), "is-a-tty") || !strings.Contains(ttyOut.String(), "45 123") {
+		t.Errorf("tty exec: code %d err %v output %q", code, err, ttyOut.String())
+	}
+
+	// Attach: what we write reaches the main process's stdin; its output comes back.
+	actx, cancel := context.WithCancel(ctx)
+	var aout runtimeSyncBuffer
+	apr, apw := io.Pipe()
+	adone := make(chan error, 1)
+	go func() { adone <- e.d.Attach(actx, c, runtime.Streams{Stdin: apr, Stdout: &aout, Stderr: &aout}) }()
+	go io.WriteString(apw, "ping-attach\n")
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(aout.String(), "got:ping-attach") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !strings.Contains(aout.String(), "got:ping-attach") {
+		t.Errorf("attach output %q", aout.String())
+	}
+	cancel()
+	apw.Close()
+	<-adone
+
+	// PortForward reaches a server listening only on the pod's 127.0.0.1.
+	client, server := net.Pipe()
+	pfDone := make(chan error, 1)
+	go func() { pfDone <- e.d.PortForward(ctx, sb, 8080, server) }()
+	io.WriteString(client, "GET /index.html HTTP/1.0\r\n\r\n")
+	resp, _ := io.ReadAll(client)
+	client.Close()
+	if !strings.Contains(string(resp), "forwarded") {
+		t.Errorf("port-forward response %q", resp)
+	}
+	if err := <-pfDone; err != nil {
+		t.Errorf("PortForward: %v", err)
+	}
+}

@@ -6,10 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"syscall"
 	"strconv"
 	"strings"
 	"sync"
@@ -188,33 +188,33 @@ func waitExec(ctx context.Context, c *exec.Cmd, pidFile string) (int, error) {
 	}
 }
 
+// execTTY runs a non-detached `runc exec --tty`: runc insists on a
+// terminal as its own stdio (it copies between it and the container's
+// pty and forwards SIGWINCH), so we give it the slave of a pty we own and
+// copy the streams to and from the master.
 func (d *Driver) execTTY(ctx context.Context, id, pidFile string, cmd []string, s runtime.Streams) (int, error) {
-	sockPath := filepath.Join(d.dirs.socks, "console-"+newID()[:12]+".sock")
-	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: sockPath, Net: "unix"})
+	master, slave, err := openPty()
 	if err != nil {
-		return -1, fmt.Errorf("exec console socket: %w", err)
-	}
-	defer os.Remove(sockPath)
-	defer l.Close()
-	c := d.execCommand(id, pidFile, []string{"--tty", "--console-socket", sockPath}, cmd)
-	var errOut bytes.Buffer
-	c.Stdout, c.Stderr = &errOut, &errOut
-	if err := c.Start(); err != nil {
-		return -1, fmt.Errorf("exec: %w", err)
-	}
-	master, err := receivePty(l, 10*time.Second)
-	if err != nil {
-		killExec(pidFile, c)
-		c.Wait()
-		return -1, fmt.Errorf("exec tty: %w: %s", err, strings.TrimSpace(errOut.String()))
+		return -1, fmt.Errorf("exec tty: %w", err)
 	}
 	defer master.Close()
+	c := d.execCommand(id, pidFile, []string{"--tty"}, cmd)
+	c.Stdin, c.Stdout, c.Stderr = slave, slave, slave
+	c.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	if err := c.Start(); err != nil {
+		slave.Close()
+		return -1, fmt.Errorf("exec: %w", err)
+	}
+	slave.Close()
 	go func() {
 		if s.Resize == nil {
 			return
 		}
 		for sz := range s.Resize {
 			unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: sz.Height, Col: sz.Width})
+			if c.Process != nil {
+				c.Process.Signal(unix.SIGWINCH)
+			}
 		}
 	}()
 	if s.Stdin != nil {
@@ -234,6 +234,29 @@ func (d *Driver) execTTY(ctx context.Context, id, pidFile string, cmd []string, 
 	return code, err
 }
 
+// openPty opens a new pseudo-terminal pair.
+func openPty() (master, slave *os.File, err error) {
+	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := unix.IoctlSetPointerInt(int(m.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		m.Close()
+		return nil, nil, fmt.Errorf("unlockpt: %w", err)
+	}
+	n, err := unix.IoctlGetUint32(int(m.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		m.Close()
+		return nil, nil, fmt.Errorf("ptsname: %w", err)
+	}
+	sl, err := os.OpenFile("/dev/pts/"+strconv.FormatUint(uint64(n), 10), os.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		m.Close()
+		return nil, nil, err
+	}
+	return m, sl, nil
+}
+
 func waitTimeout(wg *sync.WaitGroup, d time.Duration) {
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
@@ -243,35 +266,3 @@ func waitTimeout(wg *sync.WaitGroup, d time.Duration) {
 	}
 }
 
-// receivePty accepts runc's connection on the console socket and
-// receives the pty master file descriptor.
-func receivePty(l *net.UnixListener, timeout time.Duration) (*os.File, error) {
-	l.SetDeadline(time.Now().Add(timeout))
-	conn, err := l.AcceptUnix()
-	if err != nil {
-		return nil, err
-	}
-	defer conn.Close()
-	buf := make([]byte, 4096)
-	oob := make([]byte, unix.CmsgSpace(4))
-	conn.SetReadDeadline(time.Now().Add(timeout))
-	_, oobn, _, _, err := conn.ReadMsgUnix(buf, oob)
-	if err != nil {
-		return nil, err
-	}
-	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
-	if err != nil {
-		return nil, err
-	}
-	for _, m := range msgs {
-		fds, err := unix.ParseUnixRights(&m)
-		if err != nil || len(fds) == 0 {
-			continue
-		}
-		for _, extra := range fds[1:] {
-			unix.Close(extra)
-		}
-		return os.NewFile(uintptr(fds[0]), "pty-master"), nil
-	}
-	return nil, errors.New("no pty master received")
-}

@@ -36,31 +36,22 @@ func (d *Driver) PortForward(ctx context.Context, sandboxID string, port int32, 
 		return fmt.Errorf("port-forward to port %d: %w", port, err)
 	}
 	defer conn.Close()
-	errc := make(chan error, 2)
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
 	go func() {
-		_, err := io.Copy(conn, stream)
+		// Client to pod; when the client is done, half-close so the pod
+		// side can finish its reply.
+		io.Copy(conn, stream)
 		if tc, ok := conn.(*net.TCPConn); ok {
 			tc.CloseWrite()
 		}
-		errc <- err
 	}()
-	go func() {
-		_, err := io.Copy(stream, conn)
-		errc <- err
-	}()
-	select {
-	case <-ctx.Done():
+	// Pod to client; when the pod side is done, closing the stream tells
+	// the client and ends the copy above.
+	_, err = io.Copy(stream, conn)
+	stream.Close()
+	if ctx.Err() != nil {
 		return ctx.Err()
-	case err := <-errc:
-		if err != nil {
-			return err
-		}
-		// One direction ended; let the other finish what is in flight.
-		select {
-		case err = <-errc:
-			return err
-		case <-ctx.Done():
-			return ctx.Err()
-		}
 	}
+	return err
 }
