@@ -52,6 +52,7 @@ type serverOptions struct {
 	securePort       int
 	tlsSANs          []string
 	disableAgent     bool
+	disableScheduler bool
 	advertiseAddress string
 	compactInterval  time.Duration
 }
@@ -85,6 +86,7 @@ encryption key for Secrets; on every start it writes
 	f.IntVar(&o.securePort, "secure-port", 6443, "HTTPS port of the API")
 	f.StringSliceVar(&o.tlsSANs, "tls-san", nil, "extra DNS names or IPs for the serving certificate")
 	f.BoolVar(&o.disableAgent, "disable-agent", false, "do not run a node agent for this host")
+	f.BoolVar(&o.disableScheduler, "disable-scheduler", false, "do not run the scheduler (pods then need spec.nodeName)")
 	f.StringVar(&o.advertiseAddress, "advertise-address", "", "address other nodes reach this server on (added to the certificate)")
 	f.DurationVar(&o.compactInterval, "etcd-compaction-interval", 5*time.Minute, "how often to compact etcd history")
 	return cmd
@@ -236,6 +238,11 @@ func runServer(ctx context.Context, o *serverOptions, stderr io.Writer) error {
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ServeTLS(ln, "", "") }()
+	if !o.disableScheduler {
+		if err := startScheduler(ctx, "https://"+net.JoinHostPort(localHost(o.bindAddress), strconv.Itoa(o.securePort)), pki.CAPEM, adminToken, log); err != nil {
+			return err
+		}
+	}
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serving: %w", err)
