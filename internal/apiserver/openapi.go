@@ -7,13 +7,17 @@ import (
 	"net/http"
 	"strings"
 
+	openapiv2 "github.com/google/gnostic-models/openapiv2"
+	"google.golang.org/protobuf/proto"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/peapod/peapod/internal/version"
 )
 
 // OpenAPI: a v3 index and one small document per group-version whose only
 // job is to tell kubectl that every PATCH accepts fieldValidation, so
 // kubectl's default validation is delegated to the server (KUBECTL.md §2).
-// /openapi/v2 is 404, which kubectl tolerates once v3 answers.
+// /openapi/v2 is a minimal document without definitions.
 
 func gvPath(gv schema.GroupVersion) string {
 	if gv.Group == "" {
@@ -76,4 +80,28 @@ func (s *Server) serveOpenAPIV3(w http.ResponseWriter, r *http.Request) {
 	s.notFound(w, r)
 }
 
-func (s *Server) serveOpenAPIV2(w http.ResponseWriter, r *http.Request) { s.notFound(w, r) }
+// serveOpenAPIV2 answers a minimal, path-less swagger 2.0 document
+// (protobuf, as kubectl asks for it, or JSON). kubectl falls back to v2
+// for kinds v3 does not list; with no definitions it skips client-side
+// validation, so an unknown kind gets kubectl's own "no matches for kind"
+// error instead of "failed to download openapi".
+func (s *Server) serveOpenAPIV2(w http.ResponseWriter, r *http.Request) {
+	doc := &openapiv2.Document{
+		Swagger: "2.0",
+		Info:    &openapiv2.Info{Title: "peapod", Version: version.Info().GitVersion},
+		Paths:   &openapiv2.Paths{},
+	}
+	if strings.Contains(r.Header.Get("Accept"), "protobuf") {
+		data, err := proto.Marshal(doc)
+		if err != nil {
+			s.writeError(w, r, err, schema.GroupResource{}, "")
+			return
+		}
+		w.Header().Set("Content-Type", "application/com.github.proto-openapi.spec.v2.v1.0+protobuf")
+		w.WriteHeader(http.StatusOK)
+		w.Write(data)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	s.writeJSONRaw(w, map[string]any{"swagger": "2.0", "info": map[string]any{"title": "peapod", "version": version.Info().GitVersion}, "paths": map[string]any{}})
+}

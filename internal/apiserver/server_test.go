@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	openapiv2 "github.com/google/gnostic-models/openapiv2"
+	"google.golang.org/protobuf/proto"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -425,6 +427,11 @@ func TestTablesAndDiscovery(t *testing.T) {
 	code, b, _ = e.do(t, "GET", "/openapi/v3/api/v1", "", nil)
 	if code != 200 || !strings.Contains(string(b), "fieldValidation") || !strings.Contains(string(b), "/api/v1/namespaces/{namespace}/pods/{name}") {
 		t.Fatalf("openapi: %d %s", code, b)
+	}
+	code, b, _ = e.do(t, "GET", "/openapi/v2", "", nil, "Accept", "application/com.github.proto-openapi.spec.v2@v1.0+protobuf")
+	var v2 openapiv2.Document
+	if code != 200 || proto.Unmarshal(b, &v2) != nil || v2.Swagger != "2.0" {
+		t.Fatalf("openapi v2: %d %q", code, b)
 	}
 	code, b, _ = e.do(t, "GET", "/version", "", nil)
 	if code != 200 || !strings.Contains(string(b), `"minor":"33"`) {

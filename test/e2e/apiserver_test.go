@@ -466,6 +466,15 @@ func apiBadInputSuite(t *testing.T, s *apiServer) {
 			t.Errorf("%s was stored (%d)", path, code)
 		}
 	}
+	// kubectl's own view of an unknown kind and of an unknown field
+	s.write("widget.yaml", "apiVersion: v1\nkind: Widget\nmetadata:\n  name: w\n")
+	if out, err := s.kubectlCmd(context.Background(), "apply", "-f", "widget.yaml").CombinedOutput(); err == nil || !strings.Contains(string(out), `no matches for kind "Widget"`) {
+		t.Errorf("unknown kind: %v %s", err, out)
+	}
+	s.write("badpod.yaml", strings.Replace(strings.Replace(apiPod, "IMAGE", "busybox", 1), "spec:\n", "spec:\n  foo: 1\n", 1))
+	if out, err := s.kubectlCmd(context.Background(), "apply", "-f", "badpod.yaml").CombinedOutput(); err == nil || !strings.Contains(string(out), `strict decoding error: unknown field "spec.foo"`) {
+		t.Errorf("unknown field: %v %s", err, out)
+	}
 	if code, body := s.raw("GET", "/healthz", "", nil, ""); code != 200 {
 		t.Fatalf("server not healthy after bad input: %d %s", code, body)
 	}
