@@ -180,16 +180,26 @@ func (c *cacher) relist(ctx context.Context) error {
 	if err != nil {
 		return wrapErr(c.prefix, err)
 	}
+	decoded := make([]runtime.Object, len(resp.Kvs))
+	_ = parallelRange(len(resp.Kvs), func(lo, hi int) error {
+		for i := lo; i < hi; i++ {
+			kv := resp.Kvs[i]
+			obj, err := c.store.decodeNew(ctx, kv.Key, kv.Value, kv.ModRevision)
+			if err != nil {
+				c.cfg.logger.Warn("watch cache: skipping undecodable object", "key", string(kv.Key), "err", err)
+				continue
+			}
+			decoded[i] = obj
+		}
+		return nil
+	})
 	objects := make(map[string]runtime.Object, len(resp.Kvs))
 	var sample runtime.Object
-	for _, kv := range resp.Kvs {
-		obj, err := c.store.decodeNew(ctx, kv.Key, kv.Value, kv.ModRevision)
-		if err != nil {
-			c.cfg.logger.Warn("watch cache: skipping undecodable object", "key", string(kv.Key), "err", err)
-			continue
+	for i, obj := range decoded {
+		if obj != nil {
+			objects[string(resp.Kvs[i].Key)] = obj
+			sample = obj
 		}
-		objects[string(kv.Key)] = obj
-		sample = obj
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -146,26 +146,32 @@ func (s *Store) decodeBatch(ctx context.Context, kvs []*mvccpb.KeyValue, objs []
 		}
 		return nil
 	}
+	return matched, parallelRange(len(kvs), work)
+}
+
+// parallelRange runs fn over [0, n) split into GOMAXPROCS contiguous parts
+// (one part below parallelDecodeMin) and joins their errors.
+func parallelRange(n int, fn func(lo, hi int) error) error {
 	workers := goruntime.GOMAXPROCS(0)
-	if len(kvs) < parallelDecodeMin || workers < 2 {
-		return matched, work(0, len(kvs))
+	if n < parallelDecodeMin || workers < 2 {
+		return fn(0, n)
 	}
 	errs := make([]error, workers)
 	var wg sync.WaitGroup
-	chunk := (len(kvs) + workers - 1) / workers
+	chunk := (n + workers - 1) / workers
 	for w := 0; w < workers; w++ {
-		lo, hi := w*chunk, min((w+1)*chunk, len(kvs))
+		lo, hi := w*chunk, min((w+1)*chunk, n)
 		if lo >= hi {
 			break
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[w] = work(lo, hi)
+			errs[w] = fn(lo, hi)
 		}()
 	}
 	wg.Wait()
-	return matched, errors.Join(errs...)
+	return errors.Join(errs...)
 }
 
 func setListMeta(listObj runtime.Object, rev int64, cont string) error {
