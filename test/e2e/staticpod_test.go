@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -319,6 +320,15 @@ spec:
     volumeMounts: [{name: mem, mountPath: /mem}, {name: host, mountPath: /host}]
 `, hostDir))
 	e.write("crash.json", agentSimplePod("crash", "Always", "busybox", "IfNotPresent", "echo crash; exit 2"))
+	e.write("phoenix.yaml", `apiVersion: v1
+kind: Pod
+metadata: {name: phoenix}
+spec:
+  terminationGracePeriodSeconds: 1
+  volumes: [{name: work, emptyDir: {}}]
+  initContainers: [{name: init, image: busybox, imagePullPolicy: IfNotPresent, command: [sh, -c, 'echo init >> /work/runs'], volumeMounts: [{name: work, mountPath: /work}]}]
+  containers: [{name: app, image: busybox, imagePullPolicy: IfNotPresent, command: [sh, -c, 'cat /work/runs; exec sleep 3600'], volumeMounts: [{name: work, mountPath: /work}]}]
+`)
 
 	const wait = 30 * time.Second
 	twins := e.waitPod("twins-node1", "Running and Ready", wait, func(p *v1.Pod) bool {
@@ -452,6 +462,21 @@ spec:
 		}
 	})
 
+	t.Run("dead sandbox: recreated, init containers run again", func(t *testing.T) {
+		p := e.waitPod("phoenix-node1", "Running", wait, agentPhase(v1.PodRunning))
+		oldIP := p.Status.PodIP
+		infra := agentInfraOf(t, e.containerPID(agentContainer(p, "app")))
+		syscall.Kill(infra, syscall.SIGKILL)
+		p = e.waitPod("phoenix-node1", "running again in a new sandbox", wait, func(p *v1.Pod) bool {
+			app := agentContainer(p, "app")
+			return app.RestartCount == 1 && app.State.Running != nil && agentContainer(p, "init").RestartCount == 1
+		})
+		if l := e.logLines(p, "app", 1); strings.Join(l, ",") != "init,init" {
+			t.Errorf("app saw %q: init should have run twice into the same emptyDir", l)
+		}
+		t.Logf("pod IP %s -> %s", oldIP, p.Status.PodIP)
+	})
+
 	t.Run("agent SIGKILLed and restarted adopts running pods", func(t *testing.T) {
 		before := map[string]int{}
 		for _, c := range []string{"server", "client"} {
@@ -511,4 +536,30 @@ func podReady(p *v1.Pod) bool {
 		}
 	}
 	return false
+}
+
+// agentInfraOf finds the infra process (catatonit) sharing pid's network
+// namespace.
+func agentInfraOf(t *testing.T, pid int) int {
+	t.Helper()
+	netns, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/net", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ents, _ := os.ReadDir("/proc")
+	for _, ent := range ents {
+		p, err := strconv.Atoi(ent.Name())
+		if err != nil {
+			continue
+		}
+		cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", p))
+		if !strings.Contains(string(cmd), "catatonit") || strings.Contains(string(cmd), "conmon") {
+			continue
+		}
+		if ns, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/net", p)); ns == netns {
+			return p
+		}
+	}
+	t.Fatalf("no infra process in %s", netns)
+	return 0
 }
