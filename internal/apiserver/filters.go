@@ -2,6 +2,10 @@ package apiserver
 
 import (
 	"bufio"
+	"context"
+	"path"
+	"strings"
+	"time"
 	"errors"
 	"fmt"
 	"net"
@@ -113,3 +117,52 @@ func (r *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 }
 
 func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// longRunning reports whether a request may stay open (watches, logs,
+// exec, attach, port-forward); such requests get no timeout and do not
+// count against the in-flight limit.
+func longRunning(r *http.Request) bool {
+	if isTrue(r.URL.Query().Get("watch")) || strings.Contains(r.URL.Path, "/watch/") || strings.HasPrefix(r.URL.Path, "/debug/pprof") {
+		return true
+	}
+	switch path.Base(r.URL.Path) {
+	case "log", "exec", "attach", "portforward":
+		return true
+	}
+	return false
+}
+
+// maxRequestTimeout caps ?timeout= for ordinary requests, as
+// kube-apiserver's --request-timeout (60s).
+const maxRequestTimeout = 60 * time.Second
+
+// withLimits bounds ordinary requests: at most MaxInFlight at once (429
+// with Retry-After beyond that, which client-go retries) and a deadline of
+// ?timeout= or 60 s.
+func (s *Server) withLimits(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if longRunning(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		select {
+		case s.inflight <- struct{}{}:
+			defer func() { <-s.inflight }()
+		default:
+			w.Header().Set("Retry-After", "1")
+			s.writeStatus(w, r, &metav1.Status{Status: metav1.StatusFailure, Code: http.StatusTooManyRequests,
+				Reason: metav1.StatusReasonTooManyRequests, Message: "too many requests, please try again later",
+				Details: &metav1.StatusDetails{RetryAfterSeconds: 1}})
+			return
+		}
+		timeout := maxRequestTimeout
+		if v := r.URL.Query().Get("timeout"); v != "" {
+			if d, err := time.ParseDuration(v); err == nil && d > 0 && d < timeout {
+				timeout = d
+			}
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), timeout)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}

@@ -117,3 +117,21 @@ func TestPanicRecovered(t *testing.T) {
 type panicStrategy struct{ testStrategy }
 
 func (panicStrategy) Validate(context.Context, runtimeObject) field.ErrorList { panic("boom") }
+
+func TestInFlightLimit(t *testing.T) {
+	e := newTestEnv(t)
+	for i := 0; i < cap(e.api.inflight); i++ {
+		e.api.inflight <- struct{}{}
+	}
+	code, body, hdr := e.do(t, "GET", "/api/v1/namespaces", "", nil)
+	if code != 429 || hdr.Get("Retry-After") != "1" {
+		t.Fatalf("full server: %d %s", code, body)
+	}
+	if code, _, _ := e.do(t, "GET", "/api/v1/namespaces?watch=true&timeoutSeconds=1", "", nil); code != 200 {
+		t.Fatalf("watches are not limited: %d", code)
+	}
+	<-e.api.inflight
+	if code, _, _ := e.do(t, "GET", "/api/v1/namespaces", "", nil); code != 200 {
+		t.Fatalf("after a slot frees: %d", code)
+	}
+}

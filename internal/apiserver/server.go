@@ -59,6 +59,9 @@ type Config struct {
 	Now        func() time.Time
 	// MaxRequestBytes limits request bodies (default 3 MiB).
 	MaxRequestBytes int64
+	// MaxInFlight bounds concurrent ordinary (not long-running) requests
+	// (default 600, kube-apiserver's 400 + 200 mutating).
+	MaxInFlight int
 	// MinWatchTimeout is the base of a watch's lifetime when the client
 	// asks for none; each watch lasts between it and twice it (default 30m).
 	MinWatchTimeout time.Duration
@@ -75,6 +78,7 @@ type Server struct {
 	managers  *fieldManagers
 	metrics   *metrics
 	nsCache   *namespaceCache
+	inflight  chan struct{}
 	handler   http.Handler
 }
 
@@ -98,6 +102,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxRequestBytes == 0 {
 		cfg.MaxRequestBytes = DefaultMaxRequestBytes
 	}
+	if cfg.MaxInFlight == 0 {
+		cfg.MaxInFlight = 600
+	}
 	if cfg.MinWatchTimeout == 0 {
 		cfg.MinWatchTimeout = 30 * time.Minute
 	}
@@ -111,6 +118,7 @@ func New(cfg Config) (*Server, error) {
 		dec:       newDecoder(cfg.Scheme, cfg.MaxRequestBytes),
 		protobuf:  protobuf.NewSerializer(cfg.Scheme, cfg.Scheme),
 		resources: map[schema.GroupVersion]map[string]*registry.Resource{},
+		inflight:  make(chan struct{}, cfg.MaxInFlight),
 	}
 	for _, r := range cfg.Resources {
 		gv := r.GVR.GroupVersion()
@@ -144,6 +152,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 // recovery, metrics, authentication, authorization.
 func (s *Server) buildHandler() http.Handler {
 	var h http.Handler = http.HandlerFunc(s.route)
+	h = s.withLimits(h)
 	h = s.withAuth(h)
 	h = s.withMetrics(h)
 	h = s.withRecovery(h)
