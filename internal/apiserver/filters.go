@@ -3,14 +3,14 @@ package apiserver
 import (
 	"bufio"
 	"context"
-	"path"
-	"strings"
-	"time"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"path"
 	"runtime/debug"
+	"strings"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
