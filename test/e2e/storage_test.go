@@ -223,6 +223,7 @@ func TestStorageConformance(t *testing.T) {
 			t.Run("UpdateConflict", func(t *testing.T) { storageTestUpdate(t, b) })
 			t.Run("DeletePreconditions", func(t *testing.T) { storageTestDelete(t, b) })
 			t.Run("TooLarge", func(t *testing.T) { storageTestTooLarge(t, b) })
+			t.Run("BadResourceVersions", func(t *testing.T) { storageTestBadRVs(t, b) })
 			t.Run("WatchFromRV", func(t *testing.T) { storageTestWatchFromRV(t, b, true) })
 			if b.name == "embedded" {
 				// etcd 3.5.13+: a new cache replays etcd's recent history.
@@ -528,3 +529,37 @@ func storageTestTooLarge(t *testing.T, b *storageBackend) {
 // etcd compacts past the cache's position meanwhile, and the cache relists:
 // its watchers are ended, old resourceVersions expire, and new watches see
 // the writes made while it was away.
+
+func storageTestBadRVs(t *testing.T, b *storageBackend) {
+	s := storageNew(t, b)
+	ctx := storageCtx(t)
+	p := storageMustCreate(t, s, storagePod("rvs", "a", nil))
+	key := storagePodKey("rvs", "a")
+	if err := s.Get(ctx, key, "abc", &corev1.Pod{}, false); !errors.Is(err, storage.ErrInvalidRV) {
+		t.Fatalf("get rv=abc: %v, want ErrInvalidRV", err)
+	}
+	if err := s.GetList(ctx, "/registry/pods/rvs", storage.ListOptions{Recursive: true, ResourceVersion: "-3"}, &corev1.PodList{}); !errors.Is(err, storage.ErrInvalidRV) {
+		t.Fatalf("list rv=-3: %v, want ErrInvalidRV", err)
+	}
+	if err := s.GetList(ctx, "/registry/pods/rvs", storage.ListOptions{Recursive: true, ResourceVersionMatch: "Sometimes"}, &corev1.PodList{}); !errors.Is(err, storage.ErrInvalidRV) {
+		t.Fatalf("bad resourceVersionMatch: %v, want ErrInvalidRV", err)
+	}
+	future := "999999999"
+	if err := s.Get(ctx, key, future, &corev1.Pod{}, false); !errors.Is(err, storage.ErrTimeout) {
+		t.Fatalf("get from the future: %v, want ErrTimeout (too large resource version)", err)
+	}
+	if err := s.GetList(ctx, "/registry/pods/rvs", storage.ListOptions{Recursive: true, ResourceVersion: future}, &corev1.PodList{}); !errors.Is(err, storage.ErrTimeout) {
+		t.Fatalf("list from the future: %v, want ErrTimeout", err)
+	}
+	if _, err := s.Watch(ctx, "/registry/pods/rvs", storage.ListOptions{Recursive: true, ResourceVersion: future}); !errors.Is(err, storage.ErrTimeout) {
+		t.Fatalf("watch from the future: %v, want ErrTimeout", err)
+	}
+	if _, err := s.Watch(ctx, "/registry/pods/rvs", storage.ListOptions{Recursive: true, ResourceVersion: "x"}); !errors.Is(err, storage.ErrInvalidRV) {
+		t.Fatalf("watch rv=x: %v, want ErrInvalidRV", err)
+	}
+	// Exact read of the current state at the object's revision.
+	list := &corev1.PodList{}
+	if err := s.GetList(ctx, "/registry/pods/rvs", storage.ListOptions{Recursive: true, ResourceVersion: p.ResourceVersion, ResourceVersionMatch: "Exact"}, list); err != nil || len(list.Items) != 1 || list.ResourceVersion != p.ResourceVersion {
+		t.Fatalf("exact list: %v %d rv %s", err, len(list.Items), list.ResourceVersion)
+	}
+}
