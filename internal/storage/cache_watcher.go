@@ -229,12 +229,3 @@ func (w *cacheWatcher) send(ctx context.Context, ev watch.Event) bool {
 		return false
 	}
 }
-
-// ExpiredStatus is the Status of the ERROR event (and of the error
-// response) for a watch whose resourceVersion is too old: 410 Expired.
-func ExpiredStatus(message string) *metav1.Status {
-	return &metav1.Status{
-		TypeMeta: metav1.TypeMeta{Kind: "Status", APIVersion: "v1"},
-		Status:   metav1.StatusFailure, Code: 410, Reason: metav1.StatusReasonExpired, Message: message,
-	}
-}
