@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -58,6 +59,15 @@ func storageTestEncryption(t *testing.T, b *storageBackend) {
 	}
 	if v := raw("a"); !bytes.HasPrefix(v, []byte("k8s:enc:aesgcm:v1:key1:")) || bytes.Contains(v, []byte("supersecret")) {
 		t.Fatalf("stored secret is not encrypted: %q", v)
+	}
+	// What an operator sees with etcdctl: ciphertext only.
+	if _, err := os.Stat("/usr/bin/etcdctl"); err == nil {
+		cmd := exec.Command("/usr/bin/etcdctl", "--endpoints", b.endpoint, "get", key("a"), "--print-value-only")
+		cmd.Env = append(os.Environ(), "ETCDCTL_API=3")
+		out, err := cmd.CombinedOutput()
+		if err != nil || !bytes.HasPrefix(out, []byte("k8s:enc:aesgcm:v1:key1:")) || bytes.Contains(out, []byte("supersecret")) {
+			t.Fatalf("etcdctl get: %v\n%q", err, out)
+		}
 	}
 	got := &corev1.Secret{}
 	if err := s.Get(ctx, key("a"), "", got, false); err != nil || string(got.Data["password"]) != "supersecret-a" {
