@@ -118,6 +118,9 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 	// Snapshot the raft log more often than etcd's default (100,000
 	// entries, kept in memory): it holds every written object.
 	ec.SnapshotCount = 10000
+	// Listing thousands of objects legitimately takes over etcd's default
+	// 100 ms; warn only about really slow requests.
+	ec.ExperimentalWarningApplyDuration = time.Second
 
 	e, err := embed.StartEtcd(ec)
 	if err != nil {
