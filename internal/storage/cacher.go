@@ -18,8 +18,17 @@ import (
 // The watch cache: one cacher per resource prefix ("/registry/pods/")
 // lists the prefix once, then keeps ONE etcd watch on it. It holds the
 // current objects and a ring buffer of recent events, and fans the events
-// out to any number of watchers. Its etcd-watch goroutine is the only
-// writer of its state; watchers register and read under mu.
+// out to any number of watchers. Its run goroutine is the only writer of
+// its state; watchers register and read under mu.
+//
+//	            list ok              replay done (or skipped)
+//	listing ───────────► replaying ──────────────────────► watching ◄─┐
+//	  ▲  │ list failed: retry in 1s                          │  │       │ watch error:
+//	  │  └──────┘                                            │  └───────┘ re-watch from rev+1
+//	  └──────────────────────────────────────────────────────┘
+//	     etcd compacted the cache's revision: relist, end every watcher
+//
+// Watches and lists wait until the first list (and replay) is done.
 
 type cacherConfig struct {
 	bufferSize       int
