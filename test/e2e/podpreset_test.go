@@ -241,6 +241,18 @@ func TestPodPreset(t *testing.T) {
 		podpresetUntouched(t, p)
 	})
 
+	t.Run("other kinds are never touched", func(t *testing.T) {
+		s.t = t
+		// peapod serves no workload kinds with a pod template; any labelled
+		// non-Pod object shows the plugin leaves it alone (and does not
+		// fail its creation).
+		podpresetApply(s, "cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: frontend\n  labels: {role: frontend}\ndata: {a: b}\n")
+		out := s.kubectl("get", "configmap", "frontend", "-o", "jsonpath={.metadata.annotations}")
+		if strings.Contains(out, "podpreset") {
+			t.Errorf("configmap annotated: %s", out)
+		}
+	})
+
 	t.Run("exclude annotation", func(t *testing.T) {
 		s.t = t
 		podpresetApply(s, "excluded.yaml", podpresetPod("excluded", "{role: frontend}",
