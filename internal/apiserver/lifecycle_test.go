@@ -53,14 +53,15 @@ func TestNamespaceLifecycle(t *testing.T) {
 // pods/log is proxied to the agent endpoint of the pod's node.
 func TestLogProxy(t *testing.T) {
 	e := newTestEnv(t)
-	var gotPath, gotQuery string
+	var gotPath, gotQuery, gotAuth string
 	agent := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		gotPath, gotQuery = r.URL.Path, r.URL.RawQuery
+		gotPath, gotQuery, gotAuth = r.URL.Path, r.URL.RawQuery, r.Header.Get("Authorization")
 		w.Header().Set("Content-Type", "text/plain")
 		w.Write([]byte("hello from the agent\n"))
 	}))
 	defer agent.Close()
 	e.api.cfg.NodeTransport = &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}
+	e.api.cfg.NodeBearerToken = "node-secret"
 	u, _ := url.Parse(agent.URL)
 	host, portStr, _ := net.SplitHostPort(u.Host)
 	port, _ := strconv.Atoi(portStr)
@@ -78,12 +79,12 @@ func TestLogProxy(t *testing.T) {
 	if _, err := e.client.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	code, body, _ := e.do(t, "GET", "/api/v1/namespaces/default/pods/logged/log?container=c&tailLines=5", "", nil)
+	code, body, _ := e.do(t, "GET", "/api/v1/namespaces/default/pods/logged/log?container=c&tailLines=5", "", nil, "Authorization", "Bearer user-secret")
 	if code != 200 || string(body) != "hello from the agent\n" {
 		t.Fatalf("log: %d %s", code, body)
 	}
-	if gotPath != "/containerLogs/default/logged/c" || !strings.Contains(gotQuery, "tailLines=5") {
-		t.Fatalf("agent saw %s?%s", gotPath, gotQuery)
+	if gotPath != "/containerLogs/default/logged/c" || !strings.Contains(gotQuery, "tailLines=5") || gotAuth != "Bearer node-secret" {
+		t.Fatalf("agent saw %s?%s with %q", gotPath, gotQuery, gotAuth)
 	}
 	code, body, _ = e.do(t, "GET", "/api/v1/namespaces/default/pods/logged/log?container=nope", "", nil)
 	if code != 400 {

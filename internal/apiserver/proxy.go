@@ -66,7 +66,14 @@ func (s *Server) serveNodeProxy(rq *request) {
 	h := proxy.NewUpgradeAwareHandler(loc, s.cfg.NodeTransport, false, rq.info.Subresource != "log", &proxyErrors{s: s, rq: rq})
 	h.UseLocationHost = true
 	h.FlushInterval = -1
-	h.ServeHTTP(rq.w, rq.r)
+	// The client's credentials stay here; the agent sees the server's.
+	out := rq.r.Clone(rq.r.Context())
+	out.Header.Del("Authorization")
+	out.Header.Del("Cookie")
+	if s.cfg.NodeBearerToken != "" {
+		out.Header.Set("Authorization", "Bearer "+s.cfg.NodeBearerToken)
+	}
+	h.ServeHTTP(rq.w, out)
 }
 
 // nodeLocation is https://<InternalIP>:<kubelet port> of a node.

@@ -50,6 +50,9 @@ type Config struct {
 	TokenSigner   TokenSigner   // nil: serviceaccounts/token answers 503
 	// NodeTransport carries proxied requests (logs, exec, ...) to node agents.
 	NodeTransport http.RoundTripper
+	// NodeBearerToken authenticates the server to node agents; the
+	// client's own Authorization header is never forwarded.
+	NodeBearerToken string
 	// Readyz reports readiness (e.g. etcd reachable); nil means ready.
 	Readyz func(ctx context.Context) error
 	// Registerer receives the server's Prometheus metrics; Gatherer serves /metrics.

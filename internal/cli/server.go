@@ -192,9 +192,11 @@ func runServer(ctx context.Context, o *serverOptions, stderr io.Writer) error {
 		Authenticator: &auth.TokenAuthenticator{AdminToken: adminToken, NodeToken: nodeToken, Issuer: issuer},
 		Authorizer:    auth.Authorizer{},
 		TokenSigner:   issuer,
-		// The agent API's certificate is not defined yet (issue 4); until
-		// then the proxy does not verify it. See docs/security.md.
-		NodeTransport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}, Proxy: nil},
+		// Agents serve with self-signed certificates, which the proxy
+		// does not verify yet; it authenticates with the node token.
+		// See docs/security.md.
+		NodeTransport:   &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}, Proxy: nil},
+		NodeBearerToken: nodeToken,
 		Readyz: func(ctx context.Context) error {
 			ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 			defer cancel()
