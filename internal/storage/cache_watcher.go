@@ -56,6 +56,16 @@ func (c *cacher) watch(ctx context.Context, key string, opts ListOptions) (watch
 	if opts.SendInitialEvents != nil {
 		sendInitial = *opts.SendInitialEvents
 	}
+	if rv == 0 && opts.ResourceVersion == "" && opts.SendInitialEvents != nil && *opts.SendInitialEvents &&
+		c.store.progressReliable() {
+		// WatchList with resourceVersion "": the initial state must be as
+		// new as etcd's (a consistent read), as for lists.
+		if cur, err := c.store.CurrentRevision(ctx); err == nil {
+			wctx, cancel := context.WithTimeout(ctx, consistentListWait)
+			_ = c.waitForRev(wctx, cur) // best effort: else the cache's state
+			cancel()
+		}
+	}
 	if rv > 0 {
 		if sendInitial {
 			// "Not older than rv": the cache must have caught up.
