@@ -261,6 +261,10 @@ func tailOffset(r io.Reader, n int64) (int64, error) {
 		}
 	}
 	if n == 0 {
+		// Only the unfinished partial lines, if any.
+		for _, s := range starts {
+			off = min(off, s)
+		}
 		return off, nil
 	}
 	if len(ring) == 0 {
