@@ -55,6 +55,7 @@ type serverOptions struct {
 	disableScheduler bool
 	advertiseAddress string
 	compactInterval  time.Duration
+	controllers      controllerOptions
 }
 
 func newServerCommand() *cobra.Command {
@@ -89,6 +90,7 @@ encryption key for Secrets; on every start it writes
 	f.BoolVar(&o.disableScheduler, "disable-scheduler", false, "do not run the scheduler (pods then need spec.nodeName)")
 	f.StringVar(&o.advertiseAddress, "advertise-address", "", "address other nodes reach this server on (added to the certificate)")
 	f.DurationVar(&o.compactInterval, "etcd-compaction-interval", 5*time.Minute, "how often to compact etcd history")
+	addControllerFlags(f, &o.controllers)
 	return cmd
 }
 
@@ -226,6 +228,9 @@ func runServer(ctx context.Context, o *serverOptions, stderr io.Writer) error {
 		Handler:           api,
 		ReadHeaderTimeout: 30 * time.Second,
 		TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{pki.Serving}},
+		// client-go multiplexes every watch and request of a client on one
+		// HTTP/2 connection; allow as many streams as kube-apiserver does.
+		HTTP2: &http.HTTP2Config{MaxConcurrentStreams: 1000},
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
 	kubeconfig := filepath.Join(o.dataDir, kubeconfigFile)
@@ -240,6 +245,10 @@ func runServer(ctx context.Context, o *serverOptions, stderr io.Writer) error {
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ServeTLS(ln, "", "") }()
+	self := "https://" + net.JoinHostPort(localHost(o.bindAddress), strconv.Itoa(o.securePort))
+	if err := startControllers(ctx, controllerRESTConfig(self, pki.CAPEM, adminToken), pki.CAPEM, o.controllers, log.With("component", "controllers")); err != nil {
+		return err
+	}
 	if !o.disableScheduler {
 		if err := startScheduler(ctx, "https://"+net.JoinHostPort(localHost(o.bindAddress), strconv.Itoa(o.securePort)), pki.CAPEM, adminToken, log); err != nil {
 			return err

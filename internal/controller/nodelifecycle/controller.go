@@ -1,0 +1,185 @@
+package nodelifecycle
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/apimachinery/pkg/util/wait"
+	coordinformers "k8s.io/client-go/informers/coordination/v1"
+	coreinformers "k8s.io/client-go/informers/core/v1"
+	"k8s.io/client-go/kubernetes"
+	coordlisters "k8s.io/client-go/listers/coordination/v1"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/workqueue"
+	"k8s.io/utils/clock"
+)
+
+// Options are the controller's timings.
+type Options struct {
+	// MonitorPeriod: how often every node is checked (5s).
+	MonitorPeriod time.Duration
+	// GracePeriod: how old the last heartbeat may be (40s).
+	GracePeriod time.Duration
+}
+
+const podsByNode = "nodeName"
+
+// Controller watches node heartbeats.
+type Controller struct {
+	client   kubernetes.Interface
+	nodes    corelisters.NodeLister
+	leases   coordlisters.LeaseLister
+	podIndex cache.Indexer
+	synced   []cache.InformerSynced
+	queue    workqueue.TypedRateLimitingInterface[string]
+	opts     Options
+	clock    clock.Clock
+	log      *slog.Logger
+}
+
+// New builds the controller; Run starts it.
+func New(client kubernetes.Interface, nodes coreinformers.NodeInformer, leases coordinformers.LeaseInformer, pods coreinformers.PodInformer, opts Options, clk clock.Clock, log *slog.Logger) *Controller {
+	if opts.MonitorPeriod <= 0 {
+		opts.MonitorPeriod = 5 * time.Second
+	}
+	if opts.GracePeriod <= 0 {
+		opts.GracePeriod = 40 * time.Second
+	}
+	pi := pods.Informer()
+	// Best effort: the indexer may already exist (shared informer).
+	_ = pi.AddIndexers(cache.Indexers{podsByNode: func(obj any) ([]string, error) {
+		if p, ok := obj.(*corev1.Pod); ok && p.Spec.NodeName != "" {
+			return []string{p.Spec.NodeName}, nil
+		}
+		return nil, nil
+	}})
+	c := &Controller{
+		client: client, nodes: nodes.Lister(), leases: leases.Lister(), podIndex: pi.GetIndexer(),
+		synced: []cache.InformerSynced{nodes.Informer().HasSynced, leases.Informer().HasSynced, pi.HasSynced},
+		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
+			workqueue.NewTypedItemExponentialFailureRateLimiter[string](100*time.Millisecond, 10*time.Second),
+			workqueue.TypedRateLimitingQueueConfig[string]{Name: "nodelifecycle"}),
+		opts: opts, clock: clk, log: log,
+	}
+	nodes.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { c.enqueue(obj) },
+		UpdateFunc: func(_, obj any) { c.enqueue(obj) },
+	})
+	return c
+}
+
+func (c *Controller) enqueue(obj any) {
+	if n, ok := obj.(*corev1.Node); ok {
+		c.queue.Add(n.Name)
+	}
+}
+
+// Run checks every node each MonitorPeriod, and on node updates, until
+// ctx ends.
+func (c *Controller) Run(ctx context.Context, workers int) {
+	defer utilruntime.HandleCrash()
+	defer c.queue.ShutDown()
+	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
+		return
+	}
+	for range workers {
+		go wait.UntilWithContext(ctx, c.worker, time.Second)
+	}
+	wait.UntilWithContext(ctx, func(context.Context) {
+		nodes, err := c.nodes.List(labels.Everything())
+		if err != nil {
+			return
+		}
+		for _, n := range nodes {
+			c.queue.Add(n.Name)
+		}
+	}, c.opts.MonitorPeriod)
+}
+
+func (c *Controller) worker(ctx context.Context) {
+	for c.processNext(ctx) {
+	}
+}
+
+func (c *Controller) processNext(ctx context.Context) bool {
+	key, quit := c.queue.Get()
+	if quit {
+		return false
+	}
+	defer c.queue.Done(key)
+	if err := c.sync(ctx, key); err != nil {
+		if !apierrors.IsConflict(err) {
+			c.log.Warn("node lifecycle", "node", key, "err", err)
+		}
+		c.queue.AddRateLimited(key)
+		return true
+	}
+	c.queue.Forget(key)
+	return true
+}
+
+func (c *Controller) sync(ctx context.Context, name string) error {
+	node, err := c.nodes.Get(name)
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	lease, err := c.leases.Leases(LeaseNamespace).Get(name)
+	if err != nil && !apierrors.IsNotFound(err) {
+		return err
+	}
+	now := c.clock.Now()
+	d := DecideNode(node, lease, now, c.opts.GracePeriod)
+	if d.Conditions != nil {
+		upd := node.DeepCopy()
+		upd.Status.Conditions = d.Conditions
+		got, err := c.client.CoreV1().Nodes().UpdateStatus(ctx, upd, metav1.UpdateOptions{})
+		if err != nil {
+			return err
+		}
+		node = got
+		c.log.Info("node stopped reporting; conditions set to Unknown", "node", name)
+	}
+	if d.AddTaint || d.RemoveTaint {
+		upd := node.DeepCopy()
+		if d.AddTaint {
+			upd.Spec.Taints = TaintsWith(upd.Spec.Taints, now)
+		} else {
+			upd.Spec.Taints = TaintsWithout(upd.Spec.Taints)
+		}
+		if _, err := c.client.CoreV1().Nodes().Update(ctx, upd, metav1.UpdateOptions{}); err != nil {
+			return err
+		}
+	}
+	if !d.Lost {
+		return nil
+	}
+	objs, err := c.podIndex.ByIndex(podsByNode, name)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, o := range objs {
+		pod := o.(*corev1.Pod)
+		st := DecidePod(pod, now)
+		if st == nil {
+			continue
+		}
+		upd := pod.DeepCopy()
+		upd.Status = *st
+		if _, err := c.client.CoreV1().Pods(pod.Namespace).UpdateStatus(ctx, upd, metav1.UpdateOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
