@@ -73,7 +73,7 @@ func (s *Server) create(ctx context.Context, rq *request, obj runtime.Object, wo
 	if errs := validateName(rq.res.Kind, acc.GetName(), acc.GetGenerateName()); len(errs) > 0 {
 		return nil, invalid(rq.res.GVK().GroupKind(), acc.GetName(), errs)
 	}
-	if err := prepareCreateMeta(rq.res, acc, rq.info.Namespace, s.cfg.Now()); err != nil {
+	if err := prepareCreateMeta(rq.res, obj, acc, rq.info.Namespace, s.cfg.Now()); err != nil {
 		return nil, err
 	}
 	if rq.res.Namespaced {

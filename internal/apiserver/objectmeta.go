@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"reflect"
 	"context"
 	"strings"
 	"time"
@@ -23,7 +24,7 @@ import (
 // prepareCreateMeta sets what the server owns on a new object (after
 // k8s.io/apiserver rest.BeforeCreate): namespace, uid, creationTimestamp,
 // generation, a name from generateName; it clears what clients may not set.
-func prepareCreateMeta(res *registry.Resource, acc metav1.Object, namespace string, now time.Time) error {
+func prepareCreateMeta(res *registry.Resource, obj runtime.Object, acc metav1.Object, namespace string, now time.Time) error {
 	if res.Namespaced {
 		if acc.GetNamespace() == "" {
 			acc.SetNamespace(namespace)
@@ -42,7 +43,10 @@ func prepareCreateMeta(res *registry.Resource, acc metav1.Object, namespace stri
 	acc.SetDeletionTimestamp(nil)
 	acc.SetDeletionGracePeriodSeconds(nil)
 	acc.SetSelfLink("")
-	acc.SetGeneration(1)
+	acc.SetGeneration(0)
+	if _, ok := specOf(obj); ok {
+		acc.SetGeneration(1) // kinds with a spec track its changes
+	}
 	return nil
 }
 
@@ -95,18 +99,25 @@ func prepareUpdateMeta(acc, oldAcc metav1.Object, obj, old runtime.Object, mainR
 	acc.SetGeneration(gen)
 }
 
-// specChanged compares obj and old with metadata and status blanked.
+// specOf returns the object's Spec field, if its type has one.
+func specOf(obj runtime.Object) (reflect.Value, bool) {
+	v := reflect.ValueOf(obj)
+	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
+		return reflect.Value{}, false
+	}
+	f := v.Elem().FieldByName("Spec")
+	return f, f.IsValid()
+}
+
+// specChanged reports whether obj's spec differs from old's. Kinds without
+// a spec (ConfigMap, Secret, ...) have no generation to bump.
 func specChanged(obj, old runtime.Object) bool {
-	a, errA := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
-	b, errB := runtime.DefaultUnstructuredConverter.ToUnstructured(old)
-	if errA != nil || errB != nil {
-		return true
+	a, ok1 := specOf(obj)
+	b, ok2 := specOf(old)
+	if !ok1 || !ok2 {
+		return false
 	}
-	for _, k := range []string{"metadata", "status", "kind", "apiVersion"} {
-		delete(a, k)
-		delete(b, k)
-	}
-	return !equality.Semantic.DeepEqual(a, b)
+	return !equality.Semantic.DeepEqual(a.Interface(), b.Interface())
 }
 
 // shouldDeleteOnUpdate: an object already marked for deletion whose last

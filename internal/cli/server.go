@@ -230,8 +230,8 @@ func runServer(ctx context.Context, o *serverOptions, stderr io.Writer) error {
 		TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{pki.Serving}},
 		// client-go multiplexes every watch and request of a client on one
 		// HTTP/2 connection; allow as many streams as kube-apiserver does.
-		HTTP2: &http.HTTP2Config{MaxConcurrentStreams: 1000},
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+		HTTP2:    &http.HTTP2Config{MaxConcurrentStreams: 1000},
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
 	kubeconfig := filepath.Join(o.dataDir, kubeconfigFile)
 	if err := auth.WriteKubeconfig(kubeconfig, "https://"+net.JoinHostPort(localHost(o.bindAddress), strconv.Itoa(o.securePort)), pki.CAPEM, auth.AdminUser, adminToken); err != nil {
