@@ -30,7 +30,7 @@ func startScheduler(ctx context.Context, host string, caPEM []byte, token string
 	if err != nil {
 		return fmt.Errorf("scheduler client: %w", err)
 	}
-	s := scheduler.New(client, scheduler.Options{Log: log.With("component", "scheduler")})
+	s := scheduler.New(client, scheduler.Options{Log: log.With("component", "scheduler"), LeaderElection: true})
 	go func() {
 		if err := s.Run(ctx); err != nil {
 			log.Error("scheduler stopped", "err", err)
