@@ -1,8 +1,8 @@
 package apiserver
 
 import (
-	"reflect"
 	"context"
+	"reflect"
 	"strings"
 	"time"
 
