@@ -34,8 +34,9 @@ func main() {
 	lists := flag.Int("lists", 5, "LIST repetitions")
 	kubeconfig := flag.String("kubeconfig", "", "use this running server instead of starting one (RSS then needs --pid)")
 	pid := flag.Int("pid", 0, "pid of the running server (with --kubeconfig)")
+	serverFlags := flag.String("server-flags", "--disable-scheduler --disable-controllers", "extra flags of the started server (the API server alone by default)")
 	flag.Parse()
-	if err := run(*bin, *kubeconfig, *pid, *pods, *conc, *lists); err != nil {
+	if err := run(*bin, *kubeconfig, strings.Fields(*serverFlags), *pid, *pods, *conc, *lists); err != nil {
 		fmt.Fprintln(os.Stderr, "error:", err)
 		os.Exit(1)
 	}
@@ -75,7 +76,7 @@ func rssMB(pid int) float64 {
 	return -1
 }
 
-func run(bin, kubeconfig string, pid, n, conc, lists int) error {
+func run(bin, kubeconfig string, serverFlags []string, pid, n, conc, lists int) error {
 	dir, err := os.MkdirTemp("", "peapod-bench-")
 	if err != nil {
 		return err
@@ -83,7 +84,8 @@ func run(bin, kubeconfig string, pid, n, conc, lists int) error {
 	defer os.RemoveAll(dir)
 	if kubeconfig == "" {
 		port := freePort()
-		cmd := exec.Command(bin, "server", "--data-dir", dir, "--secure-port", strconv.Itoa(port), "--bind-address", "127.0.0.1", "--disable-agent")
+		args := append([]string{"server", "--data-dir", dir, "--secure-port", strconv.Itoa(port), "--bind-address", "127.0.0.1", "--disable-agent"}, serverFlags...)
+		cmd := exec.Command(bin, args...)
 		logf, _ := os.Create(filepath.Join(dir, "server.log"))
 		cmd.Stdout, cmd.Stderr = logf, logf
 		if err := cmd.Start(); err != nil {
