@@ -19,28 +19,54 @@ func NewNetNS(path string) error {
 		return fmt.Errorf("netns file: %w", err)
 	}
 	f.Close()
-	errc := make(chan error, 1)
-	go func() {
-		// The thread enters the new namespace and is never unlocked: Go
-		// ends it when this goroutine returns, so no other goroutine ever
-		// runs in the pod's namespace.
-		goruntime.LockOSThread()
+	err = OnThread(unix.CLONE_NEWNET, func() error {
 		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
-			errc <- fmt.Errorf("unshare netns: %w", err)
-			return
+			return fmt.Errorf("unshare netns: %w", err)
 		}
 		src := fmt.Sprintf("/proc/%d/task/%d/ns/net", os.Getpid(), unix.Gettid())
 		if err := unix.Mount(src, path, "none", unix.MS_BIND, ""); err != nil {
-			errc <- fmt.Errorf("bind-mount netns: %w", err)
-			return
+			return fmt.Errorf("bind-mount netns: %w", err)
 		}
-		errc <- loopbackUp()
-	}()
-	if err := <-errc; err != nil {
+		return loopbackUp()
+	})
+	if err != nil {
 		RemoveNetNS(path)
 		return err
 	}
 	return nil
+}
+
+// OnThread runs fn on a locked OS thread that fn may move into other
+// namespaces of kind nstype; afterwards the thread goes back to its
+// original namespace and is unlocked. If it cannot go back, it stays
+// locked and Go ends it with the goroutine (the main thread would
+// instead be parked forever, still holding the namespace; going back
+// avoids that).
+func OnThread(nstype int, fn func() error) error {
+	kind := map[int]string{unix.CLONE_NEWNET: "net", unix.CLONE_NEWUTS: "uts", unix.CLONE_NEWIPC: "ipc"}[nstype]
+	if kind == "" {
+		return fmt.Errorf("OnThread: unsupported namespace type %#x", nstype)
+	}
+	errc := make(chan error, 1)
+	go func() {
+		goruntime.LockOSThread()
+		orig, err := unix.Open("/proc/thread-self/ns/"+kind, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			goruntime.UnlockOSThread()
+			errc <- fmt.Errorf("open own %s namespace: %w", kind, err)
+			return
+		}
+		defer unix.Close(orig)
+		ferr := fn()
+		if err := unix.Setns(orig, nstype); err != nil {
+			// Leave the thread locked: it dies with this goroutine.
+			errc <- errors.Join(ferr, fmt.Errorf("returning to own %s namespace: %w", kind, err))
+			return
+		}
+		goruntime.UnlockOSThread()
+		errc <- ferr
+	}()
+	return <-errc
 }
 
 // loopbackUp sets "lo" up in the calling thread's network namespace.
@@ -80,22 +106,15 @@ func RemoveNetNS(path string) error {
 // InNetNS runs fn on a locked OS thread that has entered the network
 // namespace at path; sockets fn creates stay in that namespace.
 func InNetNS(path string, fn func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		goruntime.LockOSThread()
+	return OnThread(unix.CLONE_NEWNET, func() error {
 		ns, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		if err != nil {
-			errc <- fmt.Errorf("open netns: %w", err)
-			return
+			return fmt.Errorf("open netns: %w", err)
 		}
 		defer unix.Close(ns)
 		if err := unix.Setns(ns, unix.CLONE_NEWNET); err != nil {
-			errc <- fmt.Errorf("setns: %w", err)
-			return
+			return fmt.Errorf("setns: %w", err)
 		}
-		// The thread is not unlocked: it dies with this goroutine rather
-		// than go back to the scheduler in the pod's namespace.
-		errc <- fn()
-	}()
-	return <-errc
+		return fn()
+	})
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	goruntime "runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -32,6 +34,13 @@ import (
 // (10.77.<n>.0/24), so tests never share network state.
 var runtimeSubnetSeq atomic.Int32
 
+// runtimeTestCIDR is a pod CIDR unique to this test process and n:
+// 10.<78..177>.<n>.0/24 with the second octet from the PID, so that
+// concurrent `go test` processes on the host do not share a subnet.
+func runtimeTestCIDR(n int32) string {
+	return fmt.Sprintf("10.%d.%d.0/24", 78+os.Getpid()%100, n%250)
+}
+
 // runtimeEnv is one driver on a fresh data dir with the busybox image.
 type runtimeEnv struct {
 	t       *testing.T
@@ -45,7 +54,7 @@ type runtimeEnv struct {
 // runtimeNewEnv builds a driver with a unique bridge, subnet and cgroup
 // parent, imports busybox, and registers a cleanup that removes every
 // sandbox, the bridge and the data dir, then checks for leaks.
-func runtimeNewEnv(t *testing.T) *runtimeEnv {
+func runtimeNewEnv(t *testing.T, opts ...func(*runc.Config)) *runtimeEnv {
 	t.Helper()
 	n := runtimeSubnetSeq.Add(1)
 	dataDir, err := os.MkdirTemp("", "peapod-rt-")
@@ -73,9 +82,12 @@ func runtimeNewEnv(t *testing.T) *runtimeEnv {
 			DataDir:      dataDir,
 			Images:       images,
 			Bridge:       "pprt" + tag,
-			PodCIDR:      fmt.Sprintf("10.77.%d.0/24", 100+n),
+			PodCIDR:      runtimeTestCIDR(n),
 			CgroupParent: "peapod-rt-" + tag,
 		},
+	}
+	for _, o := range opts {
+		o(&e.cfg)
 	}
 	e.d = e.newDriver()
 	t.Cleanup(func() {
@@ -180,49 +192,44 @@ func runtimeSleeper(name string) v1.Container {
 	return v1.Container{Name: name, Command: []string{"sleep", "3600"}}
 }
 
-// runtimeHostState is what a pod could leave on the host.
-type runtimeHostState struct {
-	mounts    map[string]bool // mount points under the data dir, and nsfs mounts
-	links     map[string]bool
-	chains    map[string]bool // iptables nat/filter CNI chains and rules
-	procs     map[string]bool // conmon and catatonit processes
-	cgroups   map[string]bool
-	dataFiles []string
-}
-
-func runtimeSnapshot(t *testing.T, dataDir string) runtimeHostState {
-	t.Helper()
-	s := runtimeHostState{mounts: map[string]bool{}, links: map[string]bool{}, chains: map[string]bool{}, procs: map[string]bool{}, cgroups: map[string]bool{}}
+// runtimeLeaks lists what the runtime driver on dataDir left on the host:
+// mounts under dataDir; its bridge, iptables rules naming its network or
+// pod CIDR, processes under its cgroup parent or running from dataDir
+// (conmon, catatonit), the cgroup parent itself, and files under
+// dataDir/runtime other than driver.json and host-local's bookkeeping. It
+// is scoped to that driver (runtime/driver.json), so tests running in
+// parallel on the host do not disturb it.
+func runtimeLeaks(dataDir string) map[string][]string {
+	leaks := map[string][]string{}
+	add := func(what, s string) { leaks[what] = append(leaks[what], s) }
+	var owned struct{ Bridge, PodCIDR, NetworkName, CgroupParent string }
+	if b, err := os.ReadFile(filepath.Join(dataDir, "runtime", "driver.json")); err == nil {
+		json.Unmarshal(b, &owned)
+	}
 	if f, err := os.Open("/proc/self/mountinfo"); err == nil {
 		sc := bufio.NewScanner(f)
 		for sc.Scan() {
-			fs := strings.Fields(sc.Text())
-			if len(fs) < 10 {
-				continue
-			}
-			mp := fs[4]
-			typ := ""
-			for i, x := range fs {
-				if x == "-" && i+1 < len(fs) {
-					typ = fs[i+1]
-				}
-			}
-			if strings.HasPrefix(mp, dataDir) || typ == "nsfs" {
-				s.mounts[mp+" ("+typ+")"] = true
+			if fs := strings.Fields(sc.Text()); len(fs) > 4 && strings.HasPrefix(fs[4], dataDir+"/") {
+				add("mounts", fs[4])
 			}
 		}
 		f.Close()
 	}
-	if ents, err := os.ReadDir("/sys/class/net"); err == nil {
-		for _, e := range ents {
-			s.links[e.Name()] = true
+	if owned.Bridge != "" {
+		if _, err := os.Stat(filepath.Join("/sys/class/net", owned.Bridge)); err == nil {
+			ports, _ := os.ReadDir(filepath.Join("/sys/class/net", owned.Bridge, "brif"))
+			add("links", fmt.Sprintf("bridge %s (%d ports)", owned.Bridge, len(ports)))
 		}
 	}
-	for _, table := range []string{"nat", "filter"} {
-		out, _ := exec.Command("iptables", "-w", "-t", table, "-S").Output()
-		for _, l := range strings.Split(string(out), "\n") {
-			if strings.Contains(l, "CNI") || strings.Contains(l, "peapod") {
-				s.chains[table+": "+l] = true
+	if owned.PodCIDR != "" {
+		prefix := strings.TrimSuffix(owned.PodCIDR, "0/24")
+		for _, table := range []string{"nat", "filter"} {
+			out, _ := exec.Command("iptables", "-w", "-t", table, "-S").Output()
+			for _, l := range strings.Split(string(out), "\n") {
+				if strings.Contains(l, owned.PodCIDR) || strings.Contains(l, `"`+owned.NetworkName+`"`) || strings.Contains(l, " "+owned.NetworkName+`"`) ||
+					(prefix != owned.PodCIDR && strings.Contains(l, " "+prefix)) {
+					add("iptables", table+": "+l)
+				}
 			}
 		}
 	}
@@ -231,25 +238,25 @@ func runtimeSnapshot(t *testing.T, dataDir string) runtimeHostState {
 			if _, err := strconv.Atoi(e.Name()); err != nil {
 				continue
 			}
-			b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-			if err != nil {
-				continue
-			}
-			cmd := strings.ReplaceAll(string(b), "\x00", " ")
-			if strings.Contains(cmd, "conmon") || strings.Contains(cmd, "catatonit") {
-				s.procs[e.Name()+" "+cmd] = true
+			cmd, _ := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+			cg, _ := os.ReadFile("/proc/" + e.Name() + "/cgroup")
+			if strings.Contains(string(cmd), dataDir+"/") ||
+				owned.CgroupParent != "" && strings.Contains(string(cg), ":/"+owned.CgroupParent+"/") {
+				if st, _ := os.ReadFile("/proc/" + e.Name() + "/stat"); strings.Contains(string(st), ") Z ") {
+					continue // exited, waiting for PID 1 to reap it
+				}
+				add("processes", e.Name()+" "+strings.ReplaceAll(string(cmd), "\x00", " "))
 			}
 		}
 	}
-	for _, h := range []string{"memory", "cpu", "pids", "devices", "freezer", "unified", "systemd", "blkio", "cpuset", "cpuacct"} {
-		root := filepath.Join("/sys/fs/cgroup", h)
-		filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
-			if err != nil || !d.IsDir() {
-				return nil
+	if owned.CgroupParent != "" {
+		hs, _ := os.ReadDir("/sys/fs/cgroup")
+		for _, h := range hs {
+			p := filepath.Join("/sys/fs/cgroup", h.Name(), owned.CgroupParent)
+			if fi, err := os.Stat(p); err == nil && fi.IsDir() {
+				add("cgroups", p)
 			}
-			s.cgroups[p] = true
-			return nil
-		})
+		}
 	}
 	rt := filepath.Join(dataDir, "runtime")
 	filepath.WalkDir(rt, func(p string, d os.DirEntry, err error) error {
@@ -257,57 +264,38 @@ func runtimeSnapshot(t *testing.T, dataDir string) runtimeHostState {
 			return nil
 		}
 		rel, _ := filepath.Rel(rt, p)
-		// host-local keeps its lock and last-reserved bookmark.
-		if strings.HasPrefix(rel, "cni/ipam/") && (strings.HasSuffix(rel, "/lock") || strings.Contains(rel, "last_reserved_ip")) {
+		if rel == "driver.json" || strings.HasPrefix(rel, "cni/ipam/") && (strings.HasSuffix(rel, "/lock") || strings.Contains(rel, "last_reserved_ip")) {
 			return nil
 		}
-		s.dataFiles = append(s.dataFiles, rel)
+		add("files", rel)
 		return nil
 	})
-	sort.Strings(s.dataFiles)
-	return s
+	return leaks
 }
 
-func runtimeNew(before, after map[string]bool) []string {
-	var out []string
-	for k := range after {
-		if !before[k] {
-			out = append(out, k)
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
-// runtimeLeakCheck snapshots the host and returns a func that fails the
-// test if anything a pod could leave (mounts under dataDir, nsfs mounts,
-// network links, iptables CNI chains, conmon/catatonit processes, cgroups,
-// files under dataDir/runtime) appeared since. Call it after teardown.
+// runtimeLeakCheck returns a func that fails the test if the runtime on
+// dataDir left anything on the host (see runtimeLeaks). Call it after
+// teardown, including removing the node-level bridge, masquerade rule and
+// cgroup parent (runc.Driver.Prune). It retries briefly: conmon exits a
+// few milliseconds after writing its exit file.
 func runtimeLeakCheck(t *testing.T, dataDir string) func() {
 	t.Helper()
-	before := runtimeSnapshot(t, dataDir)
 	return func() {
 		t.Helper()
-		var after runtimeHostState
-		// conmon exits a few ms after writing the exit file; give stragglers a moment.
+		var leaks map[string][]string
 		for i := 0; i < 50; i++ {
-			after = runtimeSnapshot(t, dataDir)
-			if len(runtimeNew(before.procs, after.procs)) == 0 {
-				break
+			if leaks = runtimeLeaks(dataDir); len(leaks) == 0 {
+				return
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
-		for what, leaked := range map[string][]string{
-			"mounts":    runtimeNew(before.mounts, after.mounts),
-			"links":     runtimeNew(before.links, after.links),
-			"iptables":  runtimeNew(before.chains, after.chains),
-			"processes": runtimeNew(before.procs, after.procs),
-			"cgroups":   runtimeNew(before.cgroups, after.cgroups),
-			"files":     after.dataFiles,
-		} {
-			if len(leaked) > 0 {
-				t.Errorf("leaked %s:\n  %s", what, strings.Join(leaked, "\n  "))
-			}
+		kinds := make([]string, 0, len(leaks))
+		for k := range leaks {
+			kinds = append(kinds, k)
+		}
+		sort.Strings(kinds)
+		for _, k := range kinds {
+			t.Errorf("leaked %s:\n  %s", k, strings.Join(leaks[k], "\n  "))
 		}
 	}
 }
@@ -321,7 +309,7 @@ func TestRuntimeTwoContainersShareNetworkIPCAndHostname(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.State != runtime.SandboxReady || !strings.HasPrefix(st.IP, "10.77.") {
+	if st.State != runtime.SandboxReady || !strings.HasPrefix(st.IP, strings.TrimSuffix(e.cfg.PodCIDR, "0/24")) {
 		t.Fatalf("sandbox status: %+v", st)
 	}
 	server := e.start(sb, v1.Container{Name: "server", Command: []string{"sh", "-c", "mkdir -p /www && echo hello-from-server > /www/index.html && exec httpd -f -p 8080 -h /www"}})
@@ -428,7 +416,7 @@ func TestRuntimeHostNamespaces(t *testing.T) {
 		}
 	}
 	for _, ns := range []string{"net", "pid", "ipc", "uts"} {
-		host, _ := os.Readlink("/proc/self/ns/" + ns)
+		host := runtimeHostNS(ns)
 		if got := strings.TrimSpace(e.exec(c, "readlink", "/proc/self/ns/"+ns)); got != host {
 			t.Errorf("%s namespace %s, host %s", ns, got, host)
 		}
@@ -448,13 +436,23 @@ func TestRuntimeHostNamespaces(t *testing.T) {
 	}
 }
 
+// runtimeHostNS names the host's namespace of kind ns, read from a thread
+// of this process (/proc/self is the main thread, which the Go runtime
+// may have parked inside a pod's network namespace).
+func runtimeHostNS(ns string) string {
+	goruntime.LockOSThread()
+	defer goruntime.UnlockOSThread()
+	s, _ := os.Readlink("/proc/thread-self/ns/" + ns)
+	return s
+}
+
 func TestRuntimeTwoPodsReachEachOther(t *testing.T) {
 	e := runtimeNewEnv(t)
 	a := e.runPod(e.sandboxConfig("pod-a"))
 	b := e.runPod(e.sandboxConfig("pod-b"))
 	sa, _ := e.d.PodSandboxStatus(context.Background(), a)
 	sb, _ := e.d.PodSandboxStatus(context.Background(), b)
-	if sa.IP == sb.IP || sa.IP == "" {
+	if sa.IP == sb.IP || !strings.HasPrefix(sa.IP, "10.") {
 		t.Fatalf("pod IPs %q and %q", sa.IP, sb.IP)
 	}
 	// (busybox-static's wget segfaults with -T; the exec timeout bounds it.)
@@ -600,14 +598,39 @@ func TestRuntimeTerminationMessage(t *testing.T) {
 }
 
 func TestRuntimeCreateDeleteCycles(t *testing.T) {
-	e := runtimeNewEnv(t)
+	for _, warm := range []int{0, 2} {
+		t.Run(fmt.Sprintf("warm=%d", warm), func(t *testing.T) {
+			runtimeCycles(t, warm)
+		})
+	}
+}
+
+// runtimeCycles creates and deletes a pod with one container 50 times; the
+// env's cleanup then checks that nothing is left on the host.
+func runtimeCycles(t *testing.T, warm int) {
+	e := runtimeNewEnv(t, func(c *runc.Config) { c.WarmSandboxes = warm })
 	ctx := context.Background()
 	var starts, teardowns []time.Duration
 	for i := 0; i < 50; i++ {
 		t0 := time.Now()
-		sb := e.runPod(e.sandboxConfig(fmt.Sprintf("cycle-%d", i)))
+		cfg := e.sandboxConfig(fmt.Sprintf("cycle-%d", i))
+		cfg.ShareProcessNamespace = i%2 == 0
+		sb := e.runPod(cfg)
 		c := e.start(sb, runtimeSleeper("c"))
 		starts = append(starts, time.Since(t0))
+		if i%10 == 0 {
+			// A claimed warm sandbox is the pod's own: its name and files.
+			if got := strings.TrimSpace(e.exec(c, "hostname")); got != cfg.Name {
+				t.Fatalf("cycle %d: hostname %q", i, got)
+			}
+			if hosts := e.exec(c, "cat", "/etc/hosts"); !strings.Contains(hosts, "\t"+cfg.Name+"\n") {
+				t.Fatalf("cycle %d: /etc/hosts\n%s", i, hosts)
+			}
+			pid1 := e.exec(c, "cat", "/proc/1/cmdline")
+			if cfg.ShareProcessNamespace != strings.HasPrefix(pid1, "/catatonit") {
+				t.Fatalf("cycle %d: share=%v but PID 1 is %q", i, cfg.ShareProcessNamespace, pid1)
+			}
+		}
 		if st, _ := e.d.ContainerStatus(ctx, c); st.State != runtime.ContainerRunning {
 			t.Fatalf("cycle %d: %s", i, st.State)
 		}
@@ -623,6 +646,9 @@ func TestRuntimeCreateDeleteCycles(t *testing.T) {
 	sort.Slice(starts, func(i, j int) bool { return starts[i] < starts[j] })
 	sort.Slice(teardowns, func(i, j int) bool { return teardowns[i] < teardowns[j] })
 	t.Logf("pod start p50 %v p99 %v; teardown p50 %v p99 %v", starts[25], starts[49], teardowns[25], teardowns[49])
+	if sbs, _ := e.d.ListPodSandboxes(ctx); len(sbs) != 0 {
+		t.Errorf("%d sandboxes listed after the cycles (warm ones must not be)", len(sbs))
+	}
 }
 
 func resourceMust(s string) resource.Quantity { return resource.MustParse(s) }

@@ -88,6 +88,13 @@ type Config struct {
 	// <LogRoot>/<ns>_<name>_<uid>; default <DataDir>/pods.
 	LogRoot string
 
+	// WarmSandboxes keeps this many sandboxes ready (network namespace
+	// attached to the pod network, infra container running) for pods on the
+	// pod network without host namespaces or host ports: RunPodSandbox then
+	// only names them (hostname, /etc files, cgroup parent). 0 disables.
+	// A goroutine refills the pool until Close or Prune.
+	WarmSandboxes int
+
 	// Logf reports background problems (adoption, cleanup); default discards.
 	Logf func(format string, args ...any)
 }
@@ -149,6 +156,11 @@ type Driver struct {
 	masqDone   bool // the masquerade rule is known to be installed
 	sandboxes  map[string]*sandbox
 	containers map[string]*container
+	pool       []string // warm sandboxes ready to claim
+	stale      []string // warm sandboxes found dead at adoption
+	poolKick   chan struct{}
+	poolStop   context.CancelFunc
+	poolDone   chan struct{}
 }
 
 var _ runtime.Service = (*Driver)(nil)
@@ -196,21 +208,65 @@ func New(cfg Config) (*Driver, error) {
 		return nil, err
 	}
 	d.cni = cni
+	// Record what this driver owns on the host, for operators and for
+	// leak checks (test/e2e runtimeLeakCheck).
+	if err := writeJSON(filepath.Join(root, "driver.json"), map[string]string{
+		"bridge": cfg.Bridge, "podCIDR": cfg.PodCIDR, "networkName": cfg.NetworkName,
+		"cgroupParent": cfg.CgroupParent,
+	}); err != nil {
+		return nil, err
+	}
 	if err := d.adopt(); err != nil {
 		return nil, err
+	}
+	for _, id := range d.stale {
+		if err := d.removeWarm(context.Background(), id); err != nil {
+			cfg.Logf("runtime: removing dead warm sandbox %s: %v", id, err)
+		}
+	}
+	d.stale = nil
+	d.poolKick = make(chan struct{}, 1)
+	d.poolDone = make(chan struct{})
+	if cfg.WarmSandboxes > 0 {
+		ctx, cancel := context.WithCancel(context.Background())
+		d.poolStop = cancel
+		go d.refillPool(ctx)
+		d.kickPool()
+	} else {
+		close(d.poolDone)
 	}
 	return d, nil
 }
 
+// Close stops the warm pool's refilling. Containers and sandboxes are
+// left as they are (a new driver adopts them).
+func (d *Driver) Close() {
+	if d.poolStop != nil {
+		d.poolStop()
+	}
+	<-d.poolDone
+}
+
 // Prune removes node-level resources that no sandbox uses any more: the
-// bridge, the masquerade rule and the driver's cgroup parent. Call it at shutdown or in tests.
+// warm pool (stopped for good), the bridge, the masquerade rule and the
+// driver's cgroup parent. Call it at shutdown or in tests.
 func (d *Driver) Prune(ctx context.Context) error {
 	d.mu.Lock()
-	n := len(d.sandboxes)
+	n := 0
+	for _, sb := range d.sandboxes {
+		if !sb.meta().Pooled {
+			n++
+		}
+	}
 	d.mu.Unlock()
 	if n > 0 {
 		return fmt.Errorf("prune: %d sandboxes remain: %w", n, runtime.ErrInvalidState)
 	}
+	d.Close()
+	if err := d.drainPool(ctx); err != nil {
+		return err
+	}
+	removeCgroup(d.cfg.CgroupParent + "/warm")
 	removeCgroup(d.cfg.CgroupParent)
 	d.mu.Lock()
 	d.masqDone = false
@@ -246,10 +302,11 @@ func newID() string {
 	return hex.EncodeToString(b[:])
 }
 
+// getSandbox finds a sandbox callers may see (not a warm one).
 func (d *Driver) getSandbox(id string) (*sandbox, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if sb, ok := d.sandboxes[id]; ok {
+	if sb, ok := d.sandboxes[id]; ok && !sb.meta().Pooled {
 		return sb, nil
 	}
 	return nil, fmt.Errorf("sandbox %q: %w", id, runtime.ErrNotFound)

@@ -21,17 +21,23 @@ type sandboxMeta struct {
 	CreatedAt time.Time              `json:"createdAt"`
 	// Ready is set once everything is up; a sandbox found without it after
 	// a restart was interrupted while starting and is NotReady.
-	Ready        bool                  `json:"ready"`
-	Stopped      bool                  `json:"stopped"`
-	NetNS        string                `json:"netns,omitempty"`
-	NetworkUp    bool                  `json:"networkUp,omitempty"`
-	Ports        []network.PortMapping `json:"ports,omitempty"`
-	IPs          []string              `json:"ips,omitempty"`
-	Shm          string                `json:"shm,omitempty"`
-	CgroupParent string                `json:"cgroupParent"`
-	Hostname     string                `json:"hostname"`
-	InfraPID     int                   `json:"infraPid,omitempty"`
-	InfraStart   uint64                `json:"infraStart,omitempty"`
+	Ready     bool                  `json:"ready"`
+	Stopped   bool                  `json:"stopped"`
+	NetNS     string                `json:"netns,omitempty"`
+	NetworkUp bool                  `json:"networkUp,omitempty"`
+	Ports     []network.PortMapping `json:"ports,omitempty"`
+	IPs       []string              `json:"ips,omitempty"`
+	Shm       string                `json:"shm,omitempty"`
+	// CgroupParent is the pod's cgroup (removed with the sandbox; empty
+	// for a warm sandbox not yet claimed); InfraCgroup the infra
+	// container's (under CgroupParent, or the warm pool's parent).
+	CgroupParent string `json:"cgroupParent"`
+	InfraCgroup  string `json:"infraCgroup"`
+	// Pooled marks a warm sandbox waiting in the pool (invisible to callers).
+	Pooled     bool   `json:"pooled,omitempty"`
+	Hostname   string `json:"hostname"`
+	InfraPID   int    `json:"infraPid,omitempty"`
+	InfraStart uint64 `json:"infraStart,omitempty"`
 }
 
 // containerMeta is a container's persisted state (containers/<id>/meta.json).
@@ -142,9 +148,19 @@ func (d *Driver) adopt() error {
 			d.cfg.Logf("runtime: adopting sandbox %s: %v", e.Name(), err)
 			continue
 		}
+		if m.InfraCgroup == "" {
+			m.InfraCgroup = m.CgroupParent + "/" + m.ID
+		}
 		sb := &sandbox{dir: dir}
 		sb.m.Store(&m)
 		d.sandboxes[m.ID] = sb
+		if m.Pooled {
+			if m.Ready && alive(m.InfraPID, m.InfraStart) {
+				d.pool = append(d.pool, m.ID)
+			} else {
+				d.stale = append(d.stale, m.ID)
+			}
+		}
 	}
 	cs, err := os.ReadDir(d.dirs.containers)
 	if err != nil {

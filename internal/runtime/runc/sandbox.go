@@ -72,10 +72,20 @@ func portMappings(in []runtime.PortMapping) []network.PortMapping {
 // RunPodSandbox creates the network namespace, then concurrently attaches
 // it to the pod network (CNI ADD) and starts the infra container with the
 // pod's files; on any failure everything done so far is undone.
-func (d *Driver) RunPodSandbox(ctx context.Context, cfg *runtime.SandboxConfig) (_ string, err error) {
+func (d *Driver) RunPodSandbox(ctx context.Context, cfg *runtime.SandboxConfig) (string, error) {
 	if err := validateSandbox(cfg); err != nil {
 		return "", err
 	}
+	if d.cfg.WarmSandboxes > 0 && warmEligible(cfg) {
+		if id, ok := d.claimWarm(ctx, cfg); ok {
+			return id, nil
+		}
+	}
+	return d.createSandbox(ctx, cfg, false)
+}
+
+// createSandbox builds a sandbox from scratch; pooled makes a warm one.
+func (d *Driver) createSandbox(ctx context.Context, cfg *runtime.SandboxConfig, pooled bool) (_ string, err error) {
 	id := newID()
 	dir := filepath.Join(d.dirs.sandboxes, id)
 	if err := os.Mkdir(dir, 0o711); err != nil {
@@ -90,6 +100,11 @@ func (d *Driver) RunPodSandbox(ctx context.Context, cfg *runtime.SandboxConfig) 
 		CgroupParent: d.podCgroupParent(cfg, id),
 		Hostname:     hostname,
 		Ports:        portMappings(cfg.PortMappings),
+		Pooled:       pooled,
+	}
+	m.InfraCgroup = m.CgroupParent + "/" + id
+	if pooled {
+		m.CgroupParent, m.InfraCgroup = "", d.cfg.CgroupParent+"/warm/"+id
 	}
 	if !cfg.HostNetwork {
 		m.NetNS = filepath.Join(dir, "netns")
@@ -211,7 +226,7 @@ func (d *Driver) startInfra(ctx context.Context, sb *sandbox) (int, error) {
 		Catatonit:   d.cfg.CatatonitPath,
 		Hostname:    m.Hostname,
 		Namespaces:  ns,
-		CgroupsPath: "/" + m.CgroupParent + "/" + m.ID,
+		CgroupsPath: "/" + m.InfraCgroup,
 	})
 	if err := writeJSON(filepath.Join(bundle, "config.json"), spec); err != nil {
 		return 0, err
@@ -403,7 +418,7 @@ func (d *Driver) removeSandboxLocked(ctx context.Context, sb *sandbox, force boo
 			errs = append(errs, err)
 		}
 	}
-	removeCgroup(m.CgroupParent + "/" + m.ID)
+	removeCgroup(m.InfraCgroup)
 	if err := removeCgroup(m.CgroupParent); err != nil {
 		errs = append(errs, err)
 	}
@@ -467,7 +482,9 @@ func (d *Driver) ListPodSandboxes(ctx context.Context) ([]*runtime.SandboxStatus
 	d.mu.Lock()
 	sbs := make([]*sandbox, 0, len(d.sandboxes))
 	for _, sb := range d.sandboxes {
-		sbs = append(sbs, sb)
+		if !sb.meta().Pooled {
+			sbs = append(sbs, sb)
+		}
 	}
 	d.mu.Unlock()
 	out := make([]*runtime.SandboxStatus, 0, len(sbs))

@@ -1,0 +1,165 @@
+// Command bench-runtime measures the runtime driver: sandbox + one busybox
+// container started (p50/p99 over -n runs), teardown, and a burst of
+// -burst pods started concurrently. It prints a markdown table row set.
+// Run as root: go run ./hack/bench-runtime -image busybox.tar
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+
+	"github.com/peapod/peapod/internal/image"
+	"github.com/peapod/peapod/internal/runtime"
+	"github.com/peapod/peapod/internal/runtime/runc"
+)
+
+func main() {
+	imagePath := flag.String("image", "", "busybox docker-archive")
+	n := flag.Int("n", 50, "sequential runs")
+	burst := flag.Int("burst", 100, "pods started concurrently")
+	bridge := flag.String("bridge", "ppbench0", "bridge name")
+	cidr := flag.String("cidr", "10.77.250.0/24", "pod CIDR")
+	noMasq := flag.Bool("no-masq", false, "disable ipMasq")
+	warm := flag.Int("warm", 0, "warm sandboxes (runc.Config.WarmSandboxes)")
+	flag.Parse()
+	if err := run(*imagePath, *n, *burst, *bridge, *cidr, *noMasq, *warm); err != nil {
+		fmt.Fprintln(os.Stderr, "bench-runtime:", err)
+		os.Exit(1)
+	}
+}
+
+type phases struct{ sandbox, create, start, total, teardown time.Duration }
+
+func run(imagePath string, n, burst int, bridge, cidr string, noMasq bool, warm int) error {
+	ctx := context.Background()
+	dataDir, err := os.MkdirTemp("", "peapod-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dataDir)
+	images, err := image.Open(filepath.Join(dataDir, "images"))
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(imagePath)
+	if err != nil {
+		return err
+	}
+	imgs, err := images.Import(ctx, f)
+	f.Close()
+	if err != nil {
+		return err
+	}
+	d, err := runc.New(runc.Config{Logf: func(f string, a ...any) {
+		if os.Getenv("TRACE") != "" {
+			fmt.Fprintf(os.Stderr, f+"\n", a...)
+		}
+	}, DataDir: dataDir, Images: images, Bridge: bridge, PodCIDR: cidr, CgroupParent: "peapod-bench", DisableIPMasq: noMasq, WarmSandboxes: warm})
+	if err != nil {
+		return err
+	}
+	defer d.Prune(ctx)
+	time.Sleep(time.Duration(warm) * 100 * time.Millisecond) // let the pool fill
+	startPod := func(i int) (string, phases, error) {
+		var p phases
+		t0 := time.Now()
+		uid := fmt.Sprintf("bench-%d-%d", i, t0.UnixNano())
+		sb, err := d.RunPodSandbox(ctx, &runtime.SandboxConfig{Name: fmt.Sprintf("bench-%d", i), Namespace: "default", UID: uid, Hostname: fmt.Sprintf("bench-%d", i),
+			LogDirectory: filepath.Join(dataDir, "pods", uid)})
+		if err != nil {
+			return "", p, err
+		}
+		t1 := time.Now()
+		c, err := d.CreateContainer(ctx, sb, &runtime.ContainerConfig{Spec: v1.Container{Name: "c", Image: "busybox", Command: []string{"sleep", "3600"}}, ImageRef: imgs[0].ID})
+		if err != nil {
+			return sb, p, err
+		}
+		t2 := time.Now()
+		if err := d.StartContainer(ctx, c); err != nil {
+			return sb, p, err
+		}
+		t3 := time.Now()
+		p.sandbox, p.create, p.start, p.total = t1.Sub(t0), t2.Sub(t1), t3.Sub(t2), t3.Sub(t0)
+		return sb, p, nil
+	}
+	var all []phases
+	for i := 0; i < n; i++ {
+		sb, p, err := startPod(i)
+		if err != nil {
+			return err
+		}
+		t0 := time.Now()
+		if err := d.StopPodSandbox(ctx, sb); err != nil {
+			return err
+		}
+		if err := d.RemovePodSandbox(ctx, sb); err != nil {
+			return err
+		}
+		p.teardown = time.Since(t0)
+		time.Sleep(20 * time.Millisecond) // a pod every ~100ms, as a node sees them
+		all = append(all, p)
+	}
+	pct := func(get func(phases) time.Duration, q float64) time.Duration {
+		v := make([]time.Duration, len(all))
+		for i, p := range all {
+			v[i] = get(p)
+		}
+		sort.Slice(v, func(i, j int) bool { return v[i] < v[j] })
+		return v[int(q*float64(len(v)-1)+0.5)].Round(100 * time.Microsecond)
+	}
+	for _, row := range []struct {
+		name string
+		get  func(phases) time.Duration
+	}{
+		{"sandbox (RunPodSandbox)", func(p phases) time.Duration { return p.sandbox }},
+		{"container create", func(p phases) time.Duration { return p.create }},
+		{"container start", func(p phases) time.Duration { return p.start }},
+		{"pod start total", func(p phases) time.Duration { return p.total }},
+		{"teardown (stop+remove)", func(p phases) time.Duration { return p.teardown }},
+	} {
+		fmt.Printf("| peapod %s | %v | %v |\n", row.name, pct(row.get, 0.5), pct(row.get, 0.99))
+	}
+	if burst > 0 {
+		var wg sync.WaitGroup
+		errs := make(chan error, burst)
+		sbs := make([]string, burst)
+		t0 := time.Now()
+		for i := 0; i < burst; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				sb, _, err := startPod(1000 + i)
+				sbs[i] = sb
+				if err != nil {
+					errs <- err
+				}
+			}()
+		}
+		wg.Wait()
+		el := time.Since(t0)
+		close(errs)
+		for err := range errs {
+			return err
+		}
+		fmt.Printf("| peapod %d pods burst | %v total | %v per pod |\n", burst, el.Round(time.Millisecond), (el / time.Duration(burst)).Round(100*time.Microsecond))
+		t1 := time.Now()
+		for _, sb := range sbs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				d.RemovePodSandbox(ctx, sb)
+			}()
+		}
+		wg.Wait()
+		fmt.Printf("| peapod %d pods teardown burst | %v total | |\n", burst, time.Since(t1).Round(time.Millisecond))
+	}
+	return nil
+}
