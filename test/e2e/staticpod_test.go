@@ -57,13 +57,13 @@ func agentNewEnv(t *testing.T) *agentEnv {
 	e := &agentEnv{t: t, dir: dir, manifests: filepath.Join(dir, "manifests"), dataDir: filepath.Join(dir, "data"), port: agentFreePort(t)}
 	os.MkdirAll(e.manifests, 0o755)
 	os.MkdirAll(e.dataDir, 0o755)
+	tag := fmt.Sprintf("%d%d", os.Getpid()%1000, n)
+	bridge, cidr, cgroup := "ppag"+tag, fmt.Sprintf("10.77.%d.0/24", 100+n), "peapod-agent-"+tag
 	check := runtimeLeakCheck(t, e.dataDir)
 	run(t, peapodBin, "image", "import", "--data-dir", e.dataDir, busyboxImage(t))
-	tag := fmt.Sprintf("%d%d", os.Getpid()%1000, n)
 	e.args = []string{"agent", "--pod-manifest-path", e.manifests, "--data-dir", e.dataDir,
 		"--port", fmt.Sprint(e.port), "--node-name", "node1",
-		"--bridge-name", "ppag" + tag, "--pod-cidr", fmt.Sprintf("10.77.%d.0/24", 100+n),
-		"--cgroup-parent", "peapod-agent-" + tag}
+		"--bridge-name", bridge, "--pod-cidr", cidr, "--cgroup-parent", cgroup}
 	e.start()
 	t.Cleanup(func() {
 		ents, _ := os.ReadDir(e.manifests)
