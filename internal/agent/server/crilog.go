@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -216,15 +217,26 @@ func (lw *logWriter) emit(ts time.Time, msg []byte, newline bool) error {
 
 // tailOffset returns the offset of the first of the last n complete
 // messages of a CRI log (partial lines count with the line that ends
-// them), reading r from the start. n < 0 means the whole log (offset 0).
+// them; unfinished ones at the end count as messages), reading r from
+// the start. n < 0 means the whole log (offset 0).
 func tailOffset(r io.Reader, n int64) (int64, error) {
 	if n < 0 {
 		return 0, nil
 	}
 	ring := make([]int64, 0, min(n, 4096))
-	var head int // index of the oldest offset once the ring is full
+	var head int // next slot to overwrite once the ring is full
 	starts := map[string]int64{}
 	var off int64
+	push := func(start int64) {
+		switch {
+		case n == 0:
+		case int64(len(ring)) < n:
+			ring = append(ring, start)
+		default:
+			ring[head] = start
+			head = (head + 1) % len(ring)
+		}
+	}
 	br := newLineReader(r)
 	for {
 		line, err := br.next()
@@ -243,15 +255,7 @@ func tailOffset(r io.Reader, n int64) (int64, error) {
 				continue
 			}
 			delete(starts, e.stream)
-			if n == 0 {
-				continue
-			}
-			if int64(len(ring)) < n {
-				ring = append(ring, start)
-			} else {
-				ring[head] = start
-				head = (head + 1) % len(ring)
-			}
+			push(start)
 		}
 		if err == io.EOF {
 			break
@@ -260,15 +264,20 @@ func tailOffset(r io.Reader, n int64) (int64, error) {
 			return 0, err
 		}
 	}
+	// Partial lines never finished (yet) count as lines too.
+	pending := make([]int64, 0, len(starts))
+	for _, s := range starts {
+		pending = append(pending, s)
+	}
+	slices.Sort(pending)
+	for _, s := range pending {
+		push(s)
+	}
 	if n == 0 {
-		// Only the unfinished partial lines, if any.
-		for _, s := range starts {
-			off = min(off, s)
-		}
 		return off, nil
 	}
 	if len(ring) == 0 {
 		return 0, nil
 	}
-	return ring[head], nil
+	return slices.Min(ring), nil
 }

@@ -75,7 +75,8 @@ func TestParseLogOptions(t *testing.T) {
 }
 
 // testLog is a CRI log: one line per second from base, partial lines
-// joined, stderr interleaved with an unfinished stdout line.
+// joined, stderr interleaved with an unfinished stdout line, and a last
+// partial line never finished (the container exited without a newline).
 const testLog = `2024-01-02T03:04:00.000000000Z stdout F one
 2024-01-02T03:04:01.000000000Z stdout P tw
 2024-01-02T03:04:02.000000000Z stderr F err-line
@@ -83,7 +84,8 @@ const testLog = `2024-01-02T03:04:00.000000000Z stdout F one
 2024-01-02T03:04:04.000000000Z stdout F three
 not a log line
 2024-01-02T03:04:05.000000000Z stdout F four
-2024-01-02T03:04:06.000000000Z stdout P unfinished`
+2024-01-02T03:04:06.000000000Z stdout P unfinished
+`
 
 func TestLogRendering(t *testing.T) {
 	base := time.Date(2024, 1, 2, 3, 4, 0, 0, time.UTC)
@@ -93,15 +95,15 @@ func TestLogRendering(t *testing.T) {
 		want string
 	}{
 		{name: "all", opts: logOptions{tail: -1, limitBytes: -1}, want: "one\nerr-line\ntwo\nthree\nfour\nunfinished"},
-		{name: "tail 2", opts: logOptions{tail: 2, limitBytes: -1}, want: "three\nfour\nunfinished"},
+		{name: "tail 2", opts: logOptions{tail: 2, limitBytes: -1}, want: "four\nunfinished"},
 		// "two" started before err-line, so err-line, inside it, comes along.
-		{name: "tail 3 starts at the partial line's start", opts: logOptions{tail: 3, limitBytes: -1}, want: "err-line\ntwo\nthree\nfour\nunfinished"},
-		{name: "tail 0", opts: logOptions{tail: 0, limitBytes: -1}, want: "unfinished"},
+		{name: "tail 4 starts at the partial line's start", opts: logOptions{tail: 4, limitBytes: -1}, want: "err-line\ntwo\nthree\nfour\nunfinished"},
+		{name: "tail 0", opts: logOptions{tail: 0, limitBytes: -1}, want: ""},
 		{name: "tail more than there is", opts: logOptions{tail: 100, limitBytes: -1}, want: "one\nerr-line\ntwo\nthree\nfour\nunfinished"},
 		{name: "since", opts: logOptions{tail: -1, limitBytes: -1, since: base.Add(4 * time.Second)}, want: "three\nfour\nunfinished"},
 		{name: "since keeps a joined line by its first part", opts: logOptions{tail: -1, limitBytes: -1, since: base.Add(time.Second)}, want: "err-line\ntwo\nthree\nfour\nunfinished"},
 		{name: "timestamps", opts: logOptions{tail: 2, limitBytes: -1, timestamps: true},
-			want: "2024-01-02T03:04:04.000000000Z three\n2024-01-02T03:04:05.000000000Z four\n2024-01-02T03:04:06.000000000Z unfinished"},
+			want: "2024-01-02T03:04:05.000000000Z four\n2024-01-02T03:04:06.000000000Z unfinished"},
 		{name: "limitBytes", opts: logOptions{tail: -1, limitBytes: 7}, want: "one\nerr"},
 		{name: "limitBytes at a line end", opts: logOptions{tail: -1, limitBytes: 4}, want: "one\n"},
 	} {
@@ -124,10 +126,6 @@ func TestLogRendering(t *testing.T) {
 						break
 					}
 				}
-			}
-			// The unfinished last line is only flushed once the container ends.
-			if e, err := parseCRILine(lr.partial); err == nil {
-				lw.write(e)
 			}
 			lw.flush()
 			if out.String() != tc.want {

@@ -135,7 +135,7 @@ func TestAuthentication(t *testing.T) {
 
 func TestLogsEndpoint(t *testing.T) {
 	e := newTestEnv(t)
-	e.container(t, "c", "c2", false, false, testLog+"\n")
+	e.container(t, "c", "c2", false, false, testLog)
 	e.container(t, "c", "c1", false, true, "2024-01-02T03:03:00.000000000Z stdout F from the previous one\n")
 	e.container(t, "only", "o1", false, false, "2024-01-02T03:03:00.000000000Z stdout F x\n")
 	for _, tc := range []struct {
@@ -143,13 +143,12 @@ func TestLogsEndpoint(t *testing.T) {
 		code        int
 	}{
 		{query: "", want: "one\nerr-line\ntwo\nthree\nfour\nunfinished", code: 200},
-		// The unfinished line is not a whole line yet: tail counts "four".
-		{query: "?tailLines=1&timestamps=true", want: "2024-01-02T03:04:05.000000000Z four\n2024-01-02T03:04:06.000000000Z unfinished", code: 200},
+		{query: "?tailLines=1&timestamps=true", want: "2024-01-02T03:04:06.000000000Z unfinished", code: 200},
 		{query: "?sinceSeconds=5", want: "four\nunfinished", code: 200}, // now is 03:04:10
 		{query: "?limitBytes=3", want: "one", code: 200},
 		{query: "?previous=true", want: "from the previous one\n", code: 200},
 		// follow on an exited container ends once the file is drained.
-		{query: "?follow=true&tailLines=0", want: "unfinished", code: 200},
+		{query: "?follow=true&tailLines=2", want: "four\nunfinished", code: 200},
 	} {
 		code, body, h := e.get(t, "/containerLogs/default/web/c"+tc.query, testToken)
 		if code != tc.code || body != tc.want || h.Get("Content-Type") != "text/plain" {

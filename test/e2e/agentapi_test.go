@@ -1,0 +1,283 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/portforward"
+	"k8s.io/client-go/tools/remotecommand"
+	"k8s.io/client-go/transport/spdy"
+	utilexec "k8s.io/client-go/util/exec"
+
+	"github.com/peapod/peapod/internal/agent/server"
+	"github.com/peapod/peapod/internal/runtime"
+)
+
+const agentAPIToken = "agentapi-e2e-token"
+
+// agentAPIEnv is the agent API (internal/agent/server) on a TLS test
+// server over the real runc driver, with pods created directly through
+// the driver, labelled as the agent labels them.
+type agentAPIEnv struct {
+	*runtimeEnv
+	ts  *httptest.Server
+	cfg *rest.Config
+}
+
+func agentAPINewEnv(t *testing.T) *agentAPIEnv {
+	t.Helper()
+	e := &agentAPIEnv{runtimeEnv: runtimeNewEnv(t)}
+	e.ts = httptest.NewTLSServer(server.New(server.Config{
+		Pods:         server.NewRuntimeLookup(e.d),
+		Runtime:      e.d,
+		Authenticate: func(tok string) bool { return tok == agentAPIToken },
+		Logf:         t.Logf,
+	}))
+	t.Cleanup(e.ts.Close)
+	e.cfg = &rest.Config{Host: e.ts.URL, BearerToken: agentAPIToken, TLSClientConfig: rest.TLSClientConfig{Insecure: true}}
+	return e
+}
+
+// pod starts a sandbox default/<name> with the agent's labels.
+func (e *agentAPIEnv) pod(name string) (sandboxID string, cfg *runtime.SandboxConfig) {
+	e.t.Helper()
+	cfg = e.sandboxConfig(name)
+	cfg.Labels = map[string]string{runtime.LabelPodName: name, runtime.LabelPodNamespace: "default", runtime.LabelPodUID: cfg.UID}
+	return e.runPod(cfg), cfg
+}
+
+// container creates and starts one attempt of a labelled container.
+func (e *agentAPIEnv) container(sb string, pod *runtime.SandboxConfig, attempt uint32, c v1.Container) string {
+	e.t.Helper()
+	c.Image = "busybox"
+	labels := map[string]string{runtime.LabelPodName: pod.Name, runtime.LabelPodNamespace: pod.Namespace,
+		runtime.LabelPodUID: pod.UID, runtime.LabelContainerName: c.Name}
+	id, err := e.d.CreateContainer(context.Background(), sb, &runtime.ContainerConfig{Spec: c, ImageRef: e.imageID, Attempt: attempt, Labels: labels})
+	if err != nil {
+		e.t.Fatalf("CreateContainer %s: %v", c.Name, err)
+	}
+	if err := e.d.StartContainer(context.Background(), id); err != nil {
+		e.t.Fatalf("StartContainer %s: %v", c.Name, err)
+	}
+	return id
+}
+
+// logs GETs /containerLogs with query.
+func (e *agentAPIEnv) logs(pod, container, query string) (int, string) {
+	e.t.Helper()
+	req, _ := http.NewRequest("GET", fmt.Sprintf("%s/containerLogs/default/%s/%s?%s", e.ts.URL, pod, container, query), nil)
+	req.Header.Set("Authorization", "Bearer "+agentAPIToken)
+	resp, err := e.ts.Client().Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// exec runs cmd through client-go's WebSocket or SPDY executor and
+// returns stdout+stderr.
+func (e *agentAPIEnv) exec(ws bool, pod, container string, tty bool, stdin string, cmd ...string) (string, error) {
+	e.t.Helper()
+	q := url.Values{"command": cmd, "stdout": {"true"}}
+	if tty {
+		q.Set("tty", "true")
+	} else {
+		q.Set("stderr", "true")
+	}
+	if stdin != "" {
+		q.Set("stdin", "true")
+	}
+	u, _ := url.Parse(fmt.Sprintf("%s/exec/default/%s/%s?%s", e.ts.URL, pod, container, q.Encode()))
+	var ex remotecommand.Executor
+	var err error
+	if ws {
+		ex, err = remotecommand.NewWebSocketExecutor(e.cfg, "GET", u.String())
+	} else {
+		ex, err = remotecommand.NewSPDYExecutor(e.cfg, "POST", u)
+	}
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var out runtimeSyncBuffer
+	opts := remotecommand.StreamOptions{Stdout: &out, Tty: tty}
+	if !tty {
+		opts.Stderr = &out
+	}
+	if stdin != "" {
+		opts.Stdin = strings.NewReader(stdin)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	err = ex.StreamWithContext(ctx, opts)
+	return out.String(), err
+}
+
+func TestAgentAPILogsExecPortForward(t *testing.T) {
+	e := agentAPINewEnv(t)
+	sb, pod := e.pod("web")
+	e.container(sb, pod, 0, v1.Container{Name: "srv", Command: []string{"sh", "-c",
+		"mkdir /www && echo forwarded-page > /www/index.html && httpd -p 127.0.0.1:8080 -h /www && " +
+			"i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.1; done"}})
+	// "crash" ran once (exit 3) and runs again as attempt 1.
+	first := e.container(sb, pod, 0, v1.Container{Name: "crash", Command: []string{"sh", "-c", "echo first-run; echo first-err >&2; exit 3"}})
+	e.waitExited(first, 10*time.Second)
+	e.container(sb, pod, 1, v1.Container{Name: "crash", Command: []string{"sh", "-c", "echo second-run; exec sleep 3600"}})
+	short := e.container(sb, pod, 0, v1.Container{Name: "short", Command: []string{"sh", "-c", "for i in 1 2 3 4 5; do echo line $i; sleep 0.2; done; printf no-newline"}})
+
+	t.Run("logs", func(t *testing.T) {
+		// follow: the stream ends once the container has exited, with every line.
+		start := time.Now()
+		code, body := e.logs("web", "short", "follow=true")
+		if code != 200 || body != "line 1\nline 2\nline 3\nline 4\nline 5\nno-newline" {
+			t.Errorf("follow: %d %q", code, body)
+		}
+		if d := time.Since(start); d < 500*time.Millisecond {
+			t.Errorf("follow returned after %v, before the container ended", d)
+		}
+		e.waitExited(short, 5*time.Second)
+		if code, body := e.logs("web", "short", "tailLines=2"); code != 200 || body != "line 5\nno-newline" {
+			t.Errorf("tail: %d %q", code, body)
+		}
+		if code, body := e.logs("web", "short", "limitBytes=9"); code != 200 || body != "line 1\nli" {
+			t.Errorf("limitBytes: %d %q", code, body)
+		}
+		if code, body := e.logs("web", "short", "timestamps=true&tailLines=2"); code != 200 || !strings.Contains(body, "Z line 5\n") || !strings.HasSuffix(body, "Z no-newline") {
+			t.Errorf("timestamps: %d %q", code, body)
+		}
+		if code, body := e.logs("web", "short", "sinceSeconds=3600"); code != 200 || !strings.HasPrefix(body, "line 1\n") {
+			t.Errorf("sinceSeconds: %d %q", code, body)
+		}
+		// previous: from the exited instance, then from its log file alone.
+		if code, body := e.logs("web", "crash", "previous=true"); code != 200 || body != "first-run\nfirst-err\n" {
+			t.Errorf("previous: %d %q", code, body)
+		}
+		if code, body := e.logs("web", "crash", ""); code != 200 || body != "second-run\n" {
+			t.Errorf("current: %d %q", code, body)
+		}
+		if err := e.d.RemoveContainer(context.Background(), first); err != nil {
+			t.Fatal(err)
+		}
+		if code, body := e.logs("web", "crash", "previous=true"); code != 200 || body != "first-run\nfirst-err\n" {
+			t.Errorf("previous after removal: %d %q", code, body)
+		}
+		if code, body := e.logs("web", "srv", "previous=true"); code != 400 || !strings.Contains(body, `previous terminated container \"srv\" in pod \"web\" not found`) {
+			t.Errorf("no previous: %d %s", code, body)
+		}
+		// follow a running container: lines keep coming.
+		req, _ := http.NewRequest("GET", e.ts.URL+"/containerLogs/default/web/srv?follow=true&tailLines=1", nil)
+		req.Header.Set("Authorization", "Bearer "+agentAPIToken)
+		resp, err := e.ts.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := bufio.NewReader(resp.Body)
+		var got []string
+		for len(got) < 5 {
+			l, err := r.ReadString('\n')
+			if err != nil {
+				t.Fatalf("follow srv: %v after %q", err, got)
+			}
+			got = append(got, l)
+		}
+		resp.Body.Close()
+		if !strings.HasPrefix(got[0], "tick ") || got[0] == got[4] {
+			t.Errorf("follow srv: %q", got)
+		}
+	})
+
+	t.Run("exec", func(t *testing.T) {
+		for _, ws := range []bool{true, false} {
+			name := map[bool]string{true: "websocket", false: "spdy"}[ws]
+			out, err := e.exec(ws, "web", "srv", false, "", "ps")
+			if err != nil || !strings.Contains(out, "httpd") {
+				t.Errorf("%s ps: %v\n%s", name, err, out)
+			}
+			out, err = e.exec(ws, "web", "srv", true, "ps; exit\n", "sh")
+			if err != nil || !strings.Contains(out, "httpd") {
+				t.Errorf("%s ps with tty: %v\n%s", name, err, out)
+			}
+			out, err = e.exec(ws, "web", "srv", true, "", "tty")
+			if err != nil || !strings.Contains(out, "/dev/pts/") {
+				t.Errorf("%s tty: %v %q", name, err, out)
+			}
+			out, err = e.exec(ws, "web", "srv", false, "abc\n", "sh", "-c", "tr a-z A-Z; echo oops >&2; exit 5")
+			var ce utilexec.CodeExitError
+			// stdout and stderr are separate streams: either may come first.
+			if !errors.As(err, &ce) || ce.Code != 5 || (out != "ABC\noops\n" && out != "oops\nABC\n") {
+				t.Errorf("%s exit code: %v (%T) %q", name, err, err, out)
+			}
+			_, err = e.exec(ws, "web", "short", false, "", "true")
+			if err == nil {
+				t.Errorf("%s exec in an exited container: no error", name)
+			}
+		}
+	})
+
+	t.Run("portforward", func(t *testing.T) {
+		tr, upgrader, err := spdy.RoundTripperFor(e.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, _ := url.Parse(e.ts.URL + "/portForward/default/web")
+		dialer := spdy.NewDialer(upgrader, &http.Client{Transport: tr}, "POST", u)
+		stop, ready := make(chan struct{}), make(chan struct{})
+		pf, err := portforward.NewOnAddresses(dialer, []string{"127.0.0.1"}, []string{"0:8080"}, stop, ready, io.Discard, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		errc := make(chan error, 1)
+		go func() { errc <- pf.ForwardPorts() }()
+		var once sync.Once
+		stopAll := func() { once.Do(func() { close(stop); <-errc }) }
+		defer stopAll()
+		select {
+		case <-ready:
+		case err := <-errc:
+			t.Fatal(err)
+		}
+		ports, _ := pf.GetPorts()
+		client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
+		for i := 0; i < 3; i++ {
+			resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d/index.html", ports[0].Local))
+			if err != nil {
+				t.Fatalf("GET %d: %v", i, err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if string(b) != "forwarded-page\n" {
+				t.Errorf("GET %d: %q", i, b)
+			}
+		}
+		stopAll()
+		// The listener is gone with the forward.
+		if c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", ports[0].Local), time.Second); err == nil {
+			c.Close()
+			t.Errorf("forwarded port still listening")
+		}
+	})
+
+	t.Run("auth", func(t *testing.T) {
+		resp, err := e.ts.Client().Get(e.ts.URL + "/containerLogs/default/web/srv")
+		if err != nil || resp.StatusCode != 401 {
+			t.Errorf("no token: %v %v", resp.StatusCode, err)
+		}
+		if resp != nil {
+			resp.Body.Close()
+		}
+	})
+}
