@@ -11,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -150,6 +152,8 @@ func run(imagePath string, n, burst int, bridge, cidr string, noMasq bool, warm 
 			return err
 		}
 		fmt.Printf("| peapod %d pods burst | %v total | %v per pod |\n", burst, el.Round(time.Millisecond), (el / time.Duration(burst)).Round(100*time.Microsecond))
+		pss, procs := runtimePSS(dataDir, "peapod-bench")
+		fmt.Printf("| peapod host memory per pod (PSS of %d conmon/catatonit processes / %d pods) | %.2f MiB | |\n", procs, burst, float64(pss)/float64(burst)/1024)
 		t1 := time.Now()
 		for _, sb := range sbs {
 			wg.Add(1)
@@ -162,4 +166,36 @@ func run(imagePath string, n, burst int, bridge, cidr string, noMasq bool, warm 
 		fmt.Printf("| peapod %d pods teardown burst | %v total | |\n", burst, time.Since(t1).Round(time.Millisecond))
 	}
 	return nil
+}
+
+// runtimePSS sums the proportional set size (KiB) of the runtime's own
+// processes: conmon (its argv names dataDir) and catatonit (in the
+// driver's cgroup parent).
+func runtimePSS(dataDir, cgroupParent string) (kib int64, n int) {
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		cmd, _ := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		cg, _ := os.ReadFile("/proc/" + e.Name() + "/cgroup")
+		c := string(cmd)
+		isConmon := strings.HasPrefix(c, "/usr/bin/conmon") && strings.Contains(c, dataDir)
+		isInfra := strings.HasPrefix(c, "/catatonit") && strings.Contains(string(cg), "/"+cgroupParent+"/")
+		if !isConmon && !isInfra {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/smaps_rollup")
+		if err != nil {
+			continue
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			if f := strings.Fields(l); len(f) >= 2 && f[0] == "Pss:" {
+				v, _ := strconv.ParseInt(f[1], 10, 64)
+				kib += v
+				n++
+			}
+		}
+	}
+	return kib, n
 }

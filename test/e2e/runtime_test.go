@@ -501,6 +501,15 @@ func TestRuntimeCommandNotFound(t *testing.T) {
 	if err := e.d.RemoveContainer(context.Background(), id); err != nil {
 		t.Fatal(err)
 	}
+	// A created, never started container is removed at once.
+	created := e.create(sb, runtimeSleeper("never-started"))
+	if st, _ := e.d.ContainerStatus(context.Background(), created); st.State != runtime.ContainerCreated {
+		t.Errorf("created container is %s", st.State)
+	}
+	t0 := time.Now()
+	if err := e.d.RemoveContainer(context.Background(), created); err != nil || time.Since(t0) > 2*time.Second {
+		t.Errorf("removing a created container: %v after %v", err, time.Since(t0))
+	}
 	// The pod keeps working after the failure.
 	ok := e.start(sb, v1.Container{Name: "good", Command: []string{"true"}})
 	if st := e.waitExited(ok, 10*time.Second); st.Reason != "Completed" || st.ExitCode != 0 {

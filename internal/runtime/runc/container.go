@@ -34,6 +34,8 @@ func (d *Driver) CreateContainer(ctx context.Context, sandboxID string, cfg *run
 	if err != nil {
 		return "", err
 	}
+	sb.life.RLock()
+	defer sb.life.RUnlock()
 	sm := sb.meta()
 	if !sm.Ready || sm.Stopped || !alive(sm.InfraPID, sm.InfraStart) {
 		return "", fmt.Errorf("sandbox %s is not ready: %w", sandboxID, runtime.ErrInvalidState)

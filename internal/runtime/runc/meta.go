@@ -72,7 +72,11 @@ type containerMeta struct {
 type sandbox struct {
 	dir string
 	op  sync.Mutex
-	m   atomic.Pointer[sandboxMeta]
+	// life is held shared by CreateContainer and exclusively while the
+	// sandbox stops or goes, so no container is created into a sandbox
+	// being torn down.
+	life sync.RWMutex
+	m    atomic.Pointer[sandboxMeta]
 }
 
 func (s *sandbox) meta() sandboxMeta { return *s.m.Load() }

@@ -272,6 +272,8 @@ func (d *Driver) StopPodSandbox(ctx context.Context, id string) error {
 	}
 	sb.op.Lock()
 	defer sb.op.Unlock()
+	sb.life.Lock()
+	defer sb.life.Unlock()
 	return d.stopSandboxLocked(ctx, sb)
 }
 
@@ -370,6 +372,8 @@ func (d *Driver) RemovePodSandbox(ctx context.Context, id string) error {
 	}
 	sb.op.Lock()
 	defer sb.op.Unlock()
+	sb.life.Lock()
+	defer sb.life.Unlock()
 	return d.removeSandboxLocked(ctx, sb, false)
 }
 
