@@ -24,6 +24,7 @@ func GenerateStatus(pod *v1.Pod, obs *Observed, now time.Time) v1.PodStatus {
 	s := v1.PodStatus{}
 	s.InitContainerStatuses = containerStatuses(pod, pod.Spec.InitContainers, old.InitContainerStatuses, cs, obs.StartErrors, true)
 	s.ContainerStatuses = containerStatuses(pod, pod.Spec.Containers, old.ContainerStatuses, cs, obs.StartErrors, false)
+	inferInitCompleted(pod, s.InitContainerStatuses, cs)
 	setReadiness(pod, &s, obs)
 
 	all := append(append([]v1.ContainerStatus(nil), s.InitContainerStatuses...), s.ContainerStatuses...)
@@ -68,6 +69,27 @@ func GenerateStatus(pod *v1.Pod, obs *Observed, now time.Time) v1.PodStatus {
 	recreate, _, _ := sandboxChanged(pod, sbs)
 	s.Conditions = conditions(pod, &s, old, !recreate, now)
 	return s
+}
+
+// inferInitCompleted reports init containers without any runtime record as
+// Terminated/Completed once a regular container is running or created:
+// initialization did happen, its records are just gone (SEMANTICS §2).
+func inferInitCompleted(pod *v1.Pod, statuses []v1.ContainerStatus, cs containers) {
+	started := false
+	for _, c := range pod.Spec.Containers {
+		if l := cs.latest(c.Name); l != nil && (l.State == runtime.ContainerRunning || l.State == runtime.ContainerCreated) {
+			started = true
+		}
+	}
+	if !started {
+		return
+	}
+	for i := range statuses {
+		st := &statuses[i]
+		if cs.latest(st.Name) == nil && st.State.Waiting != nil && st.State.Waiting.Reason == ReasonPodInitializing {
+			st.State = v1.ContainerState{Terminated: &v1.ContainerStateTerminated{ExitCode: 0, Reason: "Completed"}}
+		}
+	}
 }
 
 // sandboxIPs are the IPs of the newest sandbox when it is ready.

@@ -266,3 +266,16 @@ func TestGenerateStatusHostNetworkAndQOS(t *testing.T) {
 		t.Fatalf("host network: %+v", st)
 	}
 }
+
+func TestGenerateStatusInfersInitCompletion(t *testing.T) {
+	pod := testPod(v1.RestartPolicyAlways, []string{"i"}, "a")
+	o := obs(sb(readySandbox("sb1", 0)), ctr("a", 0, "running", 1))
+	s := GenerateStatus(pod, o, t0)
+	i := s.InitContainerStatuses[0]
+	if i.State.Terminated == nil || i.State.Terminated.Reason != "Completed" || !i.Ready || s.Phase != v1.PodRunning {
+		t.Fatalf("init %+v, phase %s", i, s.Phase)
+	}
+	if c := cond(s, v1.PodInitialized); c.Status != v1.ConditionTrue {
+		t.Fatalf("Initialized %+v", c)
+	}
+}
