@@ -14,7 +14,7 @@ import (
 func TestRuncMessage(t *testing.T) {
 	for in, want := range map[string]string{
 		`time="2026-11-25T00:35:34Z" level=error msg="runc create failed: unable to start container process: exec: \"no-such-command\": executable file not found in $PATH"`: `runc create failed: unable to start container process: exec: "no-such-command": executable file not found in $PATH`,
-		"plain message": "plain message",
+		"plain message":     "plain message",
 		`msg="unterminated`: `msg="unterminated`,
 	} {
 		if got := runcMessage(in); got != want {
