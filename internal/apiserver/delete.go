@@ -61,6 +61,9 @@ func (s *Server) serveDelete(rq *request) {
 
 // delete deletes or marks one object; deleted reports whether it is gone.
 func (s *Server) delete(ctx context.Context, rq *request, namespace, name string, opts *metav1.DeleteOptions) (runtime.Object, bool, error) {
+	if rq.res.GVR.Group == "" && rq.res.GVR.Resource == "namespaces" && immortalNamespaces[name] {
+		return nil, false, apierrors.NewForbidden(rq.gr, name, errors.New("this namespace may not be deleted"))
+	}
 	key := objectKey(rq.res, namespace, name)
 	dry := len(opts.DryRun) > 0
 	for attempt := 0; attempt < 10; attempt++ {
@@ -126,6 +129,9 @@ func (s *Server) delete(ctx context.Context, rq *request, namespace, name string
 	}
 	return nil, false, apierrors.NewConflict(rq.gr, name, errors.New("the object kept changing; please retry"))
 }
+
+// immortalNamespaces may not be deleted (kube's NamespaceLifecycle).
+var immortalNamespaces = map[string]bool{"default": true, "kube-system": true, "kube-public": true}
 
 func checkPreconditions(rq *request, acc metav1.Object, p *metav1.Preconditions) error {
 	if p == nil {

@@ -33,6 +33,9 @@ func TestNamespaceLifecycle(t *testing.T) {
 	if err := nss.Delete(ctx, "doomed", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	if err := nss.Delete(ctx, "default", metav1.DeleteOptions{}); !apierrors.IsForbidden(err) {
+		t.Fatalf("deleting default: want 403, got %v", err)
+	}
 	ns, err := nss.Get(ctx, "doomed", metav1.GetOptions{})
 	if err != nil || ns.DeletionTimestamp == nil || ns.Status.Phase != corev1.NamespaceTerminating {
 		t.Fatalf("not terminating: %v %+v", err, ns)
