@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -760,5 +761,38 @@ func TestRuntimeExecAttachPortForward(t *testing.T) {
 	}
 	if err := <-pfDone; err != nil {
 		t.Errorf("PortForward: %v", err)
+	}
+}
+
+func TestRuntimeHostPort(t *testing.T) {
+	e := runtimeNewEnv(t)
+	hostIPs := []string{}
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && !n.IP.IsLoopback() && !strings.HasPrefix(n.IP.String(), "10.") {
+			hostIPs = append(hostIPs, n.IP.String())
+		}
+	}
+	if len(hostIPs) == 0 {
+		t.Skip("no host IPv4 address outside 10/8")
+	}
+	hostPort := int32(20000 + os.Getpid()%10000)
+	cfg := e.sandboxConfig("hostport")
+	cfg.PortMappings = []runtime.PortMapping{{Protocol: v1.ProtocolTCP, ContainerPort: 8080, HostPort: hostPort}}
+	sb := e.runPod(cfg)
+	e.start(sb, v1.Container{Name: "server", Command: []string{"sh", "-c", "mkdir /www && echo via-hostport > /www/index.html && exec httpd -f -p 8080 -h /www"}})
+	url := fmt.Sprintf("http://%s:%d/", hostIPs[0], hostPort)
+	var body []byte
+	for i := 0; i < 50; i++ {
+		c := http.Client{Timeout: 2 * time.Second}
+		if resp, err := c.Get(url); err == nil {
+			body, _ = io.ReadAll(resp.Body)
+			resp.Body.Close()
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if strings.TrimSpace(string(body)) != "via-hostport" {
+		t.Fatalf("GET %s: %q", url, body)
 	}
 }
