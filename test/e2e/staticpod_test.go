@@ -507,6 +507,21 @@ spec:
 		e.waitPod("fail-node1", "still Failed", wait, agentPhase(v1.PodFailed))
 	})
 
+	t.Run("a changed manifest replaces the pod", func(t *testing.T) {
+		e.write("edit.json", agentSimplePod("edit", "Always", "busybox", "IfNotPresent", "echo v1; exec sleep 3600"))
+		v1pod := e.waitPod("edit-node1", "v1 Running", wait, agentPhase(v1.PodRunning))
+		e.write("edit.json", agentSimplePod("edit", "Always", "busybox", "IfNotPresent", "echo v2; exec sleep 3600"))
+		v2pod := e.waitPod("edit-node1", "v2 Running", wait, func(p *v1.Pod) bool {
+			return p.UID != v1pod.UID && p.Status.Phase == v1.PodRunning
+		})
+		if l := e.logLines(v2pod, "c", 0); len(l) == 0 || l[0] != "v2" {
+			t.Errorf("new pod logged %q", l)
+		}
+		if _, err := os.Stat(filepath.Join(e.dataDir, "pods", fmt.Sprintf("default_edit-node1_%s", v1pod.UID))); !os.IsNotExist(err) {
+			t.Errorf("old pod directory left: %v", err)
+		}
+	})
+
 	t.Run("removing the manifest stops and removes the pod", func(t *testing.T) {
 		os.Remove(filepath.Join(e.manifests, "twins.yaml"))
 		e.waitFor("twins gone", wait, func(pods []v1.Pod) bool {
