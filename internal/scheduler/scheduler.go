@@ -131,37 +131,55 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	if !s.opts.LeaderElection {
 		return s.run(ctx)
 	}
-	lock := &resourcelock.LeaseLock{
-		LeaseMeta:  metav1.ObjectMeta{Namespace: s.opts.LeaseNamespace, Name: s.opts.LeaseName},
-		Client:     s.client.CoordinationV1(),
-		LockConfig: resourcelock.ResourceLockConfig{Identity: s.opts.Identity},
+	for ctx.Err() == nil {
+		if err := s.term(ctx); err != nil {
+			return err
+		}
 	}
-	var runErr error
+	return nil
+}
+
+// term campaigns for the Lease and schedules while holding it; it returns
+// when leadership is lost (nil) or scheduling failed.
+func (s *Scheduler) term(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	leading := make(chan context.Context, 1)
 	le, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
-		Lock:            lock,
+		Lock: &resourcelock.LeaseLock{
+			LeaseMeta:  metav1.ObjectMeta{Namespace: s.opts.LeaseNamespace, Name: s.opts.LeaseName},
+			Client:     s.client.CoordinationV1(),
+			LockConfig: resourcelock.ResourceLockConfig{Identity: s.opts.Identity},
+		},
 		LeaseDuration:   s.opts.LeaseDuration,
 		RenewDeadline:   s.opts.RenewDeadline,
 		RetryPeriod:     s.opts.RetryPeriod,
 		ReleaseOnCancel: true,
 		Name:            s.opts.LeaseName,
 		Callbacks: leaderelection.LeaderCallbacks{
-			OnStartedLeading: func(ctx context.Context) {
-				s.opts.Log.Info("became leader", "lease", s.opts.LeaseNamespace+"/"+s.opts.LeaseName, "identity", s.opts.Identity)
-				runErr = s.run(ctx)
-			},
+			// The work runs here, in Run's goroutine, not in the
+			// elector's callback goroutine.
+			OnStartedLeading: func(lctx context.Context) { leading <- lctx },
 			OnStoppedLeading: func() { s.opts.Log.Info("stopped leading", "identity", s.opts.Identity) },
 		},
 	})
 	if err != nil {
 		return fmt.Errorf("leader election: %w", err)
 	}
-	for ctx.Err() == nil {
+	elected := make(chan struct{})
+	go func() {
+		defer close(elected)
 		le.Run(ctx)
-		if runErr != nil {
-			return runErr
-		}
+	}()
+	select {
+	case lctx := <-leading:
+		s.opts.Log.Info("became leader", "lease", s.opts.LeaseNamespace+"/"+s.opts.LeaseName, "identity", s.opts.Identity)
+		err = s.run(lctx)
+		cancel()
+	case <-elected:
 	}
-	return nil
+	<-elected
+	return err
 }
 
 // loop is one term of scheduling: informers, queue, cache, workers.
