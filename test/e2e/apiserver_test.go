@@ -362,21 +362,27 @@ func apiClientGoSuite(t *testing.T, s *apiServer, etcd *clientv3.Client) {
 	if err := storage.Compact(ctx, etcd, resp.Header.Revision); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(500 * time.Millisecond) // the watch cache sees compact_rev_key
-	w, err := pods.Watch(ctx, metav1.ListOptions{ResourceVersion: oldRV})
-	if err != nil {
-		t.Fatalf("watch from a compacted revision: want an ERROR event, got %v", err)
-	}
-	select {
-	case ev := <-w.ResultChan():
-		st, ok := ev.Object.(*metav1.Status)
-		if ev.Type != watch.Error || !ok || st.Code != 410 {
+	// the watch cache learns of the compaction through compact_rev_key
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		w, err := pods.Watch(ctx, metav1.ListOptions{ResourceVersion: oldRV})
+		if err != nil {
+			t.Fatalf("watch from a compacted revision: want an ERROR event, got %v", err)
+		}
+		var ev watch.Event
+		select {
+		case ev = <-w.ResultChan():
+		case <-time.After(time.Second):
+		}
+		w.Stop()
+		if st, ok := ev.Object.(*metav1.Status); ok && ev.Type == watch.Error && st.Code == 410 {
+			break
+		}
+		if time.Now().After(deadline) {
 			t.Fatalf("want ERROR 410, got %s %#v", ev.Type, ev.Object)
 		}
-	case <-ctx.Done():
-		t.Fatal("no event on a compacted watch")
+		time.Sleep(200 * time.Millisecond)
 	}
-	w.Stop()
 
 	// A reflector whose first watch starts at that compacted revision
 	// relists and then sees new pods.
