@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/peapod/peapod/internal/agent/volume"
+	"github.com/peapod/peapod/internal/runtime"
 )
 
 // Config wires a Manager. Runtime, Volumes, Status and DataDir are required.
@@ -202,12 +203,25 @@ func (m *Manager) cleanup(ctx context.Context) {
 		m.d.logf("housekeeping: listing sandboxes: %v", err)
 		return
 	}
+	orphans := map[types.UID]metav1.ObjectMeta{}
 	for _, sb := range sbs {
-		uid := types.UID(sb.UID)
+		orphans[types.UID(sb.UID)] = metav1.ObjectMeta{Name: sb.Name, Namespace: sb.Namespace, UID: types.UID(sb.UID)}
+	}
+	// Containers whose sandbox is already gone (an agent killed halfway
+	// through a teardown) are found by their pod label.
+	if cs, err := m.d.rt.ListContainers(ctx, runtime.ContainerFilter{}); err == nil {
+		for _, c := range cs {
+			uid := types.UID(c.Labels[runtime.LabelPodUID])
+			if _, ok := orphans[uid]; !ok && uid != "" {
+				orphans[uid] = metav1.ObjectMeta{Name: c.Labels[runtime.LabelPodName], Namespace: c.Labels[runtime.LabelPodNamespace], UID: uid}
+			}
+		}
+	}
+	for uid, meta := range orphans {
 		if _, ok := m.workers[uid]; ok || uid == "" {
 			continue
 		}
-		pod := &v1.Pod{ObjectMeta: metav1.ObjectMeta{Name: sb.Name, Namespace: sb.Namespace, UID: uid}}
+		pod := &v1.Pod{ObjectMeta: meta}
 		grace := int64(2)
 		pod.DeletionGracePeriodSeconds = &grace
 		m.d.logf("housekeeping: removing the runtime objects of unknown pod %s", podName(pod))

@@ -349,6 +349,11 @@ func TestManagerAdoptsRunningPodsAndRemovesOrphans(t *testing.T) {
 	ol[runtime.LabelContainerName] = "x"
 	ocid, _ := rt.CreateContainer(ctx, osb, &runtime.ContainerConfig{Spec: v1.Container{Name: "x"}, Labels: ol})
 	rt.StartContainer(ctx, ocid)
+	// A container left without its sandbox.
+	stray := &v1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "stray", Namespace: "default", UID: "stray-uid"}}
+	sl := podLabels(stray)
+	sl[runtime.LabelContainerName] = "s"
+	rt.CreateContainer(ctx, "gone-sandbox", &runtime.ContainerConfig{Spec: v1.Container{Name: "s"}, Labels: sl})
 	before := len(rt.callList())
 
 	h := newHarness(t, rt)
@@ -360,7 +365,7 @@ func TestManagerAdoptsRunningPodsAndRemovesOrphans(t *testing.T) {
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		if n, _ := rt.count(); n == 1 {
+		if n, c := rt.count(); n == 1 && c == 1 {
 			break
 		}
 		if time.Now().After(deadline) {
