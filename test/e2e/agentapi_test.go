@@ -137,6 +137,11 @@ func TestAgentAPILogsExecPortForward(t *testing.T) {
 	first := e.container(sb, pod, 0, v1.Container{Name: "crash", Command: []string{"sh", "-c", "echo first-run; echo first-err >&2; exit 3"}})
 	e.waitExited(first, 10*time.Second)
 	e.container(sb, pod, 1, v1.Container{Name: "crash", Command: []string{"sh", "-c", "echo second-run; exec sleep 3600"}})
+	// One reader per attach: conmon closes a container's stdin when an
+	// attached client goes (the driver does not pass --leave-stdin-open).
+	for _, name := range []string{"reader-ws", "reader-spdy"} {
+		e.container(sb, pod, 0, v1.Container{Name: name, Stdin: true, Command: []string{"sh", "-c", "while read l; do echo got:$l; done"}})
+	}
 	short := e.container(sb, pod, 0, v1.Container{Name: "short", Command: []string{"sh", "-c", "for i in 1 2 3 4 5; do echo line $i; sleep 0.2; done; printf no-newline"}})
 
 	t.Run("logs", func(t *testing.T) {
@@ -225,6 +230,40 @@ func TestAgentAPILogsExecPortForward(t *testing.T) {
 			if err == nil {
 				t.Errorf("%s exec in an exited container: no error", name)
 			}
+		}
+	})
+
+	t.Run("attach", func(t *testing.T) {
+		for _, ws := range []bool{true, false} {
+			reader := map[bool]string{true: "reader-ws", false: "reader-spdy"}[ws]
+			u, _ := url.Parse(e.ts.URL + "/attach/default/web/" + reader + "?stdin=true&stdout=true&stderr=true")
+			var ex remotecommand.Executor
+			var err error
+			if ws {
+				ex, err = remotecommand.NewWebSocketExecutor(e.cfg, "GET", u.String())
+			} else {
+				ex, err = remotecommand.NewSPDYExecutor(e.cfg, "POST", u)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			word := fmt.Sprintf("hello-%v", ws)
+			pr, pw := io.Pipe()
+			var out runtimeSyncBuffer
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- ex.StreamWithContext(ctx, remotecommand.StreamOptions{Stdin: pr, Stdout: &out, Stderr: &out}) }()
+			io.WriteString(pw, word+"\n")
+			deadline := time.Now().Add(10 * time.Second)
+			for !strings.Contains(out.String(), "got:"+word) && time.Now().Before(deadline) {
+				time.Sleep(20 * time.Millisecond)
+			}
+			if !strings.Contains(out.String(), "got:"+word) {
+				t.Errorf("attach (websocket %v): output %q", ws, out.String())
+			}
+			cancel()
+			pw.Close()
+			<-done
 		}
 	})
 
