@@ -507,6 +507,30 @@ spec:
 		e.waitPod("fail-node1", "still Failed", wait, agentPhase(v1.PodFailed))
 	})
 
+	t.Run("a manifest removed while the agent is down: its pod is cleaned up at start", func(t *testing.T) {
+		ok := e.waitPod("fail-node1", "Failed", wait, agentPhase(v1.PodFailed))
+		e.stop(syscall.SIGTERM)
+		os.Remove(filepath.Join(e.manifests, "fail.json"))
+		e.start()
+		dir := filepath.Join(e.dataDir, "pods", fmt.Sprintf("default_fail-node1_%s", ok.UID))
+		deadline := time.Now().Add(wait)
+		for {
+			_, err := os.Stat(dir)
+			pods, _ := e.pods()
+			gone := os.IsNotExist(err)
+			for _, p := range pods {
+				gone = gone && p.Name != "fail-node1"
+			}
+			if gone {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("pod of the removed manifest not cleaned up (dir: %v)", err)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
+
 	t.Run("a changed manifest replaces the pod", func(t *testing.T) {
 		e.write("edit.json", agentSimplePod("edit", "Always", "busybox", "IfNotPresent", "echo v1; exec sleep 3600"))
 		v1pod := e.waitPod("edit-node1", "v1 Running", wait, agentPhase(v1.PodRunning))
