@@ -330,7 +330,7 @@ spec:
   containers: [{name: app, image: busybox, imagePullPolicy: IfNotPresent, command: [sh, -c, 'cat /work/runs; exec sleep 3600'], volumeMounts: [{name: work, mountPath: /work}]}]
 `)
 
-	const wait = 30 * time.Second
+	const wait = 60 * time.Second // generous: the machine is shared
 	twins := e.waitPod("twins-node1", "Running and Ready", wait, func(p *v1.Pod) bool {
 		return p.Status.Phase == v1.PodRunning && len(p.Status.Conditions) > 0 && podReady(p)
 	})
