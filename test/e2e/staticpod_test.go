@@ -100,7 +100,7 @@ func (e *agentEnv) start() {
 		e.t.Fatal(err)
 	}
 	e.cmd = cmd
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		if resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/healthz", e.port)); err == nil {
 			resp.Body.Close()
