@@ -51,7 +51,7 @@ func newTestEnv(t *testing.T) *testEnv {
 	e.ts = httptest.NewTLSServer(New(Config{
 		Pods:         e.lookup,
 		Runtime:      e.rt,
-		Authenticate: func(tok string) bool { return tok == testToken },
+		Authenticate: StaticToken(testToken),
 		Fallback: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.URL.Path != "/pods" {
 				http.NotFound(w, r)
@@ -130,6 +130,15 @@ func TestAuthentication(t *testing.T) {
 	req.SetBasicAuth("a", testToken)
 	if resp, err := e.ts.Client().Do(req); err != nil || resp.StatusCode != 401 {
 		t.Errorf("basic auth: %v %v", resp.StatusCode, err)
+	}
+}
+
+func TestStaticToken(t *testing.T) {
+	if a := StaticToken("s3cret"); !a("s3cret") || a("s3cre") || a("") || a("s3cret ") {
+		t.Error("StaticToken(s3cret)")
+	}
+	if StaticToken("")("") {
+		t.Error("an empty token must accept nothing")
 	}
 }
 
