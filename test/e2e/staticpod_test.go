@@ -336,7 +336,7 @@ spec:
 	})
 
 	t.Run("two containers share localhost, hostname and IPC", func(t *testing.T) {
-		deadline := time.Now().Add(10 * time.Second)
+		deadline := time.Now().Add(wait)
 		for {
 			if lines := e.logLines(twins, "client", 0); strings.Contains(strings.Join(lines, "\n"), "got hello-from-server") {
 				break
@@ -434,7 +434,7 @@ spec:
 
 	t.Run("emptyDir Memory is a tmpfs, hostPath is the host's", func(t *testing.T) {
 		p := e.waitPod("vols-node1", "Running", wait, agentPhase(v1.PodRunning))
-		deadline := time.Now().Add(10 * time.Second)
+		deadline := time.Now().Add(wait)
 		for {
 			b, _ := os.ReadFile(filepath.Join(hostDir, "f"))
 			if string(b) == "from-pod\n" {
