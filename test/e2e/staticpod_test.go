@@ -498,9 +498,14 @@ spec:
 				t.Errorf("init %s re-run: %+v", c, cs)
 			}
 		}
-		time.Sleep(1500 * time.Millisecond)
-		if after := len(e.logLines(twins, "client", 0)); after <= linesBefore+1 {
-			t.Errorf("client log did not continue: %d lines before, %d after", linesBefore, after)
+		for deadline := time.Now().Add(wait); ; time.Sleep(100 * time.Millisecond) {
+			after := len(e.logLines(twins, "client", 0))
+			if after > linesBefore+1 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("client log did not continue: %d lines before, %d after", linesBefore, after)
+			}
 		}
 		// Succeeded/Failed pods stay as they were.
 		e.waitPod("ok-node1", "still Succeeded", wait, agentPhase(v1.PodSucceeded))
