@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +19,7 @@ import (
 	v1 "k8s.io/api/core/v1"
 
 	"github.com/peapod/peapod/internal/agent"
+	"github.com/peapod/peapod/internal/agent/server"
 	"github.com/peapod/peapod/internal/agent/volume"
 	"github.com/peapod/peapod/internal/image"
 	"github.com/peapod/peapod/internal/runtime/runc"
@@ -60,7 +62,7 @@ Stopping the agent leaves the containers running; the next agent on the same
 	f.StringVar(&o.nodeName, "node-name", strings.ToLower(host), "this node's name (static pods are named <name>-<node-name>)")
 	f.StringVar(&o.nodeIP, "node-ip", "", "this node's IP, reported as the pods' hostIP (default: the first non-loopback IPv4 address)")
 	f.StringVar(&o.address, "address", "127.0.0.1", "address the agent's HTTP endpoint binds")
-	f.IntVar(&o.port, "port", 10250, "port of the agent's HTTP endpoint (/healthz, /pods)")
+	f.IntVar(&o.port, "port", 10250, "port of the agent's API (/healthz, /pods, logs, exec, attach, port-forward; docs/agent-api.md)")
 	f.StringVar(&o.bridgeName, "bridge-name", "peapod0", "the pod network bridge (at most 15 characters; one per agent on a host)")
 	f.StringVar(&o.podCIDR, "pod-cidr", "10.85.0.0/24", "the pod subnet of this node (one per agent on a host)")
 	f.StringVar(&o.cgroupParent, "cgroup-parent", "peapod", "cgroup under which pods run")
@@ -99,6 +101,9 @@ func (o *agentOptions) validate() error {
 func runAgent(ctx context.Context, o *agentOptions, logw io.Writer) error {
 	if err := o.validate(); err != nil {
 		return err
+	}
+	if ip := net.ParseIP(o.address); o.tokenFile == "" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("--address %q: without --token-file the agent API (logs, exec, port-forward) is unauthenticated and may only bind a loopback address", o.address)
 	}
 	logger := log.New(logw, "agent: ", log.LstdFlags|log.Lmicroseconds)
 	logf := logger.Printf
@@ -155,7 +160,30 @@ func runAgent(ctx context.Context, o *agentOptions, logw io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("agent endpoint: %w", err)
 	}
-	srv := &http.Server{Handler: agent.Handler(status), ReadHeaderTimeout: 10 * time.Second}
+	// The agent API (docs/agent-api.md): logs, exec, attach, port-forward,
+	// and /pods. With --token-file: TLS and the node token; without, plain
+	// HTTP on loopback (checked at the start).
+	apiCfg := server.Config{
+		Pods:     server.NewRuntimeLookup(rt),
+		Runtime:  rt,
+		Fallback: agent.Handler(status),
+		Logf:     func(f string, a ...any) { logf("api: "+f, a...) },
+	}
+	if o.tokenFile != "" {
+		tok, err := os.ReadFile(o.tokenFile)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("--token-file: %w", err)
+		}
+		cert, err := server.EnsureServingCert(filepath.Join(dataDir, "pki"), []string{o.nodeName, nodeIP}, time.Now())
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("agent serving certificate: %w", err)
+		}
+		apiCfg.Authenticate = server.StaticToken(strings.TrimSpace(string(tok)))
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	}
+	srv := &http.Server{Handler: server.New(apiCfg), ReadHeaderTimeout: 10 * time.Second}
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- srv.Serve(ln) }()
 
