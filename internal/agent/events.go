@@ -21,6 +21,7 @@ const (
 	EventSandboxChanged    = "SandboxChanged"
 	EventFailedSandbox     = "FailedCreatePodSandBox"
 	EventFailedPostStart   = "FailedPostStartHook"
+	EventMissingClusterDNS = "MissingClusterDNS"
 )
 
 // Recorder receives the events of the pods the agent runs, with the
