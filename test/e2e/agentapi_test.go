@@ -93,6 +93,13 @@ func (e *agentAPIEnv) logs(pod, container, query string) (int, string) {
 // returns stdout+stderr.
 func (e *agentAPIEnv) exec(ws bool, pod, container string, tty bool, stdin string, cmd ...string) (string, error) {
 	e.t.Helper()
+	return agentAPIExec(e.t, e.cfg, ws, pod, container, tty, stdin, cmd...)
+}
+
+// agentAPIExec execs cmd in default/pod/container through the agent API
+// at cfg.Host.
+func agentAPIExec(t *testing.T, cfg *rest.Config, ws bool, pod, container string, tty bool, stdin string, cmd ...string) (string, error) {
+	t.Helper()
 	q := url.Values{"command": cmd, "stdout": {"true"}}
 	if tty {
 		q.Set("tty", "true")
@@ -102,16 +109,16 @@ func (e *agentAPIEnv) exec(ws bool, pod, container string, tty bool, stdin strin
 	if stdin != "" {
 		q.Set("stdin", "true")
 	}
-	u, _ := url.Parse(fmt.Sprintf("%s/exec/default/%s/%s?%s", e.ts.URL, pod, container, q.Encode()))
+	u, _ := url.Parse(fmt.Sprintf("%s/exec/default/%s/%s?%s", cfg.Host, pod, container, q.Encode()))
 	var ex remotecommand.Executor
 	var err error
 	if ws {
-		ex, err = remotecommand.NewWebSocketExecutor(e.cfg, "GET", u.String())
+		ex, err = remotecommand.NewWebSocketExecutor(cfg, "GET", u.String())
 	} else {
-		ex, err = remotecommand.NewSPDYExecutor(e.cfg, "POST", u)
+		ex, err = remotecommand.NewSPDYExecutor(cfg, "POST", u)
 	}
 	if err != nil {
-		e.t.Fatal(err)
+		t.Fatal(err)
 	}
 	var out runtimeSyncBuffer
 	opts := remotecommand.StreamOptions{Stdout: &out, Tty: tty}
@@ -319,4 +326,98 @@ func TestAgentAPILogsExecPortForward(t *testing.T) {
 			resp.Body.Close()
 		}
 	})
+}
+
+const agentAPIStaticPod = `apiVersion: v1
+kind: Pod
+metadata: {name: api}
+spec:
+  terminationGracePeriodSeconds: 2
+  containers:
+  - name: web
+    image: busybox
+    imagePullPolicy: IfNotPresent
+    command: [sh, -c, 'mkdir /www && echo from-agent > /www/index.html && httpd -p 127.0.0.1:8080 -h /www && echo web-started && exec sleep 3600']
+  - name: flaky
+    image: busybox
+    imagePullPolicy: IfNotPresent
+    command: [sh, -c, 'echo "run $(cat /proc/sys/kernel/random/uuid)"; exit 1']
+`
+
+// TestAgentAPIStaticAgent drives the API of a real `peapod agent` (static
+// pods, plain HTTP on 127.0.0.1): logs of a container the agent restarted
+// (current and previous), exec through both protocols, port-forward.
+func TestAgentAPIStaticAgent(t *testing.T) {
+	a := agentNewEnv(t)
+	a.write("api.yaml", agentAPIStaticPod)
+	a.waitPod("api-node1", "flaky restarted, web running", 60*time.Second, func(p *v1.Pod) bool {
+		web, flaky := agentContainer(p, "web"), agentContainer(p, "flaky")
+		return web != nil && web.State.Running != nil && flaky != nil && flaky.RestartCount >= 1
+	})
+	cfg := &rest.Config{Host: fmt.Sprintf("http://127.0.0.1:%d", a.port)}
+	get := func(path string) (int, string) {
+		resp, err := http.Get(cfg.Host + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := get("/containerLogs/default/api-node1/web"); code != 200 || body != "web-started\n" {
+		t.Errorf("web logs: %d %q", code, body)
+	}
+	_, cur := get("/containerLogs/default/api-node1/flaky")
+	code, prev := get("/containerLogs/default/api-node1/flaky?previous=true")
+	if code != 200 || !strings.HasPrefix(prev, "run ") || !strings.HasPrefix(cur, "run ") || prev == cur {
+		t.Errorf("flaky: previous %d %q, current %q", code, prev, cur)
+	}
+	if code, body := get("/containerLogs/default/api-node1/web?previous=true"); code != 400 || !strings.Contains(body, "previous terminated container") {
+		t.Errorf("web previous: %d %s", code, body)
+	}
+	if code, body := get("/pods"); code != 200 || !strings.Contains(body, "api-node1") {
+		t.Errorf("/pods: %d", code)
+	}
+
+	for _, ws := range []bool{true, false} {
+		out, err := agentAPIExec(t, cfg, ws, "api-node1", "web", true, "ps; exit\n", "sh")
+		if err != nil || !strings.Contains(out, "httpd") {
+			t.Errorf("exec -it ps (websocket %v): %v\n%s", ws, err, out)
+		}
+		_, err = agentAPIExec(t, cfg, ws, "api-node1", "web", false, "", "sh", "-c", "exit 42")
+		var ce utilexec.CodeExitError
+		if !errors.As(err, &ce) || ce.Code != 42 {
+			t.Errorf("exit 42 (websocket %v): %v", ws, err)
+		}
+	}
+
+	tr, upgrader, err := spdy.RoundTripperFor(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(cfg.Host + "/portForward/default/api-node1")
+	stop, ready := make(chan struct{}), make(chan struct{})
+	pf, err := portforward.NewOnAddresses(spdy.NewDialer(upgrader, &http.Client{Transport: tr}, "POST", u), []string{"127.0.0.1"}, []string{"0:8080"}, stop, ready, io.Discard, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- pf.ForwardPorts() }()
+	defer func() { close(stop); <-errc }()
+	select {
+	case <-ready:
+	case err := <-errc:
+		t.Fatal(err)
+	}
+	ports, _ := pf.GetPorts()
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
+	resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d/index.html", ports[0].Local))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(b) != "from-agent\n" {
+		t.Errorf("port-forward: %q", b)
+	}
 }
