@@ -90,7 +90,7 @@ func (s *Server) aggregated(core bool) *apidiscoveryv2.APIGroupDiscoveryList {
 				Resource: r.GVR.Resource, ResponseKind: &metav1.GroupVersionKind{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind},
 				Scope: scope, SingularResource: r.SingularName, Verbs: resourceVerbs, ShortNames: r.ShortNames, Categories: r.Categories,
 			}
-			for _, sub := range r.Subresources {
+			for _, sub := range subresources(r) {
 				si, ok := subresourceInfo[sub]
 				if !ok {
 					continue
@@ -166,7 +166,7 @@ func (s *Server) serveResourceDiscovery(w http.ResponseWriter, r *http.Request, 
 			Name: res.GVR.Resource, SingularName: res.SingularName, Namespaced: res.Namespaced, Kind: res.Kind,
 			Verbs: resourceVerbs, ShortNames: res.ShortNames, Categories: res.Categories,
 		})
-		for _, sub := range res.Subresources {
+		for _, sub := range subresources(res) {
 			si, ok := subresourceInfo[sub]
 			if !ok {
 				continue

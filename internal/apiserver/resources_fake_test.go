@@ -152,7 +152,7 @@ func testResources() []*registry.Resource {
 	return []*registry.Resource{
 		{GVR: core("namespaces"), Kind: "Namespace", ListKind: "NamespaceList", SingularName: "namespace", ShortNames: []string{"ns"},
 			New: func() runtime.Object { return &corev1.Namespace{} }, NewList: func() runtime.Object { return &corev1.NamespaceList{} },
-			Strategy: testStrategy{}, Subresources: []string{"status", "finalize"}},
+			Strategy: testStrategy{}, Subresources: []string{"status"}},
 		{GVR: core("configmaps"), Kind: "ConfigMap", ListKind: "ConfigMapList", SingularName: "configmap", ShortNames: []string{"cm"}, Namespaced: true,
 			New: func() runtime.Object { return &corev1.ConfigMap{} }, NewList: func() runtime.Object { return &corev1.ConfigMapList{} },
 			Strategy: testStrategy{namespaced: true}},

@@ -116,12 +116,27 @@ func (s *Server) methodNotAllowed(rq *request) {
 
 // hasSubresource reports whether res serves sub.
 func hasSubresource(res *registry.Resource, sub string) bool {
-	for _, s := range res.Subresources {
+	for _, s := range subresources(res) {
 		if s == sub {
 			return true
 		}
 	}
 	return false
+}
+
+// subresources are the resource's declared subresources plus the ones the
+// edge implements by itself for a kind: namespaces/finalize (the namespace
+// controller's way to release a terminating namespace).
+func subresources(res *registry.Resource) []string {
+	if res.GVR.Group == "" && res.GVR.Resource == "namespaces" {
+		for _, s := range res.Subresources {
+			if s == "finalize" {
+				return res.Subresources
+			}
+		}
+		return append(append([]string{}, res.Subresources...), "finalize")
+	}
+	return res.Subresources
 }
 
 // serveSubresource dispatches status, binding, token and the node proxy

@@ -273,6 +273,15 @@ func apiKubectlSuite(t *testing.T, s *apiServer) {
 	apiContains(t, "delete", s.kubectl("delete", "pod", "web"), `pod "web" deleted`)
 	s.kubectl("wait", "--for=delete", "pod/web", "--timeout=10s")
 
+	// a namespace goes away once the namespace controller emptied and
+	// finalized it
+	s.kubectl("create", "namespace", "scratch")
+	s.kubectl("-n", "scratch", "create", "configmap", "leftover")
+	apiContains(t, "delete namespace", s.kubectl("delete", "namespace", "scratch", "--timeout=60s"), `namespace "scratch" deleted`)
+	if out, err := s.kubectlCmd(context.Background(), "get", "namespace", "scratch").CombinedOutput(); err == nil || !strings.Contains(string(out), "NotFound") {
+		t.Fatalf("namespace still there: %s", out)
+	}
+
 	// a scheduled pod deletes gracefully: it stays with deletionTimestamp
 	s.write("bound.yaml", strings.Replace(strings.Replace(apiPod, "IMAGE", "busybox", 1), "spec:\n", "spec:\n  nodeName: nowhere\n", 1))
 	s.kubectl("apply", "-f", "bound.yaml")
