@@ -68,14 +68,14 @@ Stopping the agent leaves the containers running; the next agent on the same
 	f.StringVar(&o.cgroupParent, "cgroup-parent", "peapod", "cgroup under which pods run")
 	f.StringVar(&o.clusterDomain, "cluster-domain", "cluster.local", "DNS domain of the cluster (for pods with a subdomain)")
 	f.StringVar(&o.server, "server", "", "API server URL (not supported yet)")
-	f.StringVar(&o.tokenFile, "token-file", "", "bootstrap token file for --server (not supported yet)")
+	f.StringVar(&o.tokenFile, "token-file", "", "node token file: serve the agent API over TLS and require this bearer token (without it the API is plain HTTP on loopback only)")
 	return cmd
 }
 
 func (o *agentOptions) validate() error {
 	var errs []error
-	if o.server != "" || o.tokenFile != "" {
-		errs = append(errs, errors.New("--server and --token-file are not supported yet: this agent runs static pods from --pod-manifest-path only"))
+	if o.server != "" {
+		errs = append(errs, errors.New("--server is not supported yet: this agent runs static pods from --pod-manifest-path only"))
 	}
 	if o.podManifestPath == "" {
 		errs = append(errs, errors.New("--pod-manifest-path is required"))

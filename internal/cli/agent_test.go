@@ -15,7 +15,7 @@ func TestAgentOptionsValidate(t *testing.T) {
 	if err == nil {
 		t.Fatal("bad options accepted")
 	}
-	for _, want := range []string{"--server and --token-file are not supported yet", "--pod-manifest-path is required",
+	for _, want := range []string{"--server is not supported yet", "--pod-manifest-path is required",
 		"--node-name is required", "--port 0", "--bridge-name", "--pod-cidr", "--node-ip"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)
