@@ -31,8 +31,9 @@ func main() {
 	cidr := flag.String("cidr", "10.77.250.0/24", "pod CIDR")
 	noMasq := flag.Bool("no-masq", false, "disable ipMasq")
 	warm := flag.Int("warm", 0, "warm sandboxes (runc.Config.WarmSandboxes)")
+	label := flag.String("label", "peapod", "row label")
 	flag.Parse()
-	if err := run(*imagePath, *n, *burst, *bridge, *cidr, *noMasq, *warm); err != nil {
+	if err := run(*label, *imagePath, *n, *burst, *bridge, *cidr, *noMasq, *warm); err != nil {
 		fmt.Fprintln(os.Stderr, "bench-runtime:", err)
 		os.Exit(1)
 	}
@@ -40,7 +41,7 @@ func main() {
 
 type phases struct{ sandbox, create, start, total, teardown time.Duration }
 
-func run(imagePath string, n, burst int, bridge, cidr string, noMasq bool, warm int) error {
+func run(label, imagePath string, n, burst int, bridge, cidr string, noMasq bool, warm int) error {
 	ctx := context.Background()
 	dataDir, err := os.MkdirTemp("", "peapod-bench-")
 	if err != nil {
@@ -127,7 +128,7 @@ func run(imagePath string, n, burst int, bridge, cidr string, noMasq bool, warm 
 		{"pod start total", func(p phases) time.Duration { return p.total }},
 		{"teardown (stop+remove)", func(p phases) time.Duration { return p.teardown }},
 	} {
-		fmt.Printf("| peapod %s | %v | %v |\n", row.name, pct(row.get, 0.5), pct(row.get, 0.99))
+		fmt.Printf("| %s %s | %v | %v |\n", label, row.name, pct(row.get, 0.5), pct(row.get, 0.99))
 	}
 	if burst > 0 {
 		var wg sync.WaitGroup
@@ -151,9 +152,9 @@ func run(imagePath string, n, burst int, bridge, cidr string, noMasq bool, warm 
 		for err := range errs {
 			return err
 		}
-		fmt.Printf("| peapod %d pods burst | %v total | %v per pod |\n", burst, el.Round(time.Millisecond), (el / time.Duration(burst)).Round(100*time.Microsecond))
+		fmt.Printf("| %s %d pods burst | %v total | %v per pod |\n", label, burst, el.Round(time.Millisecond), (el / time.Duration(burst)).Round(100*time.Microsecond))
 		pss, procs := runtimePSS(dataDir, "peapod-bench")
-		fmt.Printf("| peapod host memory per pod (PSS of %d conmon/catatonit processes / %d pods) | %.2f MiB | |\n", procs, burst, float64(pss)/float64(burst)/1024)
+		fmt.Printf("| %s host memory per pod (PSS of %d conmon/catatonit processes / %d pods) | %.2f MiB | |\n", label, procs, burst, float64(pss)/float64(burst)/1024)
 		t1 := time.Now()
 		for _, sb := range sbs {
 			wg.Add(1)
@@ -163,7 +164,7 @@ func run(imagePath string, n, burst int, bridge, cidr string, noMasq bool, warm 
 			}()
 		}
 		wg.Wait()
-		fmt.Printf("| peapod %d pods teardown burst | %v total | |\n", burst, time.Since(t1).Round(time.Millisecond))
+		fmt.Printf("| %s %d pods teardown burst | %v total | |\n", label, burst, time.Since(t1).Round(time.Millisecond))
 	}
 	return nil
 }
