@@ -10,12 +10,17 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/portforward"
 	"k8s.io/client-go/tools/remotecommand"
@@ -37,17 +42,17 @@ type agentAPIEnv struct {
 	cfg *rest.Config
 }
 
-func agentAPINewEnv(t *testing.T) *agentAPIEnv {
+func agentAPINewEnv(t *testing.T, token string) *agentAPIEnv {
 	t.Helper()
 	e := &agentAPIEnv{runtimeEnv: runtimeNewEnv(t)}
 	e.ts = httptest.NewTLSServer(server.New(server.Config{
 		Pods:         server.NewRuntimeLookup(e.d),
 		Runtime:      e.d,
-		Authenticate: func(tok string) bool { return tok == agentAPIToken },
+		Authenticate: server.StaticToken(token),
 		Logf:         t.Logf,
 	}))
 	t.Cleanup(e.ts.Close)
-	e.cfg = &rest.Config{Host: e.ts.URL, BearerToken: agentAPIToken, TLSClientConfig: rest.TLSClientConfig{Insecure: true}}
+	e.cfg = &rest.Config{Host: e.ts.URL, BearerToken: token, TLSClientConfig: rest.TLSClientConfig{Insecure: true}}
 	return e
 }
 
@@ -135,7 +140,7 @@ func agentAPIExec(t *testing.T, cfg *rest.Config, ws bool, pod, container string
 }
 
 func TestAgentAPILogsExecPortForward(t *testing.T) {
-	e := agentAPINewEnv(t)
+	e := agentAPINewEnv(t, agentAPIToken)
 	sb, pod := e.pod("web")
 	e.container(sb, pod, 0, v1.Container{Name: "srv", Command: []string{"sh", "-c",
 		"mkdir /www && echo forwarded-page > /www/index.html && httpd -p 127.0.0.1:8080 -h /www && " +
@@ -418,6 +423,123 @@ func TestAgentAPIStaticAgent(t *testing.T) {
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if string(b) != "from-agent\n" {
+		t.Errorf("port-forward: %q", b)
+	}
+}
+
+// TestAgentAPIKubectl runs kubectl logs, exec and port-forward through a
+// real `peapod server` (its node proxy) to the agent API. The node is
+// registered by hand and points at the API on a TLS test server over the
+// real runc driver, which runs the pod's sandbox and container; the pod's
+// Running status is written by hand, since no agent watches this node.
+func TestAgentAPIKubectl(t *testing.T) {
+	s := apiStart(t)
+	nodeToken, err := os.ReadFile(filepath.Join(s.dataDir, "node-token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := agentAPINewEnv(t, strings.TrimSpace(string(nodeToken)))
+	sb, pod := e.pod("kpod")
+	e.container(sb, pod, 0, v1.Container{Name: "app", Command: []string{"sh", "-c",
+		"mkdir /www && echo via-apiserver > /www/index.html && httpd -p 127.0.0.1:8080 -h /www && echo hello-kubectl && echo second-line && exec sleep 3600"}})
+
+	ctx := context.Background()
+	cs := s.clientset()
+	agentPort, _ := strconv.Atoi(e.ts.URL[strings.LastIndex(e.ts.URL, ":")+1:])
+	node := &v1.Node{ObjectMeta: metav1.ObjectMeta{Name: "agentapi-node"}}
+	node, err = cs.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	node.Status.Addresses = []v1.NodeAddress{{Type: v1.NodeInternalIP, Address: "127.0.0.1"}}
+	node.Status.DaemonEndpoints.KubeletEndpoint.Port = int32(agentPort)
+	if _, err := cs.CoreV1().Nodes().UpdateStatus(ctx, node, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	p := &v1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "kpod", Namespace: "default"},
+		Spec: v1.PodSpec{NodeName: "agentapi-node", Containers: []v1.Container{{Name: "app", Image: "busybox"}}}}
+	p, err = cs.CoreV1().Pods("default").Create(ctx, p, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Status.Phase = v1.PodRunning
+	p.Status.ContainerStatuses = []v1.ContainerStatus{{Name: "app", Image: "busybox", Ready: true, State: v1.ContainerState{Running: &v1.ContainerStateRunning{}}}}
+	if _, err := cs.CoreV1().Pods("default").UpdateStatus(ctx, p, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		grace := int64(0)
+		cs.CoreV1().Pods("default").Delete(context.Background(), "kpod", metav1.DeleteOptions{GracePeriodSeconds: &grace})
+	})
+
+	if out := s.kubectl("logs", "kpod"); out != "hello-kubectl\nsecond-line\n" {
+		t.Errorf("kubectl logs: %q", out)
+	}
+	if out := s.kubectl("logs", "kpod", "--tail=1", "--timestamps"); !strings.HasSuffix(out, "Z second-line\n") || strings.Count(out, "\n") != 1 {
+		t.Errorf("kubectl logs --tail=1 --timestamps: %q", out)
+	}
+	out, err := s.kubectlCmd(ctx, "logs", "kpod", "--previous").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), `previous terminated container "app" in pod "kpod" not found`) {
+		t.Errorf("kubectl logs --previous: %v %s", err, out)
+	}
+	// kubectl logs -f ends when the stream does; here it is cut after the lines come.
+	fctx, fcancel := context.WithTimeout(ctx, 3*time.Second)
+	fout, _ := s.kubectlCmd(fctx, "logs", "-f", "kpod").Output()
+	fcancel()
+	if string(fout) != "hello-kubectl\nsecond-line\n" {
+		t.Errorf("kubectl logs -f: %q", fout)
+	}
+
+	// exec without a TTY: output and exit code pass through (WebSocket, then SPDY).
+	for _, env := range []string{"KUBECTL_REMOTE_COMMAND_WEBSOCKETS=true", "KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false"} {
+		cmd := s.kubectlCmd(ctx, "exec", "kpod", "--", "sh", "-c", "ps; exit 3")
+		cmd.Env = append(cmd.Env, env)
+		out, err := cmd.CombinedOutput()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 3 || !strings.Contains(string(out), "httpd") {
+			t.Errorf("kubectl exec (%s): %v\n%s", env, err, out)
+		}
+	}
+	// exec -it under a pseudo-terminal (script(1)).
+	cmd := exec.Command("script", "-qec", fmt.Sprintf("/usr/bin/kubectl --cache-dir %s exec -it kpod -- sh -c 'tty; ps'", s.cacheDir), "/dev/null")
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+s.kubeconfig)
+	cmd.Stdin = strings.NewReader("")
+	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "/dev/pts/") || !strings.Contains(string(out), "httpd") {
+		t.Errorf("kubectl exec -it: %v\n%s", err, out)
+	}
+
+	// port-forward to the busybox httpd.
+	pctx, pcancel := context.WithCancel(ctx)
+	defer pcancel()
+	pf := s.kubectlCmd(pctx, "port-forward", "pod/kpod", ":8080")
+	stdout, _ := pf.StdoutPipe()
+	pf.Stderr = io.Discard
+	if err := pf.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer pf.Wait()
+	defer pcancel()
+	lines := bufio.NewScanner(stdout)
+	local := ""
+	for lines.Scan() {
+		// Forwarding from 127.0.0.1:38123 -> 8080
+		if f := strings.Fields(lines.Text()); len(f) == 5 && f[0] == "Forwarding" && strings.HasPrefix(f[2], "127.0.0.1:") {
+			local = f[2]
+			break
+		}
+	}
+	if local == "" {
+		t.Fatal("kubectl port-forward printed no local address")
+	}
+	go io.Copy(io.Discard, stdout)
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
+	resp, err := client.Get("http://" + local + "/index.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(b) != "via-apiserver\n" {
 		t.Errorf("port-forward: %q", b)
 	}
 }
