@@ -582,6 +582,7 @@ func TestAPIServerExternalEtcd(t *testing.T) {
 	t.Run("kubectl", func(t *testing.T) { s.t = t; apiKubectlSuite(t, s) })
 	t.Run("client-go", func(t *testing.T) { s.t = t; apiClientGoSuite(t, s, etcd.client) })
 	t.Run("encryption", func(t *testing.T) { apiEncryptionCheck(t, etcd.endpoint) })
+	t.Run("bad input", func(t *testing.T) { s.t = t; apiBadInputSuite(t, s) })
 	t.Run("kill -9 and restart", func(t *testing.T) { s.t = t; apiRestartCheck(t, s) })
 	s.t = t
 }
