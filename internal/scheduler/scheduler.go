@@ -220,7 +220,7 @@ func (s *Scheduler) run(ctx context.Context) error {
 		l.recorder = b.NewRecorder(scheme.Scheme, corev1.EventSource{Component: s.opts.SchedulerName})
 	}
 	if _, err := podInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    l.podChanged,
+		AddFunc: l.podChanged,
 		UpdateFunc: func(old, obj any) {
 			// A pending pod whose spec and labels did not change (say, our
 			// own status patch) has nothing new to try.
