@@ -10,7 +10,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"golang.org/x/net/websocket"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -137,5 +139,25 @@ func TestInFlightLimit(t *testing.T) {
 	<-e.api.inflight
 	if code, _, _ := e.do(t, "GET", "/api/v1/namespaces", "", nil); code != 200 {
 		t.Fatalf("after a slot frees: %d", code)
+	}
+}
+
+// A watch over WebSocket gets one JSON event per text message.
+func TestWatchOverWebSocket(t *testing.T) {
+	e := newTestEnv(t)
+	wsURL := "ws" + strings.TrimPrefix(e.srv.URL, "http") + "/api/v1/namespaces/default/configmaps?watch=true"
+	conn, err := websocket.Dial(wsURL, "", e.srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	e.client.CoreV1().ConfigMaps("default").Create(context.Background(), &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "ws"}}, metav1.CreateOptions{})
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	var msg string
+	if err := websocket.Message.Receive(conn, &msg); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(msg, `"type":"ADDED"`) || !strings.Contains(msg, `"name":"ws"`) {
+		t.Fatalf("message %s", msg)
 	}
 }

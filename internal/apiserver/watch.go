@@ -74,7 +74,18 @@ func (s *Server) serveWatch(rq *request) {
 		defer w.Stop()
 	}
 
+	if isWebSocket(rq) {
+		serveWebSocketWatch(ctx, rq, func(ctx context.Context, out eventWriter) {
+			s.streamEvents(ctx, rq, w, initial, accept, out, func() {})
+		})
+		return
+	}
 	flusher, _ := rq.w.(http.Flusher)
+	flush := func() {
+		if flusher != nil {
+			flusher.Flush()
+		}
+	}
 	var out eventWriter = jsonEvents{enc: json.NewEncoder(rq.w)}
 	ct := "application/json"
 	if accept.Protobuf && protoCapable(rq.res.New()) {
@@ -85,12 +96,17 @@ func (s *Server) serveWatch(rq *request) {
 	rq.w.Header().Set("Cache-Control", "no-cache, private")
 	rq.w.Header().Set("Transfer-Encoding", "chunked")
 	rq.w.WriteHeader(http.StatusOK)
-	if flusher != nil {
-		flusher.Flush()
-	}
+	flush()
+	s.streamEvents(ctx, rq, w, initial, accept, out, flush)
+}
+
+// streamEvents writes initial (a 410 for a compacted resourceVersion) or
+// every event of w until ctx ends, w closes or the client goes.
+func (s *Server) streamEvents(ctx context.Context, rq *request, w watch.Interface, initial *metav1.Status, accept acceptInfo, out eventWriter, flush func()) {
 	if initial != nil {
 		initial.TypeMeta = metav1.TypeMeta{Kind: "Status", APIVersion: "v1"}
 		out.write(watch.Error, initial)
+		flush()
 		return
 	}
 	first := true
@@ -113,9 +129,7 @@ func (s *Server) serveWatch(rq *request) {
 			if err := out.write(ev.Type, obj); err != nil {
 				return // client gone
 			}
-			if flusher != nil {
-				flusher.Flush()
-			}
+			flush()
 			if ev.Type == watch.Error {
 				return
 			}
