@@ -222,13 +222,13 @@ func runtimeLeaks(dataDir string) map[string][]string {
 			add("links", fmt.Sprintf("bridge %s (%d ports)", owned.Bridge, len(ports)))
 		}
 	}
-	if owned.PodCIDR != "" {
-		prefix := strings.TrimSuffix(owned.PodCIDR, "0/24")
+	if owned.NetworkName != "" {
+		// The masquerade rule and portmap's rules name the CNI network
+		// (the CIDR alone could be another process's with the same one).
 		for _, table := range []string{"nat", "filter"} {
 			out, _ := exec.Command("iptables", "-w", "-t", table, "-S").Output()
 			for _, l := range strings.Split(string(out), "\n") {
-				if strings.Contains(l, owned.PodCIDR) || strings.Contains(l, `"`+owned.NetworkName+`"`) || strings.Contains(l, " "+owned.NetworkName+`"`) ||
-					(prefix != owned.PodCIDR && strings.Contains(l, " "+prefix)) {
+				if strings.Contains(l, `"`+owned.NetworkName+`"`) || strings.Contains(l, " "+owned.NetworkName+`"`) {
 					add("iptables", table+": "+l)
 				}
 			}
