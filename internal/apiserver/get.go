@@ -50,6 +50,10 @@ func (s *Server) respond(rq *request, code int, obj runtime.Object) {
 		s.writeJSON(rq.w, rq.r, code, table)
 		return
 	}
+	if a := parseAccept(rq.r.Header.Get("Accept")); a.Metadata {
+		s.writeObject(rq.w, rq.r, code, partialMetadata(obj))
+		return
+	}
 	// obj was filled in for this request (never shared): set its kind in place
 	obj.GetObjectKind().SetGroupVersionKind(s.kindOf(rq, obj))
 	s.writeObject(rq.w, rq.r, code, obj)
@@ -64,4 +68,29 @@ func (s *Server) kindOf(rq *request, obj runtime.Object) (gvk schemaGVK) {
 		return schemaGVK{Version: "v1", Kind: "Status"}
 	}
 	return rq.res.GVK()
+}
+
+// partialMetadata reduces an object or a list to PartialObjectMetadata(List).
+func partialMetadata(obj runtime.Object) runtime.Object {
+	if meta.IsListType(obj) {
+		out := &metav1.PartialObjectMetadataList{TypeMeta: metav1.TypeMeta{Kind: "PartialObjectMetadataList", APIVersion: "meta.k8s.io/v1"}}
+		if l, err := meta.ListAccessor(obj); err == nil {
+			out.ResourceVersion, out.Continue, out.RemainingItemCount = l.GetResourceVersion(), l.GetContinue(), l.GetRemainingItemCount()
+		}
+		items, _ := meta.ExtractList(obj)
+		out.Items = make([]metav1.PartialObjectMetadata, 0, len(items))
+		for _, it := range items {
+			if p, ok := partialMetadata(it).(*metav1.PartialObjectMetadata); ok {
+				out.Items = append(out.Items, *p)
+			}
+		}
+		return out
+	}
+	p := &metav1.PartialObjectMetadata{TypeMeta: partialObjectMetadataKind}
+	if acc, ok := obj.(metav1.ObjectMetaAccessor); ok {
+		if om, ok := acc.GetObjectMeta().(*metav1.ObjectMeta); ok {
+			p.ObjectMeta = *om
+		}
+	}
+	return p
 }

@@ -18,6 +18,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/rest"
 )
 
 // A namespace with spec.finalizers turns Terminating on delete, refuses new
@@ -159,5 +161,31 @@ func TestWatchOverWebSocket(t *testing.T) {
 	}
 	if !strings.Contains(msg, `"type":"ADDED"`) || !strings.Contains(msg, `"name":"ws"`) {
 		t.Fatalf("message %s", msg)
+	}
+}
+
+// The metadata client (client-go/metadata) gets PartialObjectMetadata.
+func TestMetadataClient(t *testing.T) {
+	e := newTestEnv(t)
+	ctx := context.Background()
+	e.client.CoreV1().ConfigMaps("default").Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "m", Labels: map[string]string{"a": "b"}}, Data: map[string]string{"k": "v"}}, metav1.CreateOptions{})
+	mc := metadata.NewForConfigOrDie(&rest.Config{Host: e.srv.URL})
+	gvr := schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}
+	list, err := mc.Resource(gvr).Namespace("default").List(ctx, metav1.ListOptions{})
+	if err != nil || len(list.Items) != 1 || list.Items[0].Labels["a"] != "b" {
+		t.Fatalf("metadata list: %v %+v", err, list)
+	}
+	one, err := mc.Resource(gvr).Namespace("default").Get(ctx, "m", metav1.GetOptions{})
+	if err != nil || one.Name != "m" || one.Labels["a"] != "b" {
+		t.Fatalf("metadata get: %v %+v", err, one)
+	}
+	w, err := mc.Resource(gvr).Namespace("default").Watch(ctx, metav1.ListOptions{ResourceVersion: "0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	ev := <-w.ResultChan()
+	if p, ok := ev.Object.(*metav1.PartialObjectMetadata); !ok || p.Name != "m" {
+		t.Fatalf("metadata watch: %v %#v", ev.Type, ev.Object)
 	}
 }

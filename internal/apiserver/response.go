@@ -18,6 +18,9 @@ type acceptInfo struct {
 	YAML  bool
 	// Protobuf: the client prefers application/vnd.kubernetes.protobuf.
 	Protobuf bool
+	// Metadata: as=PartialObjectMetadata(List);g=meta.k8s.io;v=v1 (the
+	// metadata client), in JSON or protobuf.
+	Metadata bool
 	// TableVersion is v1 or v1beta1.
 	TableVersion string
 }
@@ -30,6 +33,10 @@ func parseAccept(h string) acceptInfo {
 		mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
 		if err != nil {
 			continue
+		}
+		if (params["as"] == "PartialObjectMetadata" || params["as"] == "PartialObjectMetadataList") && params["g"] == "meta.k8s.io" && params["v"] == "v1" &&
+			(mt == "application/json" || mt == "application/vnd.kubernetes.protobuf") {
+			return acceptInfo{Metadata: true, Protobuf: mt == "application/vnd.kubernetes.protobuf"}
 		}
 		switch mt {
 		case "application/json":

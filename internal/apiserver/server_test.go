@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -39,7 +40,8 @@ func newTestEnv(t testing.TB) *testEnv {
 		t.Fatal(err)
 	}
 	store := newMemStore()
-	api, err := New(Config{Scheme: scheme, Resources: testResources(), Storage: store, MinWatchTimeout: time.Minute})
+	api, err := New(Config{Scheme: scheme, Resources: testResources(), Storage: store, MinWatchTimeout: time.Minute,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

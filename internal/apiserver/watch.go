@@ -88,7 +88,7 @@ func (s *Server) serveWatch(rq *request) {
 	}
 	var out eventWriter = jsonEvents{enc: json.NewEncoder(rq.w)}
 	ct := "application/json"
-	if accept.Protobuf && protoCapable(rq.res.New()) {
+	if accept.Protobuf && (accept.Metadata || protoCapable(rq.res.New())) {
 		ct = "application/vnd.kubernetes.protobuf;stream=watch"
 		out = protoEvents{embedded: s.protobuf, stream: streaming.NewEncoder(protobuf.LengthDelimitedFramer.NewFrameWriter(rq.w), protobuf.NewRawSerializer(s.cfg.Scheme, s.cfg.Scheme))}
 	}
@@ -162,6 +162,9 @@ func (s *Server) eventObject(ctx context.Context, rq *request, ev watch.Event, a
 			c.Status = metav1.StatusFailure
 		}
 		return c, nil
+	}
+	if accept.Metadata {
+		return partialMetadata(ev.Object), nil
 	}
 	if accept.Table && ev.Type != watch.Bookmark {
 		return s.convertTable(ctx, rq, ev.Object, accept.TableVersion, includePolicy(rq), !withHeaders)
