@@ -796,3 +796,64 @@ func TestRuntimeHostPort(t *testing.T) {
 		t.Fatalf("GET %s: %q", url, body)
 	}
 }
+
+func TestRuntimeConcurrentPods(t *testing.T) {
+	e := runtimeNewEnv(t, func(c *runc.Config) { c.WarmSandboxes = 2 })
+	ctx := context.Background()
+	const n = 20
+	var wg sync.WaitGroup
+	ips := make([]string, n)
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cfg := e.sandboxConfig(fmt.Sprintf("burst-%d", i))
+			sb, err := e.d.RunPodSandbox(ctx, cfg)
+			if err != nil {
+				errs <- err
+				return
+			}
+			c, err := e.d.CreateContainer(ctx, sb, &runtime.ContainerConfig{Spec: runtimeSleeper("c"), ImageRef: e.imageID})
+			if err == nil {
+				err = e.d.StartContainer(ctx, c)
+			}
+			if err != nil {
+				errs <- err
+				return
+			}
+			st, _ := e.d.PodSandboxStatus(ctx, sb)
+			ips[i] = st.IP
+			if h, err := e.d.ExecSync(ctx, c, []string{"hostname"}, 10*time.Second); err != nil || strings.TrimSpace(string(h.Stdout)) != cfg.Name {
+				errs <- fmt.Errorf("pod %d: hostname %q %v", i, h.Stdout, err)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	seen := map[string]bool{}
+	for _, ip := range ips {
+		if ip == "" || seen[ip] {
+			t.Errorf("pod IPs not unique: %v", ips)
+			break
+		}
+		seen[ip] = true
+	}
+	sbs, _ := e.d.ListPodSandboxes(ctx)
+	if len(sbs) != n {
+		t.Errorf("%d sandboxes listed, want %d", len(sbs), n)
+	}
+	for _, sb := range sbs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := e.d.RemovePodSandbox(ctx, sb.ID); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+}
