@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -335,4 +336,46 @@ spec:
 		}
 	})
 	s.t = t
+}
+
+// TestPodPresetInRunningContainer: the documentation example's pod, as the
+// API server admitted it, runs with DB_PORT=6379 and /cache mounted.
+// Until the agent takes its pods from the API server (issue 4), the
+// admitted spec is handed to `peapod agent` as a static pod.
+func TestPodPresetInRunningContainer(t *testing.T) {
+	s := apiStart(t)
+	podpresetApply(s, "preset.yaml", podpresetAllowDatabase)
+	podpresetApply(s, "website.yaml", `apiVersion: v1
+kind: Pod
+metadata:
+  name: website
+  labels: {app: website, role: frontend}
+spec:
+  restartPolicy: Never
+  terminationGracePeriodSeconds: 2
+  containers:
+    - name: website
+      image: busybox
+      imagePullPolicy: IfNotPresent
+      command: [sh, -c, 'echo $DB_PORT; grep -q " /cache " /proc/mounts && echo cache-mounted']
+`)
+	admitted := podpresetGetPod(s, "website")
+	if podpresetEnv(admitted.Spec.Containers[0]) != "DB_PORT=6379" {
+		t.Fatalf("preset not applied: %+v", admitted.Spec)
+	}
+	static := corev1.Pod{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
+		ObjectMeta: metav1.ObjectMeta{Name: "website", Labels: admitted.Labels, Annotations: admitted.Annotations},
+		Spec:       admitted.Spec,
+	}
+	manifest, err := json.Marshal(&static)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := agentNewEnv(t)
+	e.write("website.json", string(manifest))
+	p := e.waitPod("website-node1", "Succeeded", 90*time.Second, agentPhase(corev1.PodSucceeded))
+	if got := strings.Join(e.logLines(p, "website", 0), "\n"); got != "6379\ncache-mounted" {
+		t.Errorf("container printed %q, want 6379 and cache-mounted", got)
+	}
 }
