@@ -551,7 +551,7 @@ func TestRuntimeSandboxFailureLeavesNothing(t *testing.T) {
 }
 
 func TestRuntimeAdoptionAfterRestart(t *testing.T) {
-	e := runtimeNewEnv(t)
+	e := runtimeNewEnv(t, func(c *runc.Config) { c.WarmSandboxes = 1 })
 	cfg := e.sandboxConfig("adopt")
 	sb := e.runPod(cfg)
 	c := e.start(sb, v1.Container{Name: "ticker", Command: []string{"sh", "-c", "i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.05; done"}})
@@ -559,7 +559,13 @@ func TestRuntimeAdoptionAfterRestart(t *testing.T) {
 	sbBefore, _ := e.d.PodSandboxStatus(context.Background(), sb)
 	time.Sleep(200 * time.Millisecond)
 
-	// A new driver on the same data dir (the agent restarted).
+	// A new driver on the same data dir (the agent restarted; its
+	// goroutines died with it).
+	warm := runtimeWarmIDs(t, e)
+	if len(warm) != 1 {
+		t.Fatalf("warm sandboxes before restart: %v", warm)
+	}
+	e.d.Close()
 	e.d = e.newDriver()
 	after, err := e.d.ContainerStatus(context.Background(), c)
 	if err != nil {
@@ -587,6 +593,38 @@ func TestRuntimeAdoptionAfterRestart(t *testing.T) {
 	if st := e.waitExited(c, 5*time.Second); st.ExitCode != 137 && st.ExitCode != 143 {
 		t.Errorf("exit after stop: %d", st.ExitCode)
 	}
+	// The warm sandbox was adopted into the new driver's pool.
+	if id := e.runPod(e.sandboxConfig("after")); id != warm[0] {
+		t.Errorf("new pod got sandbox %s, not the adopted warm %s", id, warm[0])
+	}
+}
+
+// runtimeWarmIDs lists the sandboxes on disk that callers cannot see
+// (the warm pool), waiting up to 10s for the pool to fill.
+func runtimeWarmIDs(t *testing.T, e *runtimeEnv) []string {
+	t.Helper()
+	for i := 0; i < 500; i++ {
+		visible := map[string]bool{}
+		sbs, _ := e.d.ListPodSandboxes(context.Background())
+		for _, sb := range sbs {
+			visible[sb.ID] = true
+		}
+		var warm []string
+		ents, _ := os.ReadDir(filepath.Join(e.dataDir, "runtime", "sandboxes"))
+		for _, ent := range ents {
+			var m struct{ Pooled, Ready bool }
+			b, _ := os.ReadFile(filepath.Join(e.dataDir, "runtime", "sandboxes", ent.Name(), "meta.json"))
+			json.Unmarshal(b, &m)
+			if !visible[ent.Name()] && m.Pooled && m.Ready {
+				warm = append(warm, ent.Name())
+			}
+		}
+		if len(warm) >= e.cfg.WarmSandboxes {
+			return warm
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return nil
 }
 
 func TestRuntimeTerminationMessage(t *testing.T) {
