@@ -369,6 +369,11 @@ func TestAgentAPIStaticAgent(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
 	}
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if _, body := get("/containerLogs/default/api-node1/web"); body != "" {
+			break
+		}
+	}
 	if code, body := get("/containerLogs/default/api-node1/web"); code != 200 || body != "web-started\n" {
 		t.Errorf("web logs: %d %q", code, body)
 	}
@@ -472,6 +477,12 @@ func TestAgentAPIKubectl(t *testing.T) {
 		cs.CoreV1().Pods("default").Delete(context.Background(), "kpod", metav1.DeleteOptions{GracePeriodSeconds: &grace})
 	})
 
+	// The container writes its two lines right after starting.
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if _, body := e.logs("kpod", "app", ""); strings.Contains(body, "second-line") {
+			break
+		}
+	}
 	if out := s.kubectl("logs", "kpod"); out != "hello-kubectl\nsecond-line\n" {
 		t.Errorf("kubectl logs: %q", out)
 	}
