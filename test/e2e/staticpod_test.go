@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -76,10 +77,10 @@ func agentNewEnv(t *testing.T) *agentEnv {
 			return len(pods) == 0 && len(sbs) == 0
 		})
 		e.stop(syscall.SIGTERM)
+		check()
 		if t.Failed() {
 			t.Logf("agent log:\n%s", e.logs())
 		}
-		check()
 		if pods, _ := os.ReadDir(filepath.Join(e.dataDir, "pods")); len(pods) != 0 {
 			t.Errorf("pod directories left: %v", pods)
 		}
@@ -372,6 +373,18 @@ spec:
 		}
 	})
 
+	t.Run("the agent API serves the pod's logs", func(t *testing.T) {
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/containerLogs/default/twins-node1/server?tailLines=10", e.port))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.HasPrefix(string(b), "order first second") {
+			t.Errorf("logs: %d %q", resp.StatusCode, b)
+		}
+	})
+
 	t.Run("restartPolicy Never: exit 0 Succeeded, exit 1 Failed", func(t *testing.T) {
 		ok := e.waitPod("ok-node1", "Succeeded", wait, agentPhase(v1.PodSucceeded))
 		if c := agentContainer(ok, "c"); c.State.Terminated.Reason != "Completed" || c.RestartCount != 0 {
@@ -446,8 +459,14 @@ spec:
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
-		if l := e.logLines(p, "c", 0); len(l) == 0 || !strings.HasPrefix(l[0], "tmpfs /mem tmpfs") || !strings.Contains(l[0], "size=8192k") {
-			t.Errorf("/mem is not an 8Mi tmpfs: %q", l)
+		for deadline := time.Now().Add(wait); ; time.Sleep(100 * time.Millisecond) {
+			l := e.logLines(p, "c", 0)
+			if len(l) > 0 && strings.HasPrefix(l[0], "tmpfs /mem tmpfs") && strings.Contains(l[0], "size=8192k") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("/mem is not an 8Mi tmpfs: %q", l)
+			}
 		}
 	})
 
@@ -473,8 +492,14 @@ spec:
 			app := agentContainer(p, "app")
 			return app.RestartCount == 1 && app.State.Running != nil && agentContainer(p, "init").RestartCount == 1
 		})
-		if l := e.logLines(p, "app", 1); strings.Join(l, ",") != "init,init" {
-			t.Errorf("app saw %q: init should have run twice into the same emptyDir", l)
+		for deadline := time.Now().Add(wait); ; time.Sleep(100 * time.Millisecond) {
+			l := e.logLines(p, "app", 1)
+			if strings.Join(l, ",") == "init,init" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("app saw %q: init should have run twice into the same emptyDir", l)
+			}
 		}
 		t.Logf("pod IP %s -> %s", oldIP, p.Status.PodIP)
 	})
@@ -545,8 +570,14 @@ spec:
 		v2pod := e.waitPod("edit-node1", "v2 Running", wait, func(p *v1.Pod) bool {
 			return p.UID != v1pod.UID && p.Status.Phase == v1.PodRunning
 		})
-		if l := e.logLines(v2pod, "c", 0); len(l) == 0 || l[0] != "v2" {
-			t.Errorf("new pod logged %q", l)
+		for deadline := time.Now().Add(wait); ; time.Sleep(100 * time.Millisecond) {
+			l := e.logLines(v2pod, "c", 0)
+			if len(l) > 0 && l[0] == "v2" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("new pod logged %q", l)
+			}
 		}
 		if _, err := os.Stat(filepath.Join(e.dataDir, "pods", fmt.Sprintf("default_edit-node1_%s", v1pod.UID))); !os.IsNotExist(err) {
 			t.Errorf("old pod directory left: %v", err)
