@@ -10,7 +10,9 @@ import (
 	"strings"
 
 	"github.com/containernetworking/cni/libcni"
+	"github.com/containernetworking/cni/pkg/invoke"
 	types100 "github.com/containernetworking/cni/pkg/types/100"
+	"github.com/containernetworking/cni/pkg/version"
 )
 
 // Config is one agent's pod network. Nothing is global: two agents on one
@@ -113,7 +115,10 @@ func NewCNI(cfg Config) (*CNI, error) {
 			return nil, err
 		}
 	}
-	return &CNI{cfg: cfg, cni: libcni.NewCNIConfigWithCacheDir(cfg.PluginDirs, cfg.CacheDir, nil)}, nil
+	// An explicit Exec: libcni would otherwise set its default lazily on
+	// first use, racing between concurrent ADDs.
+	exec := &invoke.DefaultExec{RawExec: &invoke.RawExec{Stderr: os.Stderr}, PluginDecoder: version.PluginDecoder{}}
+	return &CNI{cfg: cfg, cni: libcni.NewCNIConfigWithCacheDir(cfg.PluginDirs, cfg.CacheDir, exec)}, nil
 }
 
 func (c *CNI) runtimeConf(id, netns string, ports []PortMapping) *libcni.RuntimeConf {
