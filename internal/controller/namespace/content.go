@@ -56,12 +56,15 @@ func deleteContent(ctx context.Context, dyn dynamic.Interface, disc Discoverer, 
 			name += "." + gvr.Group
 		}
 		ri := dyn.Resource(gvr).Namespace(ns)
+		// The namespace field selector is redundant with the URL, and
+		// guards against a server that lists across namespaces.
+		inNS := metav1.ListOptions{FieldSelector: "metadata.namespace=" + ns}
 		if coll {
-			if err := ri.DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{}); err != nil && !apierrors.IsNotFound(err) && !apierrors.IsMethodNotSupported(err) {
+			if err := ri.DeleteCollection(ctx, metav1.DeleteOptions{}, inNS); err != nil && !apierrors.IsNotFound(err) && !apierrors.IsMethodNotSupported(err) {
 				c.DeleteErrs[name] = fmt.Errorf("deletecollection: %w", err)
 			}
 		}
-		list, err := ri.List(ctx, metav1.ListOptions{})
+		list, err := ri.List(ctx, inNS)
 		if err != nil {
 			if !apierrors.IsNotFound(err) {
 				c.DeleteErrs[name] = fmt.Errorf("list: %w", err)
@@ -71,7 +74,7 @@ func deleteContent(ctx context.Context, dyn dynamic.Interface, disc Discoverer, 
 		deleted := false
 		for i := range list.Items {
 			item := &list.Items[i]
-			if item.GetDeletionTimestamp() != nil {
+			if item.GetDeletionTimestamp() != nil || item.GetNamespace() != ns {
 				continue
 			}
 			uid := item.GetUID()
@@ -82,12 +85,15 @@ func deleteContent(ctx context.Context, dyn dynamic.Interface, disc Discoverer, 
 			deleted = true
 		}
 		if deleted {
-			if list, err = ri.List(ctx, metav1.ListOptions{}); err != nil {
+			if list, err = ri.List(ctx, inNS); err != nil {
 				c.DeleteErrs[name] = fmt.Errorf("list: %w", err)
 				continue
 			}
 		}
 		for i := range list.Items {
+			if list.Items[i].GetNamespace() != ns {
+				continue
+			}
 			c.Remaining[name]++
 			for _, f := range list.Items[i].GetFinalizers() {
 				c.Finalizers[f]++

@@ -2,6 +2,7 @@ package namespace
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -131,8 +132,15 @@ func (c *Controller) sync(ctx context.Context, name string) (retry bool, err err
 	}
 	fin := ns.DeepCopy()
 	fin.Spec.Finalizers = WithoutFinalizer(fin.Spec.Finalizers)
-	if _, err := c.client.CoreV1().Namespaces().Finalize(ctx, fin, metav1.UpdateOptions{}); err != nil && !apierrors.IsNotFound(err) {
-		return true, err
+	if _, err := c.client.CoreV1().Namespaces().Finalize(ctx, fin, metav1.UpdateOptions{}); err != nil {
+		// NotFound is fine only if the namespace itself is gone (a server
+		// without the finalize subresource answers 404 too).
+		if !apierrors.IsNotFound(err) {
+			return true, err
+		}
+		if _, gerr := c.client.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{}); !apierrors.IsNotFound(gerr) {
+			return true, fmt.Errorf("finalize: %w", err)
+		}
 	}
 	c.log.Info("namespace emptied and finalized", "namespace", name)
 	return false, nil
