@@ -895,3 +895,39 @@ func TestRuntimeConcurrentPods(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func TestRuntimeAttachTTY(t *testing.T) {
+	e := runtimeNewEnv(t)
+	sb := e.runPod(e.sandboxConfig("ttyattach"))
+	c := e.start(sb, v1.Container{Name: "shell", Command: []string{"sh"}, TTY: true, Stdin: true})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	resize := make(chan remotecommand.TerminalSize, 1)
+	resize <- remotecommand.TerminalSize{Width: 101, Height: 33}
+	pr, pw := io.Pipe()
+	var out runtimeSyncBuffer
+	done := make(chan error, 1)
+	go func() { done <- e.d.Attach(ctx, c, runtime.Streams{TTY: true, Stdin: pr, Stdout: &out, Resize: resize}) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), "33 101") && time.Now().Before(deadline) {
+		go io.WriteString(pw, "stty size\n")
+		time.Sleep(200 * time.Millisecond)
+	}
+	if !strings.Contains(out.String(), "33 101") {
+		t.Errorf("tty attach: no resized terminal in %q", out.String())
+	}
+	go io.WriteString(pw, "exit 4\n")
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Attach: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("Attach did not return when the shell exited")
+	}
+	if st := e.waitExited(c, 5*time.Second); st.ExitCode != 4 {
+		t.Errorf("shell exit %d", st.ExitCode)
+	}
+	close(resize)
+	pw.Close()
+}
