@@ -907,7 +907,9 @@ func TestRuntimeAttachTTY(t *testing.T) {
 	pr, pw := io.Pipe()
 	var out runtimeSyncBuffer
 	done := make(chan error, 1)
-	go func() { done <- e.d.Attach(ctx, c, runtime.Streams{TTY: true, Stdin: pr, Stdout: &out, Resize: resize}) }()
+	go func() {
+		done <- e.d.Attach(ctx, c, runtime.Streams{TTY: true, Stdin: pr, Stdout: &out, Resize: resize})
+	}()
 	deadline := time.Now().Add(10 * time.Second)
 	for !strings.Contains(out.String(), "33 101") && time.Now().Before(deadline) {
 		go io.WriteString(pw, "stty size\n")
