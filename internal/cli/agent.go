@@ -37,6 +37,7 @@ type agentOptions struct {
 	podCIDR         string
 	cgroupParent    string
 	clusterDomain   string
+	warmSandboxes   int
 	server          string
 	tokenFile       string
 }
@@ -67,6 +68,7 @@ Stopping the agent leaves the containers running; the next agent on the same
 	f.StringVar(&o.podCIDR, "pod-cidr", "10.85.0.0/24", "the pod subnet of this node (one per agent on a host)")
 	f.StringVar(&o.cgroupParent, "cgroup-parent", "peapod", "cgroup under which pods run")
 	f.StringVar(&o.clusterDomain, "cluster-domain", "cluster.local", "DNS domain of the cluster (for pods with a subdomain)")
+	f.IntVar(&o.warmSandboxes, "warm-sandboxes", 0, "keep this many pod sandboxes ready ahead of time (faster pod starts; 0 disables)")
 	f.StringVar(&o.server, "server", "", "API server URL (not supported yet)")
 	f.StringVar(&o.tokenFile, "token-file", "", "node token file: serve the agent API over TLS and require this bearer token (without it the API is plain HTTP on loopback only)")
 	return cmd
@@ -91,6 +93,9 @@ func (o *agentOptions) validate() error {
 	}
 	if _, _, err := net.ParseCIDR(o.podCIDR); err != nil {
 		errs = append(errs, fmt.Errorf("--pod-cidr: %w", err))
+	}
+	if o.warmSandboxes < 0 {
+		errs = append(errs, fmt.Errorf("--warm-sandboxes %d: must not be negative", o.warmSandboxes))
 	}
 	if o.nodeIP != "" && net.ParseIP(o.nodeIP) == nil {
 		errs = append(errs, fmt.Errorf("--node-ip %q: not an IP address", o.nodeIP))
@@ -129,12 +134,13 @@ func runAgent(ctx context.Context, o *agentOptions, logw io.Writer) error {
 		return fmt.Errorf("image store: %w", err)
 	}
 	rt, err := runc.New(runc.Config{
-		DataDir:      dataDir,
-		Images:       images,
-		Bridge:       o.bridgeName,
-		PodCIDR:      o.podCIDR,
-		CgroupParent: o.cgroupParent,
-		Logf:         func(f string, a ...any) { logf("runtime: "+f, a...) },
+		DataDir:       dataDir,
+		Images:        images,
+		Bridge:        o.bridgeName,
+		PodCIDR:       o.podCIDR,
+		CgroupParent:  o.cgroupParent,
+		WarmSandboxes: o.warmSandboxes,
+		Logf:          func(f string, a ...any) { logf("runtime: "+f, a...) },
 	})
 	if err != nil {
 		return fmt.Errorf("runtime: %w", err)
@@ -211,6 +217,8 @@ func runAgent(ctx context.Context, o *agentOptions, logw io.Writer) error {
 		if perr := rt.Prune(shutdown); perr != nil {
 			logf("pruning the pod network: %v", perr)
 		}
+	} else {
+		rt.Close() // stop refilling the warm pool; the next agent adopts it
 	}
 	logf("stopped; containers keep running")
 	return err
