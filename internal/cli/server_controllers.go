@@ -21,6 +21,7 @@ type controllerOptions struct {
 	nodeMonitorPeriod        time.Duration
 	nodeMonitorGracePeriod   time.Duration
 	podGCPeriod              time.Duration
+	podGCQuarantine          time.Duration
 	terminatedPodGCThreshold int
 }
 
@@ -30,6 +31,7 @@ func addControllerFlags(fs *pflag.FlagSet, o *controllerOptions) {
 	fs.DurationVar(&o.nodeMonitorPeriod, "node-monitor-period", 5*time.Second, "how often the node lifecycle controller checks node heartbeats")
 	fs.DurationVar(&o.nodeMonitorGracePeriod, "node-monitor-grace-period", 40*time.Second, "how old a node's lease and status may be before its conditions become Unknown and its pods NodeLost")
 	fs.DurationVar(&o.podGCPeriod, "pod-gc-period", 20*time.Second, "how often pods on deleted nodes are collected")
+	fs.DurationVar(&o.podGCQuarantine, "pod-gc-orphan-quarantine", 40*time.Second, "how long a node must be gone before the pods bound to it are force-deleted")
 	fs.IntVar(&o.terminatedPodGCThreshold, "terminated-pod-gc-threshold", 12500, "how many terminated (Succeeded/Failed) pods to keep before deleting the oldest; 0 keeps all")
 }
 
@@ -69,7 +71,7 @@ func startControllers(ctx context.Context, cfg *rest.Config, caPEM []byte, o con
 	mcfg := controller.Config{
 		Client: client, Dynamic: dyn, Discovery: disc, CAPEM: caPEM,
 		NodeMonitorPeriod: o.nodeMonitorPeriod, NodeMonitorGracePeriod: o.nodeMonitorGracePeriod,
-		PodGCPeriod: o.podGCPeriod, TerminatedPodGCThreshold: o.terminatedPodGCThreshold,
+		PodGCPeriod: o.podGCPeriod, PodGCQuarantine: o.podGCQuarantine, TerminatedPodGCThreshold: o.terminatedPodGCThreshold,
 		Log: log,
 	}
 	go func() {

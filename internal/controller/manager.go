@@ -51,6 +51,7 @@ type Config struct {
 	NodeMonitorPeriod      time.Duration // 5s
 	NodeMonitorGracePeriod time.Duration // 40s
 	PodGCPeriod            time.Duration // 20s
+	PodGCQuarantine        time.Duration // 40s: how long a node must be gone before its pods are orphans
 	// TerminatedPodGCThreshold caps Succeeded/Failed pods; 0 disables.
 	TerminatedPodGCThreshold int
 	Workers                  int // per controller, 2
@@ -133,7 +134,7 @@ func runControllers(ctx context.Context, cfg Config) {
 	nl := nodelifecycle.New(cfg.Client, factory.Core().V1().Nodes(), factory.Coordination().V1().Leases(), factory.Core().V1().Pods(),
 		nodelifecycle.Options{MonitorPeriod: cfg.NodeMonitorPeriod, GracePeriod: cfg.NodeMonitorGracePeriod}, cfg.Clock, cfg.Log.With("controller", "nodelifecycle"))
 	gc := podgc.New(cfg.Client, factory.Core().V1().Pods(), factory.Core().V1().Nodes(),
-		podgc.Options{Period: cfg.PodGCPeriod, TerminatedThreshold: cfg.TerminatedPodGCThreshold}, cfg.Clock, cfg.Log.With("controller", "podgc"))
+		podgc.Options{Period: cfg.PodGCPeriod, TerminatedThreshold: cfg.TerminatedPodGCThreshold, Quarantine: cfg.PodGCQuarantine}, cfg.Clock, cfg.Log.With("controller", "podgc"))
 	factory.Start(ctx.Done())
 	var wg sync.WaitGroup
 	for _, run := range []func(context.Context, int){ns.Run, sa.Run, nl.Run, gc.Run} {

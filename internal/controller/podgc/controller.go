@@ -23,6 +23,9 @@ type Options struct {
 	Period time.Duration
 	// TerminatedThreshold caps Succeeded/Failed pods; 0 disables.
 	TerminatedThreshold int
+	// Quarantine: how long a node must be missing before its pods are
+	// orphans (40s).
+	Quarantine time.Duration
 }
 
 // Controller collects pods periodically.
@@ -33,6 +36,7 @@ type Controller struct {
 	synced []cache.InformerSynced
 	opts   Options
 	clock  clock.Clock
+	nodeTr *nodeTracker
 	log    *slog.Logger
 }
 
@@ -41,10 +45,13 @@ func New(client kubernetes.Interface, pods coreinformers.PodInformer, nodes core
 	if opts.Period <= 0 {
 		opts.Period = 20 * time.Second
 	}
+	if opts.Quarantine <= 0 {
+		opts.Quarantine = 40 * time.Second
+	}
 	return &Controller{
 		client: client, pods: pods.Lister(), nodes: nodes.Lister(),
 		synced: []cache.InformerSynced{pods.Informer().HasSynced, nodes.Informer().HasSynced},
-		opts:   opts, clock: clk, log: log,
+		opts:   opts, clock: clk, log: log, nodeTr: newNodeTracker(opts.Quarantine),
 	}
 }
 
@@ -59,27 +66,37 @@ func (c *Controller) Run(ctx context.Context, _ int) {
 }
 
 // pass deletes this round's victims. A node missing from the cache is
-// confirmed with a GET first, so a node created a moment ago is not
-// taken for gone.
+// confirmed with a GET, and must stay missing for the quarantine before
+// its pods count as orphans.
 func (c *Controller) pass(ctx context.Context) {
 	pods, err := c.pods.List(labels.Everything())
 	if err != nil {
 		return
 	}
+	now := c.clock.Now()
 	confirmed := map[string]bool{}
+	referenced := map[string]bool{}
 	exists := func(name string) bool {
-		if _, err := c.nodes.Get(name); err == nil {
-			return true
-		}
+		referenced[name] = true
 		if v, ok := confirmed[name]; ok {
 			return v
 		}
-		_, err := c.client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
-		confirmed[name] = !apierrors.IsNotFound(err) // on other errors assume it exists
+		_, err := c.nodes.Get(name)
+		if err != nil {
+			_, err = c.client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+		}
+		if !apierrors.IsNotFound(err) { // on other errors assume it exists
+			c.nodeTr.seen(name)
+			confirmed[name] = true
+		} else {
+			confirmed[name] = !c.nodeTr.gone(name, now)
+		}
 		return confirmed[name]
 	}
+	victims := Decide(pods, exists, c.opts.TerminatedThreshold)
+	c.nodeTr.forgetExcept(referenced)
 	zero := int64(0)
-	for _, v := range Decide(pods, exists, c.opts.TerminatedThreshold) {
+	for _, v := range victims {
 		opts := metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &v.Pod.UID}}
 		if v.Reason != ReasonTerminated {
 			opts.GracePeriodSeconds = &zero
