@@ -60,7 +60,7 @@ func agentNewEnv(t *testing.T) *agentEnv {
 	os.MkdirAll(e.manifests, 0o755)
 	os.MkdirAll(e.dataDir, 0o755)
 	tag := fmt.Sprintf("%d%d", os.Getpid()%1000, n)
-	bridge, cidr, cgroup := "ppag"+tag, fmt.Sprintf("10.77.%d.0/24", 100+n), "peapod-agent-"+tag
+	bridge, cidr, cgroup := "ppag"+tag, runtimeTestCIDR(n), "peapod-agent-"+tag
 	check := runtimeLeakCheck(t, e.dataDir)
 	run(t, peapodBin, "image", "import", "--data-dir", e.dataDir, busyboxImage(t))
 	e.args = []string{"agent", "--pod-manifest-path", e.manifests, "--data-dir", e.dataDir,
