@@ -36,6 +36,13 @@ type agentEnv struct {
 	log *bytes.Buffer
 }
 
+// agentTestCIDR is a pod subnet unique to this test process and n
+// (10.<180..229>.<n>.0/24, the second octet from the PID), so that
+// concurrent `go test` processes on the host never share one.
+func agentTestCIDR(n int32) string {
+	return fmt.Sprintf("10.%d.%d.0/24", 180+os.Getpid()%50, n%250)
+}
+
 func agentFreePort(t *testing.T) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -60,7 +67,7 @@ func agentNewEnv(t *testing.T) *agentEnv {
 	os.MkdirAll(e.manifests, 0o755)
 	os.MkdirAll(e.dataDir, 0o755)
 	tag := fmt.Sprintf("%d%d", os.Getpid()%1000, n)
-	bridge, cidr, cgroup := "ppag"+tag, runtimeTestCIDR(n), "peapod-agent-"+tag
+	bridge, cidr, cgroup := "ppag"+tag, agentTestCIDR(n), "peapod-agent-"+tag
 	check := runtimeLeakCheck(t, e.dataDir)
 	run(t, peapodBin, "image", "import", "--data-dir", e.dataDir, busyboxImage(t))
 	e.args = []string{"agent", "--pod-manifest-path", e.manifests, "--data-dir", e.dataDir,
