@@ -53,7 +53,7 @@ type Options struct {
 	// a node is added or changes or an assigned pod goes away.
 	InitialBackoff time.Duration
 	MaxBackoff     time.Duration
-	// Binders is how many bindings may be in flight (default 32).
+	// Binders is how many bindings may be in flight (default 128).
 	Binders int
 	// PercentageOfNodesToScore as kube's (0: adaptive).
 	PercentageOfNodesToScore int
@@ -99,7 +99,7 @@ func (o *Options) defaults() {
 		o.MaxBackoff = 10 * time.Second
 	}
 	if o.Binders == 0 {
-		o.Binders = 32
+		o.Binders = 128
 	}
 	if o.Clock == nil {
 		o.Clock = clock.RealClock{}

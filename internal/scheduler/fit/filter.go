@@ -129,13 +129,20 @@ func Resources(p *Pod, n *Node) Status {
 	if r.EphemeralStorage > 0 && r.EphemeralStorage > n.Allocatable.EphemeralStorage-n.Requested.EphemeralStorage {
 		reasons = append(reasons, fmt.Sprintf(reasonInsufficient, corev1.ResourceEphemeralStorage))
 	}
-	for _, name := range slices.Sorted(maps.Keys(r.Scalar)) {
-		if v := r.Scalar[name]; v > 0 && v > n.Allocatable.Scalar[name]-n.Requested.Scalar[name] {
-			reasons = append(reasons, fmt.Sprintf(reasonInsufficient, name))
-		}
+	if len(r.Scalar) > 0 {
+		reasons = scalarReasons(reasons, r.Scalar, n)
 	}
 	if len(reasons) == 0 {
 		return Status{}
 	}
 	return Status{Reasons: reasons}
+}
+
+func scalarReasons(reasons []string, want map[corev1.ResourceName]int64, n *Node) []string {
+	for _, name := range slices.Sorted(maps.Keys(want)) {
+		if v := want[name]; v > 0 && v > n.Allocatable.Scalar[name]-n.Requested.Scalar[name] {
+			reasons = append(reasons, fmt.Sprintf(reasonInsufficient, name))
+		}
+	}
+	return reasons
 }
