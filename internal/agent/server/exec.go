@@ -102,8 +102,10 @@ func (s *server) serveRemoteCommand(w http.ResponseWriter, r *http.Request, cmd 
 		return
 	}
 	ref, err := s.cfg.Pods.LookupContainer(r.Context(), ns, pod, container, false)
-	if err == nil && !s.running(r.Context(), ref.ID) {
-		err = fmt.Errorf("%w: not running", runtime.ErrInvalidState)
+	if err == nil {
+		if st, serr := s.cfg.Runtime.ContainerStatus(r.Context(), ref.ID); serr != nil || st.State != runtime.ContainerRunning {
+			err = fmt.Errorf("%w: not running", runtime.ErrInvalidState)
+		}
 	}
 	if err != nil {
 		writeStatus(w, lookupError(err, pod, container))
@@ -182,6 +184,12 @@ func (s *server) serveWebSocketV5(w http.ResponseWriter, r *http.Request, a *con
 	}
 	done := make(chan struct{})
 	defer close(done)
+	// A hijacked connection's request context is not cancelled when the
+	// client goes away: probe the connection with empty error-channel
+	// frames, and end the command (the runtime kills it) once they fail.
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	go heartbeat(streams[chanError], s.heartbeat, done, cancel)
 	if opts.TTY {
 		resize := make(chan remotecommand.TerminalSize)
 		go readResizes(streams[chanResize], resize, done)
@@ -189,14 +197,36 @@ func (s *server) serveWebSocketV5(w http.ResponseWriter, r *http.Request, a *con
 	}
 	var status metav1.Status
 	if exec {
-		code, err := a.rt.Exec(r.Context(), a.id, cmd, st)
+		code, err := a.rt.Exec(ctx, a.id, cmd, st)
 		status = execStatus(code, err)
 	} else {
-		err := a.rt.Attach(r.Context(), a.id, st)
+		err := a.rt.Attach(ctx, a.id, st)
 		status = execStatus(0, err)
+	}
+	if ctx.Err() != nil && r.Context().Err() == nil {
+		s.cfg.Logf("exec/attach %s: the client went away; ended", a.id)
+		return
 	}
 	b, _ := json.Marshal(&status)
 	streams[chanError].Write(b)
+}
+
+// heartbeat writes an empty frame to w every interval until done; when a
+// write fails the client is gone and gone() is called.
+func heartbeat(w io.Writer, interval time.Duration, done <-chan struct{}, gone func()) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-t.C:
+			if _, err := w.Write(nil); err != nil {
+				gone()
+				return
+			}
+		}
+	}
 }
 
 // readResizes decodes {"Width":w,"Height":h} messages into ch until the

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/peapod/peapod/internal/runtime"
 )
@@ -53,6 +54,8 @@ type fakeStreamer struct {
 	mu      sync.Mutex
 	running map[string]bool
 	forward map[int32]string // port -> greeting written before echoing
+	// blocked receives ctx.Err() when a "block" command's context ends.
+	blocked chan error
 }
 
 var _ Streamer = (*fakeStreamer)(nil)
@@ -77,7 +80,12 @@ func (f *fakeStreamer) ContainerStatus(_ context.Context, id string) (*runtime.C
 	return st, nil
 }
 
-func (f *fakeStreamer) Exec(_ context.Context, id string, cmd []string, s runtime.Streams) (int, error) {
+func (f *fakeStreamer) Exec(ctx context.Context, id string, cmd []string, s runtime.Streams) (int, error) {
+	// client-go's WebSocket executor starts reading before it has
+	// registered its streams and drops frames for streams it does not
+	// know yet; a real exec (runc) takes tens of milliseconds to write
+	// anything, so do not answer faster than the client can listen.
+	time.Sleep(10 * time.Millisecond)
 	code := 0
 	for _, c := range cmd {
 		verb, arg, _ := strings.Cut(c, " ")
@@ -97,6 +105,10 @@ func (f *fakeStreamer) Exec(_ context.Context, id string, cmd []string, s runtim
 				fmt.Fprintf(s.Stdout, " size=%dx%d", sz.Width, sz.Height)
 			}
 			fmt.Fprintln(s.Stdout)
+		case "block":
+			<-ctx.Done()
+			f.blocked <- ctx.Err()
+			return -1, ctx.Err()
 		case "fail":
 			return -1, fmt.Errorf("runc exec: %s", arg)
 		}
@@ -105,6 +117,7 @@ func (f *fakeStreamer) Exec(_ context.Context, id string, cmd []string, s runtim
 }
 
 func (f *fakeStreamer) Attach(_ context.Context, id string, s runtime.Streams) error {
+	time.Sleep(10 * time.Millisecond) // as Exec
 	fmt.Fprintf(s.Stdout, "attached to %s\n", id)
 	if s.Stdin != nil {
 		io.Copy(s.Stdout, s.Stdin)

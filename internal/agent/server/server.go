@@ -96,10 +96,16 @@ type Config struct {
 
 type server struct {
 	cfg Config
+	// heartbeat is how often WebSocket exec/attach connections are probed.
+	heartbeat time.Duration
 }
 
 // New returns the agent API handler.
 func New(cfg Config) http.Handler {
+	return newServer(cfg).handler()
+}
+
+func newServer(cfg Config) *server {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -112,7 +118,11 @@ func New(cfg Config) http.Handler {
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
 	}
-	s := &server{cfg: cfg}
+	return &server{cfg: cfg, heartbeat: 5 * time.Second}
+}
+
+func (s *server) handler() http.Handler {
+	cfg := s.cfg
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

@@ -48,7 +48,7 @@ func newTestEnv(t *testing.T) *testEnv {
 		},
 		rt: &fakeStreamer{running: map[string]bool{}, forward: map[int32]string{8080: "hello"}},
 	}
-	e.ts = httptest.NewTLSServer(New(Config{
+	srv := newServer(Config{
 		Pods:         e.lookup,
 		Runtime:      e.rt,
 		Authenticate: StaticToken(testToken),
@@ -61,7 +61,9 @@ func newTestEnv(t *testing.T) *testEnv {
 		}),
 		Now:        func() time.Time { return time.Date(2024, 1, 2, 3, 4, 10, 0, time.UTC) },
 		FollowPoll: 5 * time.Millisecond,
-	}))
+	})
+	srv.heartbeat = 20 * time.Millisecond
+	e.ts = httptest.NewTLSServer(srv.handler())
 	t.Cleanup(e.ts.Close)
 	return e
 }
@@ -376,6 +378,35 @@ func TestExecClients(t *testing.T) {
 				t.Errorf("exec in a stopped container: no error")
 			}
 		})
+	}
+}
+
+// TestExecClientGone: when a WebSocket client goes away, the command's
+// context ends (the runtime kills the process).
+func TestExecClientGone(t *testing.T) {
+	e := newTestEnv(t)
+	e.container(t, "c", "c1", true, false, "")
+	e.rt.blocked = make(chan error, 1)
+	u, _ := url.Parse(e.ts.URL + "/exec/default/web/c?command=block&stdin=true&stdout=true&tty=true")
+	ex, err := remotecommand.NewWebSocketExecutor(e.restConfig(), "GET", u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	done := make(chan error, 1)
+	go func() { done <- ex.StreamWithContext(ctx, remotecommand.StreamOptions{Stdin: pr, Stdout: io.Discard, Tty: true}) }()
+	time.Sleep(100 * time.Millisecond)
+	cancel()
+	<-done
+	select {
+	case err := <-e.rt.blocked:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("exec ended with %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the command was not ended after the client went away")
 	}
 }
 
