@@ -114,10 +114,13 @@ func InfraSpec(in InfraInput) *specs.Spec {
 			NoNewPrivileges: true,
 		},
 		Root: &specs.Root{Path: in.Rootfs, Readonly: true},
-		Mounts: append(baseMounts("", false), specs.Mount{
-			Destination: "/catatonit", Type: "bind", Source: in.Catatonit,
-			Options: []string{"rbind", "ro"},
-		}),
+		// Only what catatonit needs: no /sys, cgroup, mqueue or shm mounts
+		// (each is work for runc on every pod start, for nothing).
+		Mounts: []specs.Mount{
+			{Destination: "/proc", Type: "proc", Source: "proc", Options: []string{"nosuid", "noexec", "nodev"}},
+			{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
+			{Destination: "/catatonit", Type: "bind", Source: in.Catatonit, Options: []string{"rbind", "ro"}},
+		},
 		Linux: &specs.Linux{
 			CgroupsPath: in.CgroupsPath,
 			Namespaces:  in.Namespaces.linux(),
