@@ -1,10 +1,12 @@
 package agent
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	v1 "k8s.io/api/core/v1"
 
@@ -108,5 +110,46 @@ func TestStaticSourceScan(t *testing.T) {
 	}
 	if pods, ok := (&StaticSource{Dir: filepath.Join(dir, "missing")}).Scan(); !ok || len(pods) != 0 {
 		t.Fatal("a missing directory is not empty")
+	}
+}
+
+func TestStaticSourceRunSendsChanges(t *testing.T) {
+	dir := t.TempDir()
+	s := &StaticSource{Dir: dir, NodeName: "n", Interval: 5 * time.Millisecond}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out := make(chan []*v1.Pod)
+	go s.Run(ctx, out)
+	recv := func() []*v1.Pod {
+		t.Helper()
+		select {
+		case p := <-out:
+			return p
+		case <-time.After(5 * time.Second):
+			t.Fatal("no update")
+			return nil
+		}
+	}
+	if p := recv(); len(p) != 0 {
+		t.Fatalf("first set: %d pods", len(p))
+	}
+	os.WriteFile(filepath.Join(dir, "a.yaml"), []byte(staticYAML), 0o644)
+	first := recv()
+	if len(first) != 1 {
+		t.Fatalf("after write: %d pods", len(first))
+	}
+	// Nothing changes: nothing is sent.
+	select {
+	case p := <-out:
+		t.Fatalf("unchanged directory sent %d pods", len(p))
+	case <-time.After(50 * time.Millisecond):
+	}
+	os.WriteFile(filepath.Join(dir, "a.yaml"), []byte(strings.Replace(staticYAML, "1.2", "1.4", 1)), 0o644)
+	if second := recv(); len(second) != 1 || second[0].UID == first[0].UID {
+		t.Fatal("edit did not produce a new pod")
+	}
+	os.Remove(filepath.Join(dir, "a.yaml"))
+	if p := recv(); len(p) != 0 {
+		t.Fatalf("after removal: %d pods", len(p))
 	}
 }
