@@ -34,10 +34,8 @@ func (d *Driver) Attach(ctx context.Context, id string, s runtime.Streams) error
 		return fmt.Errorf("attach %q: %w", m.Name, err)
 	}
 	defer conn.Close()
-	go func() {
-		<-ctx.Done()
-		conn.Close()
-	}()
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
 	if s.Resize != nil {
 		go func() {
 			ctl, err := os.OpenFile(filepath.Join(c.dir, "ctl"), os.O_WRONLY, 0)
@@ -77,9 +75,8 @@ func (d *Driver) Attach(ctx context.Context, id string, s runtime.Streams) error
 			}
 		}
 		if err != nil {
-			if ctx.Err() != nil || err == io.EOF {
-				return nil
-			}
+			// EOF: the container exited (conmon closed the socket); a
+			// closed connection: ctx ended. Either way attach is over.
 			return nil
 		}
 	}
