@@ -220,6 +220,14 @@ func (w *worker) ensureImage(ctx context.Context, pod *v1.Pod, c *v1.Container) 
 	w.events.Event(pod, fp, v1.EventTypeNormal, EventPulling, fmt.Sprintf("Pulling image %q", c.Image))
 	start := w.now()
 	id, err := w.rt.PullImage(ctx, c.Image, nil)
+	if err != nil && present && registryUnreachable(err) && ctx.Err() == nil {
+		// peapod differs here on purpose: an Always pull that cannot reach
+		// the registry runs the copy the node has (ARCHITECTURE.md:
+		// `image: busybox` works with no network), with a warning.
+		w.events.Event(pod, fp, v1.EventTypeWarning, EventFailed, fmt.Sprintf(
+			"Failed to pull image %q: %v; the registry is unreachable, using the image present on the node", c.Image, err))
+		return img.ID, true
+	}
 	if err != nil {
 		w.events.Event(pod, fp, v1.EventTypeWarning, EventFailed, fmt.Sprintf("Failed to pull image %q: %v", c.Image, err))
 		w.events.Event(pod, fp, v1.EventTypeWarning, EventFailed, "Error: "+plan.ReasonErrImagePull)
@@ -235,6 +243,14 @@ func (w *worker) ensureImage(ctx context.Context, pod *v1.Pod, c *v1.Container) 
 	}
 	w.events.Event(pod, fp, v1.EventTypeNormal, EventPulled, fmt.Sprintf("Successfully pulled image %q in %s", c.Image, w.now().Sub(start).Round(time.Millisecond)))
 	return id, true
+}
+
+// registryUnreachable reports a pull error that is not the registry's
+// answer about the image (not found, unauthorized, bad name): the registry
+// could not be asked at all.
+func registryUnreachable(err error) bool {
+	return !errors.Is(err, runtime.ErrImageNotFound) && !errors.Is(err, image.ErrUnauthorized) &&
+		!errors.Is(err, runtime.ErrInvalidImage)
 }
 
 func (w *worker) startFailed(c *v1.Container, reason, msg string) {

@@ -20,6 +20,7 @@ type fakeRuntime struct {
 	images     map[string]string // ref -> ID
 	pullable   map[string]bool
 	createErr  map[string]error // container name -> error
+	offline    bool             // pulls fail as if no registry were reachable
 	calls      []string
 }
 
@@ -174,6 +175,9 @@ func (f *fakeRuntime) PullImage(_ context.Context, ref string, _ *runtime.AuthCo
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.record("pull " + ref)
+	if f.offline {
+		return "", fmt.Errorf("pulling %s: dial tcp: lookup registry-1.docker.io: no such host", ref)
+	}
 	if f.pullable[ref] {
 		f.images[ref] = "sha256:" + ref
 		return f.images[ref], nil

@@ -461,3 +461,24 @@ func TestWorkerEvents(t *testing.T) {
 		}
 	}
 }
+
+func TestWorkerAlwaysPullOfflineUsesThePresentImage(t *testing.T) {
+	rt := newFakeRuntime()
+	rt.offline = true
+	h := newHarness(t, rt)
+	h.send(
+		staticPod(t, `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{"containers":[{"name":"c","image":"busybox"}]}}`),
+		staticPod(t, `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"q"},"spec":{"containers":[{"name":"c","image":"absent"}]}}`),
+	)
+	p := h.waitFor("p-n1", "running", running("c"))
+	if p.Spec.Containers[0].ImagePullPolicy != v1.PullAlways {
+		t.Fatalf("policy %s", p.Spec.Containers[0].ImagePullPolicy)
+	}
+	h.waitFor("q-n1", "ErrImagePull", func(p *v1.Pod) bool {
+		w := p.Status.ContainerStatuses[0].State.Waiting
+		return w != nil && (w.Reason == plan.ReasonErrImagePull || w.Reason == plan.ReasonImagePullBackOff)
+	})
+	if got := strings.Join(h.events.list(), "\n"); !strings.Contains(got, "the registry is unreachable, using the image present on the node") {
+		t.Fatalf("no warning event:\n%s", got)
+	}
+}
