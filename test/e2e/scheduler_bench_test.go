@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/peapod/peapod/internal/scheduler"
@@ -173,6 +174,10 @@ func schedBench(t *testing.T, nodes, pods int) {
 	opts := scheduler.Options{}
 	if v := os.Getenv("PEAPOD_BENCH_BINDERS"); v != "" {
 		opts.Binders, _ = strconv.Atoi(v)
+	}
+	if os.Getenv("PEAPOD_BENCH_NO_EVENTS") != "" {
+		// Diagnostic: bindings only, no Scheduled events.
+		opts.Recorder = &record.FakeRecorder{}
 	}
 	go func() { done <- scheduler.New(schedBenchClient(t, s), opts).Run(schedCtx) }()
 	defer func() {
