@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -176,20 +177,37 @@ func (d *Driver) CreateContainer(ctx context.Context, sandboxID string, cfg *run
 	}
 	start, _ := procStart(pid)
 	if err := c.update(func(m *containerMeta) { m.PID, m.PIDStart = pid, start }); err != nil {
+		// Untracked, it must not survive: delete it before the rootfs goes.
+		d.runcDelete(context.WithoutCancel(ctx), id)
+		removeCgroup(cgroupsPath)
+		os.Remove(filepath.Join(d.dirs.socks, id))
+		os.Remove(d.exitPath(id))
+		d.mu.Lock()
+		delete(d.containers, id)
+		d.mu.Unlock()
 		return "", err
 	}
 	return id, nil
 }
 
+// readFileIn reads rel inside rootfs with every symlink resolved inside
+// it (openat2 RESOLVE_IN_ROOT), so an image cannot point it at host files.
 func readFileIn(rootfs, rel string) []byte {
-	// Only regular files directly in the rootfs: a symlink could point
-	// at the host's files.
-	p := filepath.Join(rootfs, rel)
-	fi, err := os.Lstat(p)
-	if err != nil || !fi.Mode().IsRegular() || fi.Size() > 1<<20 {
+	root, err := unix.Open(rootfs, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
 		return nil
 	}
-	b, _ := os.ReadFile(p)
+	defer unix.Close(root)
+	fd, err := unix.Openat2(root, rel, &unix.OpenHow{Flags: unix.O_RDONLY | unix.O_CLOEXEC, Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS})
+	if err != nil {
+		return nil
+	}
+	f := os.NewFile(uintptr(fd), rel)
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() || fi.Size() > 1<<20 {
+		return nil
+	}
+	b, _ := io.ReadAll(f)
 	return b
 }
 

@@ -112,3 +112,20 @@ func TestExitFile(t *testing.T) {
 		t.Errorf("procStart/alive: %d %v", s, err)
 	}
 }
+
+func TestReadFileInStaysInRoot(t *testing.T) {
+	root := t.TempDir()
+	outside := t.TempDir()
+	os.WriteFile(filepath.Join(outside, "passwd"), []byte("host secret"), 0o644)
+	os.MkdirAll(filepath.Join(root, "real"), 0o755)
+	os.WriteFile(filepath.Join(root, "real", "passwd"), []byte("root:x:0:0::/root:/bin/sh\n"), 0o644)
+	os.Symlink(outside, filepath.Join(root, "etc")) // absolute: must resolve inside root
+	if got := readFileIn(root, "etc/passwd"); got != nil {
+		t.Errorf("read through an escaping symlink: %q", got)
+	}
+	os.Remove(filepath.Join(root, "etc"))
+	os.Symlink("/real", filepath.Join(root, "etc")) // absolute inside the root
+	if got := string(readFileIn(root, "etc/passwd")); got != "root:x:0:0::/root:/bin/sh\n" {
+		t.Errorf("in-root symlink: %q", got)
+	}
+}
