@@ -245,6 +245,43 @@ func TestAgentAPILogsExecPortForward(t *testing.T) {
 		}
 	})
 
+	t.Run("exec client gone", func(t *testing.T) {
+		// kubectl exec -it killed mid-session: the agent ends the command.
+		u, _ := url.Parse(e.ts.URL + "/exec/default/web/srv?command=sleep&command=321&stdin=true&stdout=true&tty=true")
+		ex, err := remotecommand.NewWebSocketExecutor(e.cfg, "GET", u.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		pr, pw := io.Pipe()
+		defer pw.Close()
+		done := make(chan error, 1)
+		go func() { done <- ex.StreamWithContext(ctx, remotecommand.StreamOptions{Stdin: pr, Stdout: io.Discard, Tty: true}) }()
+		sleeping := func() bool {
+			out, err := e.exec(false, "web", "srv", false, "", "ps", "-o", "args")
+			if err != nil || !strings.Contains(out, "httpd") {
+				t.Fatalf("ps: %v\n%s", err, out)
+			}
+			return strings.Contains(out, "sleep 321")
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for !sleeping() && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		if !sleeping() {
+			t.Fatal("exec'd sleep never ran")
+		}
+		cancel()
+		<-done
+		deadline = time.Now().Add(15 * time.Second)
+		for sleeping() && time.Now().Before(deadline) {
+			time.Sleep(200 * time.Millisecond)
+		}
+		if sleeping() {
+			t.Error("the exec'd process outlived its client")
+		}
+	})
+
 	t.Run("attach", func(t *testing.T) {
 		for _, ws := range []bool{true, false} {
 			reader := map[bool]string{true: "reader-ws", false: "reader-spdy"}[ws]

@@ -184,12 +184,10 @@ func (s *server) serveWebSocketV5(w http.ResponseWriter, r *http.Request, a *con
 	}
 	done := make(chan struct{})
 	defer close(done)
-	// A hijacked connection's request context is not cancelled when the
-	// client goes away: probe the connection with empty error-channel
-	// frames, and end the command (the runtime kills it) once they fail.
-	ctx, cancel := context.WithCancel(r.Context())
-	defer cancel()
-	go heartbeat(streams[chanError], s.heartbeat, done, cancel)
+	// The WebSocket server reads through the hijacked connection's
+	// buffered reader, so the request context ends when the client goes
+	// away; the runtime then kills the command.
+	ctx := r.Context()
 	if opts.TTY {
 		resize := make(chan remotecommand.TerminalSize)
 		go readResizes(streams[chanResize], resize, done)
@@ -203,30 +201,12 @@ func (s *server) serveWebSocketV5(w http.ResponseWriter, r *http.Request, a *con
 		err := a.rt.Attach(ctx, a.id, st)
 		status = execStatus(0, err)
 	}
-	if ctx.Err() != nil && r.Context().Err() == nil {
+	if ctx.Err() != nil {
 		s.cfg.Logf("exec/attach %s: the client went away; ended", a.id)
 		return
 	}
 	b, _ := json.Marshal(&status)
 	streams[chanError].Write(b)
-}
-
-// heartbeat writes an empty frame to w every interval until done; when a
-// write fails the client is gone and gone() is called.
-func heartbeat(w io.Writer, interval time.Duration, done <-chan struct{}, gone func()) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-done:
-			return
-		case <-t.C:
-			if _, err := w.Write(nil); err != nil {
-				gone()
-				return
-			}
-		}
-	}
 }
 
 // readResizes decodes {"Width":w,"Height":h} messages into ch until the

@@ -96,8 +96,6 @@ type Config struct {
 
 type server struct {
 	cfg Config
-	// heartbeat is how often WebSocket exec/attach connections are probed.
-	heartbeat time.Duration
 }
 
 // New returns the agent API handler.
@@ -118,7 +116,7 @@ func newServer(cfg Config) *server {
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
 	}
-	return &server{cfg: cfg, heartbeat: 5 * time.Second}
+	return &server{cfg: cfg}
 }
 
 func (s *server) handler() http.Handler {

@@ -62,7 +62,6 @@ func newTestEnv(t *testing.T) *testEnv {
 		Now:        func() time.Time { return time.Date(2024, 1, 2, 3, 4, 10, 0, time.UTC) },
 		FollowPoll: 5 * time.Millisecond,
 	})
-	srv.heartbeat = 20 * time.Millisecond
 	e.ts = httptest.NewTLSServer(srv.handler())
 	t.Cleanup(e.ts.Close)
 	return e
@@ -396,7 +395,9 @@ func TestExecClientGone(t *testing.T) {
 	pr, pw := io.Pipe()
 	defer pw.Close()
 	done := make(chan error, 1)
-	go func() { done <- ex.StreamWithContext(ctx, remotecommand.StreamOptions{Stdin: pr, Stdout: io.Discard, Tty: true}) }()
+	go func() {
+		done <- ex.StreamWithContext(ctx, remotecommand.StreamOptions{Stdin: pr, Stdout: io.Discard, Tty: true})
+	}()
 	time.Sleep(100 * time.Millisecond)
 	cancel()
 	<-done
