@@ -256,7 +256,9 @@ func TestAgentAPILogsExecPortForward(t *testing.T) {
 		pr, pw := io.Pipe()
 		defer pw.Close()
 		done := make(chan error, 1)
-		go func() { done <- ex.StreamWithContext(ctx, remotecommand.StreamOptions{Stdin: pr, Stdout: io.Discard, Tty: true}) }()
+		go func() {
+			done <- ex.StreamWithContext(ctx, remotecommand.StreamOptions{Stdin: pr, Stdout: io.Discard, Tty: true})
+		}()
 		sleeping := func() bool {
 			out, err := e.exec(false, "web", "srv", false, "", "ps", "-o", "args")
 			if err != nil || !strings.Contains(out, "httpd") {
@@ -301,7 +303,9 @@ func TestAgentAPILogsExecPortForward(t *testing.T) {
 			var out runtimeSyncBuffer
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan error, 1)
-			go func() { done <- ex.StreamWithContext(ctx, remotecommand.StreamOptions{Stdin: pr, Stdout: &out, Stderr: &out}) }()
+			go func() {
+				done <- ex.StreamWithContext(ctx, remotecommand.StreamOptions{Stdin: pr, Stdout: &out, Stderr: &out})
+			}()
 			io.WriteString(pw, word+"\n")
 			deadline := time.Now().Add(10 * time.Second)
 			for !strings.Contains(out.String(), "got:"+word) && time.Now().Before(deadline) {
