@@ -597,3 +597,29 @@ func TestRuntimeAttachTTY(t *testing.T) {
 	close(resize)
 	pw.Close()
 }
+
+func TestRuntimeSandboxesShareCgroupParent(t *testing.T) {
+	e := runtimeNewEnv(t)
+	ctx := context.Background()
+	parent := e.cfg.CgroupParent + "/pod-same-uid"
+	a := e.sandboxConfig("first")
+	a.CgroupParent = parent
+	b := e.sandboxConfig("second")
+	b.CgroupParent = parent
+	sa, sb := e.runPod(a), e.runPod(b)
+	e.start(sa, runtimeSleeper("c"))
+	e.start(sb, runtimeSleeper("c"))
+	// The old sandbox of a pod goes while its replacement runs.
+	if err := e.d.RemovePodSandbox(ctx, sa); err != nil {
+		t.Fatalf("removing the first sandbox: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join("/sys/fs/cgroup/memory", parent)); err != nil {
+		t.Errorf("pod cgroup removed under the second sandbox: %v", err)
+	}
+	if err := e.d.RemovePodSandbox(ctx, sb); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join("/sys/fs/cgroup/memory", parent)); err == nil {
+		t.Errorf("pod cgroup %s left after the last sandbox", parent)
+	}
+}

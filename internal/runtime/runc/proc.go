@@ -146,17 +146,14 @@ func removeCgroup(rel string) error {
 	if rel == "" {
 		return nil
 	}
-	var errs []string
+	var errs []error
 	for _, h := range cgroupMounts() {
 		p := filepath.Join(h, rel)
 		if err := unix.Rmdir(p); err != nil && !errors.Is(err, unix.ENOENT) {
-			errs = append(errs, fmt.Sprintf("%s: %v", p, err))
+			errs = append(errs, fmt.Errorf("removing cgroup %s: %w", p, err))
 		}
 	}
-	if len(errs) > 0 {
-		return fmt.Errorf("removing cgroup: %s", strings.Join(errs, "; "))
-	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // killCgroup sends SIGKILL to every process of the container's cgroup

@@ -424,7 +424,13 @@ func (d *Driver) removeSandboxLocked(ctx context.Context, sb *sandbox, force boo
 	}
 	removeCgroup(m.InfraCgroup)
 	if err := removeCgroup(m.CgroupParent); err != nil {
-		errs = append(errs, err)
+		if errors.Is(err, unix.EBUSY) && !errors.Is(err, unix.ENOTEMPTY) {
+			// Still in use: another sandbox of the same pod (the agent
+			// recreated it) shares the pod's cgroup parent.
+			d.cfg.Logf("runtime: sandbox %s: pod cgroup %s still in use: %v", m.ID, m.CgroupParent, err)
+		} else {
+			errs = append(errs, err)
+		}
 	}
 	os.Remove(filepath.Join(d.dirs.exits, m.ID))
 	os.Remove(filepath.Join(d.dirs.socks, m.ID))
