@@ -329,12 +329,49 @@ func TestControllersNodeLifecycle(t *testing.T) {
 	}
 }
 
-// Only one server's controllers run: the Lease names the leader.
-func TestControllersLeaderLease(t *testing.T) {
-	s := apiStart(t)
-	cs := s.clientset()
+// ctrlLeads says whether server s logged that its controllers lead.
+func ctrlLeads(s *apiServer) bool {
+	b, _ := os.ReadFile(filepath.Join(s.dataDir, "server.log"))
+	return strings.Contains(string(b), "controllers: became leader")
+}
+
+// Two servers on one etcd: only one runs the controllers (the Lease
+// names it); when it dies the other takes over and keeps namespaces
+// provisioned.
+func TestControllersLeaderElection(t *testing.T) {
+	etcd := storageStartExternal(t)
+	a := apiStart(t, "--etcd-servers", etcd.endpoint)
+	b := apiStart(t, "--etcd-servers", etcd.endpoint)
+	cs := b.clientset()
+	ctx := context.Background()
+	var holder string
 	ctrlEventually(t, 10*time.Second, "controller manager lease", func() (bool, string) {
-		l, err := cs.CoordinationV1().Leases("kube-system").Get(context.Background(), "peapod-controller-manager", metav1.GetOptions{})
-		return err == nil && l.Spec.HolderIdentity != nil && *l.Spec.HolderIdentity != "", ""
+		l, err := cs.CoordinationV1().Leases("kube-system").Get(ctx, "peapod-controller-manager", metav1.GetOptions{})
+		if err != nil || l.Spec.HolderIdentity == nil {
+			return false, ""
+		}
+		holder = *l.Spec.HolderIdentity
+		return holder != "", ""
+	})
+	time.Sleep(time.Second)
+	leader, follower := a, b
+	if ctrlLeads(b) {
+		leader, follower = b, a
+	}
+	if !ctrlLeads(leader) || ctrlLeads(follower) {
+		t.Fatalf("want exactly one leader: a=%v b=%v", ctrlLeads(a), ctrlLeads(b))
+	}
+	leader.kill9()
+	took := ctrlEventually(t, 40*time.Second, "follower takes the lease", func() (bool, string) {
+		return ctrlLeads(follower), ""
+	})
+	t.Logf("lease taken over %v after the leader was killed (15s lease)", took)
+	if l, err := follower.clientset().CoordinationV1().Leases("kube-system").Get(ctx, "peapod-controller-manager", metav1.GetOptions{}); err != nil || *l.Spec.HolderIdentity == holder {
+		t.Fatalf("lease still held by the dead leader: %v %+v", err, l)
+	}
+	follower.kubectl("create", "namespace", "after-failover")
+	ctrlEventually(t, 5*time.Second, "default SA from the new leader", func() (bool, string) {
+		_, err := follower.clientset().CoreV1().ServiceAccounts("after-failover").Get(ctx, "default", metav1.GetOptions{})
+		return err == nil, ""
 	})
 }
