@@ -141,6 +141,7 @@ type logWriter struct {
 	timestamps bool
 	remaining  int64 // -1: unlimited
 	pending    map[string]*pendingLine
+	out        []byte // reused output buffer
 }
 
 type pendingLine struct {
@@ -189,7 +190,8 @@ func (lw *logWriter) emit(ts time.Time, msg []byte, newline bool) error {
 	if !lw.since.IsZero() && ts.Before(lw.since) {
 		return nil
 	}
-	var out []byte
+	out := lw.out[:0]
+	defer func() { lw.out = out[:0] }()
 	if lw.timestamps {
 		out = append(ts.AppendFormat(out, timestampFormat), ' ')
 	}

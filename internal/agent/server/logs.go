@@ -27,19 +27,24 @@ func newLineReader(r io.Reader) *lineReader {
 }
 
 // next returns the next complete line with its newline, or (nil, io.EOF).
+// The line is valid until the next call.
 func (l *lineReader) next() ([]byte, error) {
-	line, err := l.br.ReadBytes('\n')
-	if len(l.partial) > 0 {
-		line = append(l.partial, line...)
-		l.partial = nil
-	}
-	if err != nil {
-		if len(line) > 0 {
-			l.partial = line
+	for {
+		line, err := l.br.ReadSlice('\n')
+		switch {
+		case err == nil && len(l.partial) == 0:
+			return line, nil
+		case err == nil:
+			l.partial = append(l.partial, line...)
+			line, l.partial = l.partial, l.partial[:0:0]
+			return line, nil
+		case errors.Is(err, bufio.ErrBufferFull):
+			l.partial = append(l.partial, line...)
+		default:
+			l.partial = append(l.partial, line...)
+			return nil, err
 		}
-		return nil, err
 	}
-	return line, nil
 }
 
 // serveLogs streams a container's log as text/plain, as the kubelet's
