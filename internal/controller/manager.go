@@ -12,13 +12,17 @@ import (
 	"sync"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
+	"k8s.io/client-go/tools/record"
 	"k8s.io/utils/clock"
 
 	"github.com/peapod/peapod/internal/controller/namespace"
@@ -129,10 +133,14 @@ func Run(ctx context.Context, cfg Config) error {
 // when ctx ends and they have stopped.
 func runControllers(ctx context.Context, cfg Config) {
 	factory := informers.NewSharedInformerFactory(cfg.Client, 0)
+	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
+	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: cfg.Client.CoreV1().Events("")})
+	defer broadcaster.Shutdown()
+	nodeEvents := broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "node-controller"})
 	ns := namespace.New(cfg.Client, cfg.Dynamic, cfg.Discovery, factory.Core().V1().Namespaces(), cfg.Clock, cfg.Log.With("controller", "namespace"))
 	sa := serviceaccount.New(cfg.Client, factory.Core().V1().Namespaces(), factory.Core().V1().ServiceAccounts(), factory.Core().V1().ConfigMaps(), cfg.CAPEM, cfg.Log.With("controller", "serviceaccount"))
 	nl := nodelifecycle.New(cfg.Client, factory.Core().V1().Nodes(), factory.Coordination().V1().Leases(), factory.Core().V1().Pods(),
-		nodelifecycle.Options{MonitorPeriod: cfg.NodeMonitorPeriod, GracePeriod: cfg.NodeMonitorGracePeriod}, cfg.Clock, cfg.Log.With("controller", "nodelifecycle"))
+		nodelifecycle.Options{MonitorPeriod: cfg.NodeMonitorPeriod, GracePeriod: cfg.NodeMonitorGracePeriod}, cfg.Clock, nodeEvents, cfg.Log.With("controller", "nodelifecycle"))
 	gc := podgc.New(cfg.Client, factory.Core().V1().Pods(), factory.Core().V1().Nodes(),
 		podgc.Options{Period: cfg.PodGCPeriod, TerminatedThreshold: cfg.TerminatedPodGCThreshold, Quarantine: cfg.PodGCQuarantine}, cfg.Clock, cfg.Log.With("controller", "podgc"))
 	factory.Start(ctx.Done())

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -295,6 +296,21 @@ func TestControllersNodeLifecycle(t *testing.T) {
 		return false, p.Status.String()
 	})
 	apiContains(t, "kubectl get pod web", s.kubectl("get", "pod", "web"), "NodeLost")
+	ctrlEventually(t, 5*time.Second, "NodeNotReady events for sim-lost and web", func() (bool, string) {
+		evs, err := cs.CoreV1().Events("default").List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		node, pod := false, false
+		for _, e := range evs.Items {
+			if e.Reason != "NodeNotReady" {
+				continue
+			}
+			node = node || (e.InvolvedObject.Kind == "Node" && e.InvolvedObject.Name == "sim-lost" && e.Message == "Node sim-lost status is now: NodeNotReady")
+			pod = pod || (e.InvolvedObject.Kind == "Pod" && e.InvolvedObject.Name == "web" && e.Type == corev1.EventTypeWarning && e.Message == "Node is not ready")
+		}
+		return node && pod, fmt.Sprintf("node event %v, pod event %v", node, pod)
+	})
 	if p, _ := cs.CoreV1().Pods("default").Get(ctx, "done", metav1.GetOptions{}); p.Status.Phase != corev1.PodSucceeded {
 		t.Fatalf("a terminated pod was changed: %+v", p.Status)
 	}

@@ -10,6 +10,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
 	coordinformers "k8s.io/client-go/informers/coordination/v1"
@@ -18,6 +19,7 @@ import (
 	coordlisters "k8s.io/client-go/listers/coordination/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
 )
@@ -42,11 +44,15 @@ type Controller struct {
 	queue    workqueue.TypedRateLimitingInterface[string]
 	opts     Options
 	clock    clock.Clock
+	events   record.EventRecorder
 	log      *slog.Logger
 }
 
 // New builds the controller; Run starts it.
-func New(client kubernetes.Interface, nodes coreinformers.NodeInformer, leases coordinformers.LeaseInformer, pods coreinformers.PodInformer, opts Options, clk clock.Clock, log *slog.Logger) *Controller {
+//
+// events records NodeNotReady on the node ("Node <n> status is now:
+// NodeNotReady") and on each pod marked lost ("Node is not ready"), as kube.
+func New(client kubernetes.Interface, nodes coreinformers.NodeInformer, leases coordinformers.LeaseInformer, pods coreinformers.PodInformer, opts Options, clk clock.Clock, events record.EventRecorder, log *slog.Logger) *Controller {
 	if opts.MonitorPeriod <= 0 {
 		opts.MonitorPeriod = 5 * time.Second
 	}
@@ -67,7 +73,7 @@ func New(client kubernetes.Interface, nodes coreinformers.NodeInformer, leases c
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
 			workqueue.NewTypedItemExponentialFailureRateLimiter[string](100*time.Millisecond, 10*time.Second),
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: "nodelifecycle"}),
-		opts: opts, clock: clk, log: log,
+		opts: opts, clock: clk, events: events, log: log,
 	}
 	nodes.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { c.enqueue(obj) },
@@ -147,6 +153,9 @@ func (c *Controller) sync(ctx context.Context, name string) error {
 		if err != nil {
 			return err
 		}
+		if r := condition(node, corev1.NodeReady); r == nil || r.Status != corev1.ConditionUnknown {
+			c.events.Eventf(nodeRef(node), corev1.EventTypeNormal, "NodeNotReady", "Node %s status is now: NodeNotReady", name)
+		}
 		node = got
 		c.log.Info("node stopped reporting; conditions set to Unknown", "node", name)
 	}
@@ -177,9 +186,19 @@ func (c *Controller) sync(ctx context.Context, name string) error {
 		}
 		upd := pod.DeepCopy()
 		upd.Status = *st
-		if _, err := c.client.CoreV1().Pods(pod.Namespace).UpdateStatus(ctx, upd, metav1.UpdateOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		_, err := c.client.CoreV1().Pods(pod.Namespace).UpdateStatus(ctx, upd, metav1.UpdateOptions{})
+		switch {
+		case err == nil && pod.Status.Phase != corev1.PodUnknown:
+			c.events.Event(pod, corev1.EventTypeWarning, "NodeNotReady", "Node is not ready")
+		case err != nil && !apierrors.IsNotFound(err):
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// nodeRef is the event subject for a node (kube uses the node's name as
+// UID so events of a recreated node group together).
+func nodeRef(n *corev1.Node) *corev1.ObjectReference {
+	return &corev1.ObjectReference{Kind: "Node", Name: n.Name, UID: types.UID(n.Name)}
 }
