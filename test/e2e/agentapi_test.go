@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -241,6 +242,24 @@ func TestAgentAPILogsExecPortForward(t *testing.T) {
 			_, err = e.exec(ws, "web", "short", false, "", "true")
 			if err == nil {
 				t.Errorf("%s exec in an exited container: no error", name)
+			}
+		}
+	})
+
+	t.Run("exec latency", func(t *testing.T) {
+		for _, ws := range []bool{true, false} {
+			var ds []time.Duration
+			for i := 0; i < 10; i++ {
+				start := time.Now()
+				if out, err := e.exec(ws, "web", "srv", false, "", "echo", "x"); err != nil || out != "x\n" {
+					t.Fatalf("exec echo: %v %q", err, out)
+				}
+				ds = append(ds, time.Since(start))
+			}
+			slices.Sort(ds)
+			t.Logf("exec echo (websocket %v): p50 %v, max %v", ws, ds[len(ds)/2], ds[len(ds)-1])
+			if ds[len(ds)/2] > 2*time.Second {
+				t.Errorf("exec p50 %v", ds[len(ds)/2])
 			}
 		}
 	})
