@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -318,4 +320,70 @@ spec:
 	if node := schedWaitBound(t, s, "default", "plain"); node != "node-b" {
 		t.Fatalf("plain on %s, want node-b", node)
 	}
+}
+
+// schedLeads says whether server s logged that its scheduler leads.
+func schedLeads(s *apiServer) bool {
+	b, _ := os.ReadFile(filepath.Join(s.dataDir, "server.log"))
+	return strings.Contains(string(b), `msg="became leader" component=scheduler`)
+}
+
+// schedHeartbeat refreshes a simulated node's Ready heartbeat, so a node
+// lifecycle controller does not find it stale.
+func schedHeartbeat(t *testing.T, cs kubernetes.Interface, name string) {
+	t.Helper()
+	ctx := context.Background()
+	n, err := cs.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n.Status.Conditions {
+		n.Status.Conditions[i].LastHeartbeatTime = metav1.Now()
+	}
+	if _, err := cs.CoreV1().Nodes().UpdateStatus(ctx, n, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Two servers on one etcd: one scheduler leads (the Lease
+// kube-system/peapod-scheduler names it) and binds each pod once; when it
+// dies the other takes over once the lease expires.
+func TestSchedulerLeaderElection(t *testing.T) {
+	etcd := storageStartExternal(t)
+	a := apiStart(t, "--etcd-servers", etcd.endpoint)
+	b := apiStart(t, "--etcd-servers", etcd.endpoint)
+	cs := b.clientset()
+	ctx := context.Background()
+	schedEventually(t, 10*time.Second, "one scheduler leads", func() (bool, string) {
+		return schedLeads(a) != schedLeads(b), fmt.Sprintf("a=%v b=%v", schedLeads(a), schedLeads(b))
+	})
+	leader, follower := a, b
+	if schedLeads(b) {
+		leader, follower = b, a
+	}
+	l, err := cs.CoordinationV1().Leases("kube-system").Get(ctx, "peapod-scheduler", metav1.GetOptions{})
+	if err != nil || l.Spec.HolderIdentity == nil || *l.Spec.HolderIdentity == "" {
+		t.Fatalf("lease: %v %+v", err, l)
+	}
+	schedNode(t, cs, "node-a", nil, "4")
+	follower.kubectl("run", "first", "--image=busybox", "--restart=Never")
+	schedWaitBound(t, follower, "default", "first")
+	time.Sleep(500 * time.Millisecond)
+	if evs := schedEvents(t, follower, "default", "first"); len(evs) != 1 || !strings.Contains(evs[0], "Scheduled Successfully assigned default/first to node-a x1") {
+		t.Fatalf("events of the first pod: %q", evs)
+	}
+
+	leader.kill9()
+	start := time.Now()
+	follower.kubectl("run", "second", "--image=busybox", "--restart=Never")
+	schedEventually(t, 40*time.Second, "the follower takes over", func() (bool, string) {
+		if time.Since(start) > 10*time.Second {
+			schedHeartbeat(t, cs, "node-a")
+		}
+		return schedNodeOf(follower, "default", "second") == "node-a", ""
+	})
+	if !schedLeads(follower) {
+		t.Fatal("the follower bound the pod without logging leadership")
+	}
+	t.Logf("second pod bound %v after the leader was killed (lease 15 s)", time.Since(start).Round(100*time.Millisecond))
 }
