@@ -137,7 +137,7 @@ func runControllers(ctx context.Context, cfg Config) {
 	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: cfg.Client.CoreV1().Events("")})
 	defer broadcaster.Shutdown()
 	nodeEvents := broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "node-controller"})
-	ns := namespace.New(cfg.Client, cfg.Dynamic, cfg.Discovery, factory.Core().V1().Namespaces(), cfg.Clock, cfg.Log.With("controller", "namespace"))
+	ns := namespace.New(cfg.Client, cfg.Dynamic, cfg.Discovery, factory.Core().V1().Namespaces(), factory.Core().V1().Pods(), cfg.Clock, cfg.Log.With("controller", "namespace"))
 	sa := serviceaccount.New(cfg.Client, factory.Core().V1().Namespaces(), factory.Core().V1().ServiceAccounts(), factory.Core().V1().ConfigMaps(), cfg.CAPEM, cfg.Log.With("controller", "serviceaccount"))
 	nl := nodelifecycle.New(cfg.Client, factory.Core().V1().Nodes(), factory.Coordination().V1().Leases(), factory.Core().V1().Pods(),
 		nodelifecycle.Options{MonitorPeriod: cfg.NodeMonitorPeriod, GracePeriod: cfg.NodeMonitorGracePeriod}, cfg.Clock, nodeEvents, cfg.Log.With("controller", "nodelifecycle"))

@@ -145,6 +145,37 @@ spec:
 	apiContains(t, "describe held", s.kubectl("get", "ns", "held"), "Terminating")
 	s.kubectl("-n", "held", "patch", "configmap", "hold", "--type=merge", "-p", `{"metadata":{"finalizers":null}}`)
 	s.kubectl("wait", "--for=delete", "ns/held", "--timeout=30s")
+
+	// A pod on a node is deleted gracefully (the API gives it 30 s for its
+	// agent): the namespace waits for it, then goes once it is gone.
+	ctrlSimNode(t, cs, "sim-ns")
+	s.kubectl("create", "namespace", "slow")
+	if _, err := cs.CoreV1().Pods("slow").Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "bound"},
+		Spec: corev1.PodSpec{NodeName: "sim-ns", Containers: []corev1.Container{{Name: "c", Image: "busybox"}}}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	s.kubectl("delete", "ns", "slow", "--wait=false")
+	ctrlEventually(t, 10*time.Second, "NamespaceContentRemaining for the graceful pod", func() (bool, string) {
+		ns, err := cs.CoreV1().Namespaces().Get(ctx, "slow", metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		for _, c := range ns.Status.Conditions {
+			if c.Type == corev1.NamespaceContentRemaining && c.Status == corev1.ConditionTrue &&
+				c.Reason == "SomeResourcesRemain" && c.Message == "Some resources are remaining: pods has 1 resource instances" {
+				return true, ""
+			}
+		}
+		return false, ctrlConditions(ns)
+	})
+	if p, err := cs.CoreV1().Pods("slow").Get(ctx, "bound", metav1.GetOptions{}); err != nil || p.DeletionTimestamp == nil || *p.DeletionGracePeriodSeconds != 30 {
+		t.Fatalf("bound pod should be terminating with 30s grace: %v %+v", err, p)
+	}
+	// the agent confirms the pod stopped
+	start = time.Now()
+	s.kubectl("-n", "slow", "delete", "pod", "bound", "--grace-period=0", "--force")
+	s.kubectl("wait", "--for=delete", "ns/slow", "--timeout=30s")
+	t.Logf("namespace gone %v after its last pod", time.Since(start))
 }
 
 func ctrlConditions(ns *corev1.Namespace) string {

@@ -32,8 +32,10 @@ type Controller struct {
 	log       *slog.Logger
 }
 
-// New builds the controller; Run starts it.
-func New(client kubernetes.Interface, dyn dynamic.Interface, disc Discoverer, namespaces coreinformers.NamespaceInformer, clk clock.PassiveClock, log *slog.Logger) *Controller {
+// New builds the controller; Run starts it. A pod deleted from a
+// terminating namespace triggers a pass at once (pods are what usually
+// holds a namespace), instead of waiting for the retry backoff.
+func New(client kubernetes.Interface, dyn dynamic.Interface, disc Discoverer, namespaces coreinformers.NamespaceInformer, pods coreinformers.PodInformer, clk clock.PassiveClock, log *slog.Logger) *Controller {
 	c := &Controller{
 		client: client, dynamic: dyn, discovery: disc,
 		lister: namespaces.Lister(), synced: namespaces.Informer().HasSynced,
@@ -51,6 +53,17 @@ func New(client kubernetes.Interface, dyn dynamic.Interface, disc Discoverer, na
 		AddFunc:    enqueue,
 		UpdateFunc: func(_, obj any) { enqueue(obj) },
 	})
+	pods.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{DeleteFunc: func(obj any) {
+		if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+			obj = t.Obj
+		}
+		if p, ok := obj.(*corev1.Pod); ok {
+			if ns, err := c.lister.Get(p.Namespace); err == nil && NeedsDeletion(ns) {
+				c.queue.Add(ns.Name)
+			}
+		}
+	}})
+	c.synced = func() bool { return namespaces.Informer().HasSynced() && pods.Informer().HasSynced() }
 	return c
 }
 
