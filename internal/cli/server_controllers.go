@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -35,6 +36,27 @@ func addControllerFlags(fs *pflag.FlagSet, o *controllerOptions) {
 	fs.IntVar(&o.terminatedPodGCThreshold, "terminated-pod-gc-threshold", 12500, "how many terminated (Succeeded/Failed) pods to keep before deleting the oldest; 0 keeps all")
 }
 
+// validate returns every bad flag value.
+func (o controllerOptions) validate() error {
+	var errs []error
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{{"--node-monitor-period", o.nodeMonitorPeriod}, {"--node-monitor-grace-period", o.nodeMonitorGracePeriod},
+		{"--pod-gc-period", o.podGCPeriod}, {"--pod-gc-orphan-quarantine", o.podGCQuarantine}} {
+		if d.v <= 0 {
+			errs = append(errs, fmt.Errorf("%s must be positive, got %v", d.flag, d.v))
+		}
+	}
+	if o.terminatedPodGCThreshold < 0 {
+		errs = append(errs, fmt.Errorf("--terminated-pod-gc-threshold must be 0 (keep all) or more, got %d", o.terminatedPodGCThreshold))
+	}
+	if o.nodeMonitorPeriod > 0 && o.nodeMonitorGracePeriod > 0 && o.nodeMonitorGracePeriod < o.nodeMonitorPeriod {
+		errs = append(errs, fmt.Errorf("--node-monitor-grace-period (%v) must not be shorter than --node-monitor-period (%v)", o.nodeMonitorGracePeriod, o.nodeMonitorPeriod))
+	}
+	return errors.Join(errs...)
+}
+
 // controllerRESTConfig is the in-process client config: the server's own
 // HTTPS endpoint with the admin token, verified by the CA.
 func controllerRESTConfig(host string, caPEM []byte, token string) *rest.Config {
@@ -55,6 +77,9 @@ func startControllers(ctx context.Context, cfg *rest.Config, caPEM []byte, o con
 	if o.disable {
 		log.Info("controllers disabled")
 		return nil
+	}
+	if err := o.validate(); err != nil {
+		return err
 	}
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
