@@ -40,6 +40,7 @@ type agentOptions struct {
 	warmSandboxes   int
 	server          string
 	tokenFile       string
+	join            agentJoinOptions
 }
 
 func newAgentCommand() *cobra.Command {
@@ -69,18 +70,16 @@ Stopping the agent leaves the containers running; the next agent on the same
 	f.StringVar(&o.cgroupParent, "cgroup-parent", "peapod", "cgroup under which pods run")
 	f.StringVar(&o.clusterDomain, "cluster-domain", "cluster.local", "DNS domain of the cluster (for pods with a subdomain)")
 	f.IntVar(&o.warmSandboxes, "warm-sandboxes", 0, "keep this many pod sandboxes ready ahead of time (faster pod starts; 0 disables)")
-	f.StringVar(&o.server, "server", "", "API server URL (not supported yet)")
+	f.StringVar(&o.server, "server", "", "API server URL (https://host:6443): register this node and run the pods bound to it (needs --token-file)")
+	addAgentJoinFlags(f, &o.join)
 	f.StringVar(&o.tokenFile, "token-file", "", "node token file: serve the agent API over TLS and require this bearer token (without it the API is plain HTTP on loopback only)")
 	return cmd
 }
 
 func (o *agentOptions) validate() error {
 	var errs []error
-	if o.server != "" {
-		errs = append(errs, errors.New("--server is not supported yet: this agent runs static pods from --pod-manifest-path only"))
-	}
-	if o.podManifestPath == "" {
-		errs = append(errs, errors.New("--pod-manifest-path is required"))
+	if o.podManifestPath == "" && o.server == "" {
+		errs = append(errs, errors.New("--pod-manifest-path or --server is required"))
 	}
 	if o.nodeName == "" {
 		errs = append(errs, errors.New("--node-name is required (the hostname could not be read)"))
@@ -117,7 +116,7 @@ func runAgent(ctx context.Context, o *agentOptions, logw io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if fi, err := os.Stat(o.podManifestPath); err != nil || !fi.IsDir() {
+	if fi, err := os.Stat(o.podManifestPath); o.podManifestPath != "" && (err != nil || !fi.IsDir()) {
 		return fmt.Errorf("--pod-manifest-path %q: not a directory", o.podManifestPath)
 	}
 	if err := os.MkdirAll(filepath.Join(dataDir, "pods"), 0o755); err != nil {
@@ -147,10 +146,21 @@ func runAgent(ctx context.Context, o *agentOptions, logw io.Writer) error {
 	}
 
 	status := agent.NewMemoryStatus()
+	var sink agent.StatusSink = status
+	var lister agent.PodLister = status
+	var recorder agent.Recorder
+	var join *agentJoin
+	if o.server != "" {
+		if join, err = newAgentJoin(o, dataDir, nodeIP, logf); err != nil {
+			return err
+		}
+		sink, lister, recorder = join.status, join.status, join.events
+	}
 	mgr, err := agent.NewManager(agent.Config{
 		Runtime:        rt,
 		Volumes:        volume.NewManager(volume.DefaultPlugins()...),
-		Status:         status,
+		Status:         sink,
+		Events:         recorder,
 		DataDir:        dataDir,
 		NodeName:       o.nodeName,
 		HostIP:         nodeIP,
@@ -172,7 +182,7 @@ func runAgent(ctx context.Context, o *agentOptions, logw io.Writer) error {
 	apiCfg := server.Config{
 		Pods:     server.NewRuntimeLookup(rt),
 		Runtime:  rt,
-		Fallback: agent.Handler(status),
+		Fallback: agent.Handler(lister),
 		Logf:     func(f string, a ...any) { logf("api: "+f, a...) },
 	}
 	if o.tokenFile != "" {
@@ -197,7 +207,12 @@ func runAgent(ctx context.Context, o *agentOptions, logw io.Writer) error {
 	defer cancel()
 	updates := make(chan []*v1.Pod)
 	src := &agent.StaticSource{Dir: o.podManifestPath, NodeName: o.nodeName, Logf: logf}
-	go src.Run(ctx, updates)
+	if join == nil {
+		go src.Run(ctx, updates)
+	} else if err := join.start(ctx, updates, staticRun(o, src)); err != nil {
+		srv.Close()
+		return err
+	}
 	mgrDone := make(chan struct{})
 	go func() { mgr.Run(ctx, updates); close(mgrDone) }()
 	logf("node %s (%s): running the static pods of %s; serving on %s", o.nodeName, nodeIP, o.podManifestPath, ln.Addr())

@@ -1,0 +1,139 @@
+// Package apisource is the agent's pod source for the API: the pods bound
+// to its node (fieldSelector spec.nodeName=<node>) through a client-go
+// informer, sent as full sets. Merge fans several sources into one.
+package apisource
+
+import (
+	"context"
+	"sort"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+)
+
+// Source watches the pods of one node.
+type Source struct {
+	Client   kubernetes.Interface
+	NodeName string
+	Logf     func(format string, args ...any)
+}
+
+// Run sends the full set of the node's pods once the informer has synced
+// and after every change, until ctx ends.
+func (s *Source) Run(ctx context.Context, out chan<- []*v1.Pod) {
+	lw := cache.NewListWatchFromClient(s.Client.CoreV1().RESTClient(), "pods", v1.NamespaceAll,
+		fields.OneTermEqualSelector("spec.nodeName", s.NodeName))
+	changed := make(chan struct{}, 1)
+	poke := func() {
+		select {
+		case changed <- struct{}{}:
+		default:
+		}
+	}
+	inf := cache.NewSharedIndexInformer(lw, &v1.Pod{}, 0, cache.Indexers{})
+	inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(any) { poke() },
+		UpdateFunc: func(any, any) { poke() },
+		DeleteFunc: func(any) { poke() },
+	})
+	go inf.Run(ctx.Done())
+	if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
+		return
+	}
+	for {
+		pods := snapshot(inf.GetStore())
+		select {
+		case out <- pods:
+		case <-ctx.Done():
+			return
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+func snapshot(store cache.Store) []*v1.Pod {
+	items := store.List()
+	pods := make([]*v1.Pod, 0, len(items))
+	for _, it := range items {
+		if p, ok := it.(*v1.Pod); ok {
+			pods = append(pods, p.DeepCopy())
+		}
+	}
+	sort.Slice(pods, func(i, j int) bool { return pods[i].UID < pods[j].UID })
+	return pods
+}
+
+// RunFunc is a pod source: it sends full sets on out until ctx ends.
+type RunFunc func(ctx context.Context, out chan<- []*v1.Pod)
+
+// Merge runs every source and sends the union of their latest sets on out:
+// nothing until each source has sent its first set (so the agent's
+// housekeeping never sees a partial set and removes running pods), then
+// the union after every change.
+func Merge(ctx context.Context, out chan<- []*v1.Pod, sources ...RunFunc) {
+	type update struct {
+		i    int
+		pods []*v1.Pod
+	}
+	in := make(chan update)
+	for i, run := range sources {
+		ch := make(chan []*v1.Pod)
+		go run(ctx, ch)
+		go func() {
+			for {
+				select {
+				case p := <-ch:
+					select {
+					case in <- update{i, p}:
+					case <-ctx.Done():
+						return
+					}
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+	}
+	latest := make([][]*v1.Pod, len(sources))
+	seen := make([]bool, len(sources))
+	for {
+		select {
+		case u := <-in:
+			latest[u.i], seen[u.i] = u.pods, true
+		case <-ctx.Done():
+			return
+		}
+		// Coalesce what is already queued.
+		for drained := false; !drained; {
+			select {
+			case u := <-in:
+				latest[u.i], seen[u.i] = u.pods, true
+			case <-time.After(time.Millisecond):
+				drained = true
+			}
+		}
+		ready := true
+		for _, s := range seen {
+			ready = ready && s
+		}
+		if !ready {
+			continue
+		}
+		var all []*v1.Pod
+		for _, l := range latest {
+			all = append(all, l...)
+		}
+		select {
+		case out <- all:
+		case <-ctx.Done():
+			return
+		}
+	}
+}

@@ -1,0 +1,259 @@
+// Package status is the agent's API status manager: the single goroutine
+// that writes pod statuses through pods/status and sends the final delete
+// of a terminated pod (SEMANTICS.md §1, §6).
+package status
+
+import (
+	"context"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/peapod/peapod/internal/agent"
+	"github.com/peapod/peapod/internal/agent/plan"
+)
+
+// entry is what the manager knows of one pod.
+type entry struct {
+	uid        types.UID
+	pod        *v1.Pod // the latest API object seen (from the source or a write)
+	status     v1.PodStatus
+	dirty      bool
+	terminated bool
+}
+
+// Manager implements agent.StatusSink for pods of the API. Callers only
+// record; Run's goroutine owns every API write. Static pods (no API object)
+// are kept in memory only, for /pods.
+type Manager struct {
+	client kubernetes.Interface
+	mem    *agent.MemoryStatus
+	logf   func(format string, args ...any)
+	resync time.Duration
+
+	in   chan func(map[types.UID]*entry)
+	kick chan struct{}
+}
+
+var _ agent.StatusSink = (*Manager)(nil)
+var _ agent.PodLister = (*Manager)(nil)
+
+// New returns a manager writing through client.
+func New(client kubernetes.Interface, logf func(string, ...any)) *Manager {
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	return &Manager{
+		client: client, mem: agent.NewMemoryStatus(), logf: logf, resync: 10 * time.Second,
+		in: make(chan func(map[types.UID]*entry), 1024), kick: make(chan struct{}, 1),
+	}
+}
+
+// Pods lists the pods the agent runs with their latest status (for /pods).
+func (m *Manager) Pods() []v1.Pod { return m.mem.Pods() }
+
+// SetPodStatus records pod's latest status; Run writes it.
+func (m *Manager) SetPodStatus(pod *v1.Pod, status v1.PodStatus) {
+	m.mem.SetPodStatus(pod, status)
+	if plan.IsStaticPod(pod) {
+		return
+	}
+	pod, status = pod.DeepCopy(), *status.DeepCopy()
+	m.send(func(es map[types.UID]*entry) {
+		e := es[pod.UID]
+		if e == nil {
+			e = &entry{uid: pod.UID, pod: pod}
+			es[pod.UID] = e
+		} else if pod.ResourceVersion != "" {
+			e.pod = pod
+		}
+		e.status = status
+		e.dirty = true
+	})
+}
+
+// PodTerminated asks Run to send the final delete of pod (after its last
+// status is written).
+func (m *Manager) PodTerminated(pod *v1.Pod) {
+	m.mem.PodTerminated(pod)
+	if plan.IsStaticPod(pod) {
+		return
+	}
+	pod = pod.DeepCopy()
+	m.send(func(es map[types.UID]*entry) {
+		e := es[pod.UID]
+		if e == nil {
+			e = &entry{uid: pod.UID, pod: pod}
+			es[pod.UID] = e
+		}
+		e.terminated = true
+	})
+}
+
+func (m *Manager) send(f func(map[types.UID]*entry)) {
+	m.in <- f
+	select {
+	case m.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Run writes statuses until ctx ends.
+func (m *Manager) Run(ctx context.Context) {
+	entries := map[types.UID]*entry{}
+	t := time.NewTicker(m.resync)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-m.kick:
+		case <-t.C:
+		}
+	drain:
+		for {
+			select {
+			case f := <-m.in:
+				f(entries)
+			default:
+				break drain
+			}
+		}
+		for uid, e := range entries {
+			if ctx.Err() != nil {
+				return
+			}
+			if e.dirty {
+				if err := m.write(ctx, e); err != nil {
+					if apierrors.IsNotFound(err) {
+						if e.terminated {
+							delete(entries, uid)
+						}
+						e.dirty = false
+						continue
+					}
+					m.logf("status of pod %s/%s: %v", e.pod.Namespace, e.pod.Name, err)
+					continue // retried at the next resync
+				}
+				e.dirty = false
+			}
+			if e.terminated {
+				if err := m.finalDelete(ctx, e.pod.Namespace, e.pod.Name, e.uid); err != nil {
+					m.logf("deleting pod %s/%s: %v", e.pod.Namespace, e.pod.Name, err)
+					continue
+				}
+				delete(entries, uid)
+			}
+		}
+	}
+}
+
+// write updates pods/status with e.status merged into the API pod, reading
+// the pod again on a conflict.
+func (m *Manager) write(ctx context.Context, e *entry) error {
+	pods := m.client.CoreV1().Pods(e.pod.Namespace)
+	for attempt := 0; ; attempt++ {
+		if e.pod.ResourceVersion == "" {
+			cur, err := pods.Get(ctx, e.pod.Name, metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			e.pod = cur
+		}
+		if e.pod.UID != "" && e.pod.UID != uidOf(e) {
+			return apierrors.NewNotFound(v1.Resource("pods"), e.pod.Name) // replaced by a pod of the same name
+		}
+		next := Merge(e.pod.Status, e.status)
+		if apiequality.Semantic.DeepEqual(next, e.pod.Status) {
+			return nil
+		}
+		upd := e.pod.DeepCopy()
+		upd.Status = next
+		got, err := pods.UpdateStatus(ctx, upd, metav1.UpdateOptions{FieldManager: "peapod-agent"})
+		if err == nil {
+			e.pod = got
+			return nil
+		}
+		if !apierrors.IsConflict(err) || attempt >= 4 {
+			return err
+		}
+		uid := uidOf(e)
+		e.pod = &v1.Pod{ObjectMeta: metav1.ObjectMeta{Name: e.pod.Name, Namespace: e.pod.Namespace, UID: uid}}
+		cur, gerr := pods.Get(ctx, e.pod.Name, metav1.GetOptions{})
+		if gerr != nil {
+			return gerr
+		}
+		if cur.UID != uid {
+			return apierrors.NewNotFound(v1.Resource("pods"), e.pod.Name)
+		}
+		e.pod = cur
+	}
+}
+
+// uidOf is the UID of the pod the entry was created for.
+func uidOf(e *entry) types.UID { return e.uid }
+
+// finalDelete removes a terminated pod: grace 0, UID precondition. A pod
+// already gone, or replaced by another of the same name, is done.
+func (m *Manager) finalDelete(ctx context.Context, namespace, name string, uid types.UID) error {
+	zero := int64(0)
+	err := m.client.CoreV1().Pods(namespace).Delete(ctx, name, metav1.DeleteOptions{
+		GracePeriodSeconds: &zero,
+		Preconditions:      &metav1.Preconditions{UID: &uid},
+	})
+	if err == nil || apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
+		return nil
+	}
+	return err
+}
+
+// ownedConditions are the pod conditions the agent writes; others (e.g.
+// PodScheduled False from the scheduler, readiness gates) are kept.
+var ownedConditions = map[v1.PodConditionType]bool{
+	v1.PodReadyToStartContainers: true,
+	v1.PodInitialized:            true,
+	v1.ContainersReady:           true,
+	v1.PodReady:                  true,
+	v1.PodScheduled:              true,
+}
+
+// Merge is the status to write: next's fields, conditions the agent does
+// not own kept from cur (in cur's order first), and a terminal phase in
+// cur never undone.
+func Merge(cur, next v1.PodStatus) v1.PodStatus {
+	out := *next.DeepCopy()
+	var conds []v1.PodCondition
+	have := map[v1.PodConditionType]bool{}
+	for _, c := range next.Conditions {
+		have[c.Type] = true
+	}
+	for _, c := range cur.Conditions {
+		if !ownedConditions[c.Type] && !have[c.Type] {
+			conds = append(conds, c)
+		}
+	}
+	for _, c := range next.Conditions {
+		// Keep the transition time of a condition whose status is unchanged.
+		for _, p := range cur.Conditions {
+			if p.Type == c.Type && p.Status == c.Status && !p.LastTransitionTime.IsZero() {
+				c.LastTransitionTime = p.LastTransitionTime
+			}
+		}
+		conds = append(conds, c)
+	}
+	out.Conditions = conds
+	if terminal(cur.Phase) && !terminal(out.Phase) {
+		out.Phase = cur.Phase
+	}
+	if out.StartTime == nil && cur.StartTime != nil {
+		out.StartTime = cur.StartTime
+	}
+	return out
+}
+
+func terminal(p v1.PodPhase) bool { return p == v1.PodSucceeded || p == v1.PodFailed }
