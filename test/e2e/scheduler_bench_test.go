@@ -179,6 +179,24 @@ func schedBench(t *testing.T, nodes, pods int) {
 		// Diagnostic: bindings only, no Scheduled events.
 		opts.Recorder = &record.FakeRecorder{}
 	}
+	profiled := make(chan struct{})
+	if out := os.Getenv("PEAPOD_BENCH_SERVER_PROFILE"); out != "" {
+		// A 5 s CPU profile of the server while it takes the bindings.
+		go func() {
+			defer close(profiled)
+			code, body := s.raw("GET", "/debug/pprof/profile?seconds=5", "", nil, s.token())
+			if code != 200 {
+				t.Errorf("server profile: %d %s", code, body)
+				return
+			}
+			if err := os.WriteFile(out, body, 0o644); err != nil {
+				t.Error(err)
+			}
+		}()
+	} else {
+		close(profiled)
+	}
+	defer func() { <-profiled }()
 	go func() { done <- scheduler.New(schedBenchClient(t, s), opts).Run(schedCtx) }()
 	defer func() {
 		cancel()
