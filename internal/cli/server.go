@@ -56,6 +56,7 @@ type serverOptions struct {
 	advertiseAddress string
 	compactInterval  time.Duration
 	controllers      controllerOptions
+	agent            serverAgentOptions
 }
 
 func newServerCommand() *cobra.Command {
@@ -91,6 +92,7 @@ encryption key for Secrets; on every start it writes
 	f.StringVar(&o.advertiseAddress, "advertise-address", "", "address other nodes reach this server on (added to the certificate)")
 	f.DurationVar(&o.compactInterval, "etcd-compaction-interval", 5*time.Minute, "how often to compact etcd history")
 	addControllerFlags(f, &o.controllers)
+	addServerAgentFlags(f, &o.agent)
 	return cmd
 }
 
@@ -237,9 +239,6 @@ func runServer(ctx context.Context, o *serverOptions, stderr io.Writer) error {
 	if err := auth.WriteKubeconfig(kubeconfig, "https://"+net.JoinHostPort(localHost(o.bindAddress), strconv.Itoa(o.securePort)), pki.CAPEM, auth.AdminUser, adminToken); err != nil {
 		return err
 	}
-	if !o.disableAgent {
-		log.Info("the node agent is not built into the server yet; run `peapod agent` separately")
-	}
 	log.Info("peapod API server listening", "address", ln.Addr().String())
 	fmt.Fprintf(stderr, "\nTo use the cluster:\n  export KUBECONFIG=%s\n  kubectl get namespaces\nAgents join with the token in %s.\n\n", kubeconfig, filepath.Join(o.dataDir, nodeTokenFile))
 
@@ -254,12 +253,19 @@ func runServer(ctx context.Context, o *serverOptions, stderr io.Writer) error {
 			return err
 		}
 	}
+	var agentDone <-chan struct{}
+	if !o.disableAgent {
+		agentDone = startServerAgent(ctx, o, self, nodeToken, log, stderr)
+	}
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serving: %w", err)
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
+	if !o.disableAgent {
+		<-agentDone
+	}
 	shutCtx, shutCancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer shutCancel()
 	if err := srv.Shutdown(shutCtx); err != nil {
