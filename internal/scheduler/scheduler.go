@@ -304,6 +304,7 @@ func (l *loop) podDeleted(obj any) {
 		return
 	}
 	l.dropUnschedulable(podKey(p))
+	l.queue.Forget(podKey(p)) // a new pod of the same name starts a fresh back-off
 	if l.cache.isAssigned(p.UID) {
 		l.cache.removePod(p.UID)
 		l.retryUnschedulable()
