@@ -26,7 +26,12 @@ func objectKey(res *registry.Resource, namespace, name string) string {
 
 // collectionKey is the prefix of a collection, with a trailing slash so
 // that namespace "a" does not match "ab".
+// An empty namespace on a namespaced resource is the all-namespaces
+// collection (GET /api/v1/pods).
 func collectionKey(res *registry.Resource, namespace string) string {
+	if res.Namespaced && namespace != "" {
+		return "/registry/" + res.GVR.Resource + "/" + namespace + "/"
+	}
 	return "/registry/" + res.GVR.Resource + "/"
 }
 

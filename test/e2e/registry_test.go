@@ -90,7 +90,7 @@ func registryFail(t *testing.T, s *apiServer, args ...string) string {
 // column from a status write, field selectors, graceful delete and the
 // table columns of every resource.
 func TestRegistryThroughKubectl(t *testing.T) {
-	s := apiStart(t)
+	s := apiStart(t, "--disable-scheduler")
 
 	s.write("bad.yaml", registryBadPod)
 	out := registryFail(t, s, "apply", "-f", "bad.yaml")
