@@ -31,6 +31,7 @@ func (d *Driver) CreateContainer(ctx context.Context, sandboxID string, cfg *run
 	if cfg == nil || cfg.Spec.Name == "" {
 		return "", errors.New("container config: name is required")
 	}
+	d.touchStart()
 	sb, err := d.getSandbox(sandboxID)
 	if err != nil {
 		return "", err
@@ -226,6 +227,7 @@ func (d *Driver) StartContainer(ctx context.Context, id string) error {
 	if m.Started {
 		return fmt.Errorf("container %q already started: %w", m.Name, runtime.ErrInvalidState)
 	}
+	d.touchStart()
 	if _, err := d.runc(ctx, "start", id); err != nil {
 		return fmt.Errorf("start container %q: %w", m.Name, err)
 	}

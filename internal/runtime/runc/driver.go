@@ -34,6 +34,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/peapod/peapod/internal/network"
 	"github.com/peapod/peapod/internal/runtime"
@@ -156,8 +157,9 @@ type Driver struct {
 	masqDone   bool // the masquerade rule is known to be installed
 	sandboxes  map[string]*sandbox
 	containers map[string]*container
-	pool       []string // warm sandboxes ready to claim
-	stale      []string // warm sandboxes found dead at adoption
+	lastStart  atomic.Int64 // unix ns of the last pod/container start call
+	pool       []string     // warm sandboxes ready to claim
+	stale      []string     // warm sandboxes found dead at adoption
 	poolKick   chan struct{}
 	poolStop   context.CancelFunc
 	poolDone   chan struct{}

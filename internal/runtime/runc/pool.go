@@ -55,6 +55,9 @@ func (d *Driver) refillPool(ctx context.Context) {
 		case <-d.poolKick:
 		}
 		for d.poolLen() < d.cfg.WarmSandboxes && ctx.Err() == nil {
+			if !d.waitQuiet(ctx) {
+				return
+			}
 			id, err := d.createSandbox(ctx, warm, true)
 			if err != nil {
 				if ctx.Err() == nil {
@@ -70,6 +73,29 @@ func (d *Driver) refillPool(ctx context.Context) {
 			d.mu.Lock()
 			d.pool = append(d.pool, id)
 			d.mu.Unlock()
+		}
+	}
+}
+
+// refillQuiet is how long no pod may have been starting before the pool
+// refills: refilling competes for the CPU with the pod starts it exists
+// to speed up, so it waits for a lull (a burst drains the pool first).
+const refillQuiet = 30 * time.Millisecond
+
+// touchStart records that a pod or container start is in progress.
+func (d *Driver) touchStart() { d.lastStart.Store(time.Now().UnixNano()) }
+
+// waitQuiet waits until no start happened for refillQuiet; false if ctx ended.
+func (d *Driver) waitQuiet(ctx context.Context) bool {
+	for {
+		idle := time.Since(time.Unix(0, d.lastStart.Load()))
+		if idle >= refillQuiet {
+			return true
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(refillQuiet - idle):
 		}
 	}
 }

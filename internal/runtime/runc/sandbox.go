@@ -76,6 +76,7 @@ func (d *Driver) RunPodSandbox(ctx context.Context, cfg *runtime.SandboxConfig) 
 	if err := validateSandbox(cfg); err != nil {
 		return "", err
 	}
+	d.touchStart()
 	if d.cfg.WarmSandboxes > 0 && warmEligible(cfg) {
 		if id, ok := d.claimWarm(ctx, cfg); ok {
 			return id, nil
