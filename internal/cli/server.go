@@ -22,6 +22,7 @@ import (
 	"github.com/spf13/cobra"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"k8s.io/apimachinery/pkg/runtime"
+	utilrand "k8s.io/apimachinery/pkg/util/rand"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 
 	settingsv1alpha1 "github.com/peapod/peapod/internal/apis/settings/v1alpha1"
@@ -183,7 +184,10 @@ func runServer(ctx context.Context, o *serverOptions, stderr io.Writer) error {
 
 	chain := &admission.Chain{Mutating: []admission.MutationInterface{
 		admission.NewDefaults(),
+		admission.NewServiceAccountPlugin(serviceaccount.NewStoreGetter(store), func() string { return utilrand.String(5) }, nil),
 		admission.NewPodPresetPlugin(podpreset.NewStoreLister(store), podpreset.NewStoreEventRecorder(store, time.Now, log)),
+		// Again, so volumes the plugins added get their defaults too (idempotent).
+		admission.NewDefaults(),
 	}}
 
 	reg := prometheus.NewRegistry()
