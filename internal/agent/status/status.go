@@ -5,6 +5,7 @@ package status
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
@@ -69,7 +70,7 @@ func (m *Manager) SetPodStatus(pod *v1.Pod, status v1.PodStatus) {
 		if e == nil {
 			e = &entry{uid: pod.UID, pod: pod}
 			es[pod.UID] = e
-		} else if pod.ResourceVersion != "" {
+		} else if newer(pod.ResourceVersion, e.pod.ResourceVersion) {
 			e.pod = pod
 		}
 		e.status = status
@@ -254,6 +255,18 @@ func Merge(cur, next v1.PodStatus) v1.PodStatus {
 		out.StartTime = cur.StartTime
 	}
 	return out
+}
+
+// newer reports whether resource version a is after b. Versions are
+// opaque to clients, but peapod's (etcd revisions) are numbers; anything
+// else counts as newer, and a conflict on write reads the pod again.
+func newer(a, b string) bool {
+	x, errA := strconv.ParseUint(a, 10, 64)
+	y, errB := strconv.ParseUint(b, 10, 64)
+	if errA != nil || errB != nil {
+		return a != ""
+	}
+	return x > y
 }
 
 func terminal(p v1.PodPhase) bool { return p == v1.PodSucceeded || p == v1.PodFailed }

@@ -1,0 +1,48 @@
+package apisource
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+func pod(uid string) *v1.Pod { return &v1.Pod{ObjectMeta: metav1.ObjectMeta{UID: types.UID(uid)}} }
+
+func TestMergeWaitsForEverySourceThenSendsTheUnion(t *testing.T) {
+	a, b := make(chan []*v1.Pod), make(chan []*v1.Pod)
+	src := func(in chan []*v1.Pod) RunFunc {
+		return func(ctx context.Context, out chan<- []*v1.Pod) {
+			for {
+				select {
+				case p := <-in:
+					out <- p
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out := make(chan []*v1.Pod)
+	go Merge(ctx, out, src(a), src(b))
+
+	a <- []*v1.Pod{pod("a1")}
+	select {
+	case got := <-out:
+		t.Fatalf("sent %d pods before every source synced", len(got))
+	case <-time.After(50 * time.Millisecond):
+	}
+	b <- []*v1.Pod{pod("b1"), pod("b2")}
+	if got := <-out; len(got) != 3 {
+		t.Fatalf("union of %d pods, want 3", len(got))
+	}
+	a <- nil
+	if got := <-out; len(got) != 2 || got[0].UID != "b1" {
+		t.Fatalf("after a emptied: %v", got)
+	}
+}
