@@ -87,7 +87,7 @@ func (s *Server) serveTokenRequest(rq *request) {
 			return
 		}
 		if ref.UID != "" && ref.UID != pod.UID {
-			rq.fail(apierrors.NewConflict(schema.GroupResource{Resource: "pods"}, ref.Name, fmt.Errorf("the UID in the bound object reference (%s) does not match the UID in record (%s)", ref.UID, pod.UID)))
+			rq.fail(apierrors.NewConflict(schema.GroupResource{Resource: "pods"}, ref.Name, fmt.Errorf("the UID in the bound object reference (%s) does not match the UID in record. The object might have been deleted and then recreated", ref.UID)))
 			return
 		}
 		claims.K8s.Pod = &auth.Ref{Name: pod.Name, UID: string(pod.UID)}

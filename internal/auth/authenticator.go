@@ -22,7 +22,10 @@ type TokenAuthenticator struct {
 	AdminToken string
 	NodeToken  string
 	Issuer     *TokenIssuer // may be nil
-	Now        func() time.Time
+	// Bound re-checks service account tokens against the live service
+	// account and bound pod; nil skips the check (tests).
+	Bound BoundObjects
+	Now   func() time.Time
 }
 
 // AuthenticateRequest returns the user a request authenticates as.
@@ -54,6 +57,9 @@ func (a *TokenAuthenticator) AuthenticateRequest(r *http.Request) (User, error) 
 			now = a.Now
 		}
 		c, err := a.Issuer.Verify(tok, now())
+		if err == nil {
+			err = CheckBound(r.Context(), a.Bound, c, a.Issuer.Issuer)
+		}
 		if err == nil {
 			return ServiceAccountUser(c), nil
 		}

@@ -197,7 +197,7 @@ func runServer(ctx context.Context, o *serverOptions, stderr io.Writer) error {
 		Resources:     resources,
 		Storage:       store,
 		Admission:     chain,
-		Authenticator: &auth.TokenAuthenticator{AdminToken: adminToken, NodeToken: nodeToken, Issuer: issuer},
+		Authenticator: &auth.TokenAuthenticator{AdminToken: adminToken, NodeToken: nodeToken, Issuer: issuer, Bound: auth.StoreBoundObjects{Store: store}},
 		Authorizer:    auth.Authorizer{},
 		TokenSigner:   issuer,
 		// Agents serve with self-signed certificates, which the proxy
