@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -51,6 +52,12 @@ type agentJoin struct {
 
 // newAgentJoin builds the API side of an agent started with --server.
 func newAgentJoin(o *agentOptions, dataDir, nodeIP string, logf func(string, ...any)) (*agentJoin, error) {
+	if ip := net.ParseIP(o.address); ip != nil && ip.IsLoopback() && !net.ParseIP(nodeIP).IsLoopback() {
+		// The API server reaches the agent API (logs, exec, port-forward)
+		// at the node's InternalIP: a loopback bind would refuse it.
+		logf("--server: the agent API binds 0.0.0.0 (not %s) so the API server can reach it at %s", o.address, nodeIP)
+		o.address = "0.0.0.0"
+	}
 	token := o.join.token
 	if token == "" {
 		if o.tokenFile == "" {
