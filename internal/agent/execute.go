@@ -11,6 +11,7 @@ import (
 	v1 "k8s.io/api/core/v1"
 
 	"github.com/peapod/peapod/internal/agent/plan"
+	"github.com/peapod/peapod/internal/agent/prober"
 	"github.com/peapod/peapod/internal/agent/volume"
 	"github.com/peapod/peapod/internal/image"
 	"github.com/peapod/peapod/internal/runtime"
@@ -23,7 +24,7 @@ func (w *worker) execute(ctx context.Context, pod *v1.Pod, obs *plan.Observed, p
 	if p.CreateSandbox && p.SandboxAttempt > 0 && !w.orphan {
 		w.events.Event(pod, "", v1.EventTypeNormal, EventSandboxChanged, "Pod sandbox changed, it will be killed and re-created.")
 	}
-	w.kill(ctx, pod, p.Kill)
+	w.kill(ctx, pod, obs, p.Kill)
 	var errs []error
 	for _, id := range p.StopSandboxes {
 		if err := w.rt.StopPodSandbox(ctx, id); err != nil && !isNotFound(err) {
@@ -51,8 +52,14 @@ func (w *worker) execute(ctx context.Context, pod *v1.Pod, obs *plan.Observed, p
 	if err := os.MkdirAll(podDir, 0o755); err != nil {
 		return fmt.Errorf("pod directory: %w", err)
 	}
-	paths, verr := w.volumes.SetUp(ctx, pod, podDir)
+	paths, verr := w.volumes.SetUp(ctx, pod, podDir, w.objects)
 	w.volumePaths = paths
+	if verr != nil {
+		// As the kubelet: no sandbox until every volume is ready; the
+		// pod waits in ContainerCreating and the next sync retries.
+		w.failedMount(pod, verr)
+		return verr
+	}
 
 	sandboxID := p.SandboxID
 	if p.CreateSandbox {
@@ -72,7 +79,7 @@ func (w *worker) execute(ctx context.Context, pod *v1.Pod, obs *plan.Observed, p
 			w.sandboxIDs[id] = true
 		}
 	}
-	net, err := w.sandboxNetwork(ctx, sandboxID)
+	net, target, err := w.sandboxNetwork(ctx, sandboxID)
 	if err != nil {
 		return err
 	}
@@ -91,13 +98,14 @@ func (w *worker) execute(ctx context.Context, pod *v1.Pod, obs *plan.Observed, p
 			w.startFailed(c, plan.ReasonCreateContainerConfigError, verr.Error())
 			continue
 		}
-		w.start(ctx, pod, sandboxID, net, c, s.Attempt)
+		w.start(ctx, pod, sandboxID, net, c, s.Attempt, target)
 	}
 	return nil
 }
 
 // kill stops containers in parallel, each with its grace (preStop first).
-func (w *worker) kill(ctx context.Context, pod *v1.Pod, kills []plan.Kill) {
+func (w *worker) kill(ctx context.Context, pod *v1.Pod, obs *plan.Observed, kills []plan.Kill) {
+	t := probeTarget(obs.Sandboxes)
 	var wg sync.WaitGroup
 	for _, k := range kills {
 		wg.Add(1)
@@ -105,7 +113,7 @@ func (w *worker) kill(ctx context.Context, pod *v1.Pod, kills []plan.Kill) {
 			defer wg.Done()
 			grace := k.Grace
 			if c := specOf(pod, k.Name); c != nil {
-				grace = w.hooks.PreStop(ctx, pod, c, k.ContainerID, grace)
+				grace = w.hooks.PreStop(ctx, pod, c, k.ContainerID, t, grace)
 			}
 			if !w.orphan {
 				w.events.Event(pod, fieldPath(pod, k.Name), v1.EventTypeNormal, EventKilling, k.Message)
@@ -118,28 +126,29 @@ func (w *worker) kill(ctx context.Context, pod *v1.Pod, kills []plan.Kill) {
 	wg.Wait()
 }
 
-// sandboxNetwork reads the sandbox's IPs for env and the downward API.
-func (w *worker) sandboxNetwork(ctx context.Context, sandboxID string) (podNetwork, error) {
+// sandboxNetwork reads the sandbox's IPs for env and the downward API,
+// and where hooks reach the pod.
+func (w *worker) sandboxNetwork(ctx context.Context, sandboxID string) (podNetwork, prober.Target, error) {
 	net := podNetwork{HostIP: w.hostIP}
 	sb, err := w.rt.PodSandboxStatus(ctx, sandboxID)
 	if err != nil {
-		return net, fmt.Errorf("sandbox %s: %w", sandboxID, err)
+		return net, prober.Target{}, fmt.Errorf("sandbox %s: %w", sandboxID, err)
 	}
 	net.PodIPs = sb.IPs
 	if len(net.PodIPs) == 0 && sb.IP != "" {
 		net.PodIPs = []string{sb.IP}
 	}
-	return net, nil
+	return net, prober.Target{PodIP: sb.IP, NetNS: sb.NetNSPath}, nil
 }
 
 // start pulls the image, then creates and starts one container, recording
 // the outcome as the kubelet's reason cache does.
-func (w *worker) start(ctx context.Context, pod *v1.Pod, sandboxID string, net podNetwork, c *v1.Container, attempt uint32) {
+func (w *worker) start(ctx context.Context, pod *v1.Pod, sandboxID string, net podNetwork, c *v1.Container, attempt uint32, t prober.Target) {
 	imageRef, ok := w.ensureImage(ctx, pod, c)
 	if !ok {
 		return
 	}
-	env, err := containerEnv(pod, c, net)
+	env, err := containerEnv(pod, c, net, w.objects)
 	if err != nil {
 		w.startFailed(c, plan.ReasonCreateContainerConfigError, err.Error())
 		return
@@ -176,10 +185,11 @@ func (w *worker) start(ctx context.Context, pod *v1.Pod, sandboxID string, net p
 		return
 	}
 	w.events.Event(pod, fp, v1.EventTypeNormal, EventStarted, "Started container "+c.Name)
-	if err := w.hooks.PostStart(ctx, pod, c, id); err != nil {
+	if err := w.hooks.PostStart(ctx, pod, c, id, t); err != nil {
 		w.events.Event(pod, fp, v1.EventTypeWarning, EventFailedPostStart, "PostStartHook failed")
 		w.startFailed(c, plan.ReasonPostStartHookError, err.Error())
-		if err := w.rt.StopContainer(ctx, id, plan.PodGrace(pod)); err != nil {
+		w.events.Event(pod, fp, v1.EventTypeNormal, EventKilling, EventFailedPostStart)
+		if err := w.rt.StopContainer(ctx, id, max(plan.PodGrace(pod), 2*time.Second)); err != nil {
 			w.logf("pod %s: stopping container %s after its postStart hook failed: %v", podName(pod), c.Name, err)
 		}
 		return

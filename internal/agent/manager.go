@@ -13,16 +13,23 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/peapod/peapod/internal/agent/hooks"
+	"github.com/peapod/peapod/internal/agent/prober"
 	"github.com/peapod/peapod/internal/agent/volume"
 	"github.com/peapod/peapod/internal/runtime"
 )
 
 // Config wires a Manager. Runtime, Volumes, Status and DataDir are required.
 type Config struct {
-	Runtime  Runtime
-	Volumes  *volume.Manager
-	Status   StatusSink
-	Hooks    Hooks    // default: none
+	Runtime Runtime
+	Volumes *volume.Manager
+	Status  StatusSink
+	// Hooks default to package hooks on the runtime's ExecSync (none
+	// when the runtime cannot exec).
+	Hooks Hooks
+	// Prober defaults to a prober.Manager on the runtime's ExecSync (no
+	// probes when the runtime cannot exec).
+	Prober   *prober.Manager
 	Events   Recorder // default: a LogRecorder on Logf
 	DataDir  string
 	NodeName string
@@ -37,6 +44,9 @@ type Config struct {
 	Housekeeping time.Duration
 	Now          func() time.Time
 	Logf         func(format string, args ...any)
+	// Objects gives pods their Secrets, ConfigMaps and service account
+	// tokens (nil: none, as for static pods without an API server).
+	Objects volume.ObjectSource
 }
 
 // Manager runs one worker per pod of its source. Run's goroutine owns the
@@ -50,6 +60,8 @@ type Manager struct {
 	done    chan types.UID
 	synced  bool
 	wg      sync.WaitGroup
+	// objectChanges are Secrets/ConfigMaps that changed (see objects.go).
+	objectChanges chan volume.ObjectRef
 }
 
 // NewManager checks cfg and returns a manager.
@@ -59,18 +71,25 @@ func NewManager(cfg Config) (*Manager, error) {
 	}
 	d := &deps{
 		rt: cfg.Runtime, volumes: cfg.Volumes, status: cfg.Status, hooks: cfg.Hooks, events: cfg.Events,
-		dataDir: cfg.DataDir, nodeName: cfg.NodeName, hostIP: cfg.HostIP,
+		prober: cfg.Prober, dataDir: cfg.DataDir, nodeName: cfg.NodeName, hostIP: cfg.HostIP,
 		clusterDomain: cfg.ClusterDomain, hostResolvConf: cfg.HostResolvConf,
 		now: cfg.Now, resync: cfg.Resync, logf: cfg.Logf,
-	}
-	if d.hooks == nil {
-		d.hooks = noHooks{}
 	}
 	if d.logf == nil {
 		d.logf = func(string, ...any) {}
 	}
 	if d.events == nil {
 		d.events = &LogRecorder{Logf: d.logf}
+	}
+	ex, canExec := cfg.Runtime.(prober.Execer)
+	if d.hooks == nil {
+		d.hooks = noHooks{}
+		if canExec {
+			d.hooks = &hooks.Runner{Exec: ex, Events: d.events}
+		}
+	}
+	if d.prober == nil && canExec {
+		d.prober = prober.NewManager(prober.Config{Exec: ex, Results: prober.NewResults(), Events: d.events, Now: cfg.Now})
 	}
 	if d.clusterDomain == "" {
 		d.clusterDomain = "cluster.local"
@@ -85,12 +104,14 @@ func NewManager(cfg Config) (*Manager, error) {
 	if hk <= 0 {
 		hk = 10 * time.Second
 	}
-	return &Manager{
+	m := &Manager{
 		d: d, housekeeping: hk,
 		desired: map[types.UID]*v1.Pod{},
 		workers: map[types.UID]*worker{},
 		done:    make(chan types.UID),
-	}, nil
+	}
+	m.useObjects(cfg.Objects)
+	return m, nil
 }
 
 // Run consumes full pod sets from updates until ctx ends, then waits for
@@ -99,10 +120,20 @@ func (m *Manager) Run(ctx context.Context, updates <-chan []*v1.Pod) {
 	t := time.NewTicker(m.housekeeping)
 	defer t.Stop()
 	defer m.wg.Wait()
+	var probeUpdates <-chan prober.Update
+	if m.d.prober != nil {
+		probeUpdates = m.d.prober.Results().Updates()
+		defer m.d.prober.Wait()
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case u := <-probeUpdates:
+			// A changed probe result: the pod's worker syncs at once.
+			if w, ok := m.workers[u.PodUID]; ok {
+				w.wake()
+			}
 		case pods := <-updates:
 			m.setDesired(ctx, pods)
 			if !m.synced {
@@ -111,11 +142,16 @@ func (m *Manager) Run(ctx context.Context, updates <-chan []*v1.Pod) {
 			}
 		case uid := <-m.done:
 			delete(m.workers, uid)
+			if m.d.prober != nil {
+				m.d.prober.RemovePod(uid)
+			}
 			m.reconcile(ctx)
 		case <-t.C:
 			if m.synced {
 				m.cleanup(ctx)
 			}
+		case ref := <-m.objectChanges:
+			m.wakeReferencing(ref)
 		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/peapod/peapod/internal/agent/plan"
+	"github.com/peapod/peapod/internal/agent/prober"
 	"github.com/peapod/peapod/internal/agent/volume"
 	"github.com/peapod/peapod/internal/runtime"
 )
@@ -24,6 +25,7 @@ type deps struct {
 	volumes        *volume.Manager
 	status         StatusSink
 	hooks          Hooks
+	prober         *prober.Manager // nil: no probes
 	events         Recorder
 	dataDir        string
 	nodeName       string
@@ -33,6 +35,7 @@ type deps struct {
 	now            func() time.Time
 	resync         time.Duration
 	logf           func(format string, args ...any)
+	objects        volume.ObjectSource
 }
 
 // worker owns one pod: its goroutine is the only one that touches the
@@ -158,7 +161,7 @@ func (w *worker) sync(ctx context.Context) (again, done bool) {
 	}
 
 	if p.Terminated {
-		w.kill(ctx, pod, p.Kill)
+		w.kill(ctx, pod, obs, p.Kill)
 		if !w.orphan {
 			w.publish(pod, obs)
 		}
@@ -178,6 +181,7 @@ func (w *worker) sync(ctx context.Context) (again, done bool) {
 		return false, true
 	}
 
+	w.refreshVolumes(ctx, pod)
 	if w.lastStatus == nil && !w.orphan {
 		// The first status (Pending, ContainerCreating) goes out before
 		// the first actions, which may take a while (pulls).
@@ -199,6 +203,7 @@ func (w *worker) sync(ctx context.Context) (again, done bool) {
 	if !w.orphan {
 		w.publish(pod, obs)
 	}
+	w.syncProbes(ctx, pod, obs)
 	if !acted && !w.volumesReleased && w.lastStatus != nil && plan.IsTerminalPhase(w.lastStatus.Phase) {
 		// A pod that has finished gives its volumes back (tmpfs memory);
 		// its exited containers and logs stay until the pod is removed.
@@ -229,12 +234,45 @@ func (w *worker) observe(ctx context.Context, pod *v1.Pod) (*plan.Observed, erro
 		return nil, err
 	}
 	o.Containers = cs
+	var running []string
 	for _, c := range cs {
 		if a, ok := w.attempts[c.Name]; !ok || c.Attempt > a {
 			w.attempts[c.Name] = c.Attempt
 		}
+		if c.State == runtime.ContainerRunning {
+			running = append(running, c.ID)
+		}
+	}
+	if w.prober != nil {
+		o.Readiness, o.Startup, o.Liveness, o.StartupFailed = w.prober.Observed(running)
 	}
 	return o, nil
+}
+
+// syncProbes hands the prober the pod's containers and network.
+func (w *worker) syncProbes(ctx context.Context, pod *v1.Pod, obs *plan.Observed) {
+	if w.prober == nil || w.orphan {
+		return
+	}
+	cs := make([]prober.Container, 0, len(obs.Containers))
+	for _, c := range obs.Containers {
+		cs = append(cs, prober.Container{ID: c.ID, Name: c.Name, Running: c.State == runtime.ContainerRunning, StartedAt: c.StartedAt})
+	}
+	w.prober.Sync(ctx, pod, cs, probeTarget(obs.Sandboxes))
+}
+
+// probeTarget is the network of the pod's newest ready sandbox.
+func probeTarget(sbs []*runtime.SandboxStatus) prober.Target {
+	var best *runtime.SandboxStatus
+	for _, sb := range sbs {
+		if sb.State == runtime.SandboxReady && (best == nil || sb.Attempt > best.Attempt) {
+			best = sb
+		}
+	}
+	if best == nil {
+		return prober.Target{}
+	}
+	return prober.Target{PodIP: best.IP, NetNS: best.NetNSPath}
 }
 
 // backOffEvent reports a start the planner held back.

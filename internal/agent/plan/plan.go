@@ -162,14 +162,14 @@ func Compute(pod *v1.Pod, obs *Observed, now time.Time, backoff BackoffState) Pl
 	for i, c := range pod.Spec.Containers {
 		latest := cs.latest(c.Name)
 		if latest != nil && latest.State == runtime.ContainerRunning {
-			msg, restart := "", restartOnFailure(pod)
+			msg, restart, grace := "", restartOnFailure(pod), killGrace(pod, false)
 			switch {
 			case latest.Labels[LabelContainerHash] != "" && latest.Labels[LabelContainerHash] != ContainerHash(&c):
 				msg, restart = fmt.Sprintf("Container %s definition changed", c.Name), true
 			case c.LivenessProbe != nil && failed(obs.Liveness, latest.ID):
-				msg = fmt.Sprintf("Container %s failed liveness probe", c.Name)
+				msg, grace = fmt.Sprintf("Container %s failed liveness probe", c.Name), probeGrace(pod, c.LivenessProbe)
 			case c.StartupProbe != nil && failed(obs.StartupFailed, latest.ID):
-				msg = fmt.Sprintf("Container %s failed startup probe", c.Name)
+				msg, grace = fmt.Sprintf("Container %s failed startup probe", c.Name), probeGrace(pod, c.StartupProbe)
 			default:
 				keep++
 				continue
@@ -179,7 +179,7 @@ func Compute(pod *v1.Pod, obs *Observed, now time.Time, backoff BackoffState) Pl
 				toStart++
 				p.startApp(pod, obs, cs, i, now, backoff)
 			}
-			p.Kill = append(p.Kill, Kill{ContainerID: latest.ID, Name: c.Name, Grace: killGrace(pod, false), Message: msg})
+			p.Kill = append(p.Kill, Kill{ContainerID: latest.ID, Name: c.Name, Grace: grace, Message: msg})
 			continue
 		}
 		if !shouldRestart(pod, latest) {
@@ -403,6 +403,16 @@ func killGrace(pod *v1.Pod, deleting bool) time.Duration {
 		return PodGrace(pod)
 	}
 	return max(PodGrace(pod), 2*time.Second)
+}
+
+// probeGrace is the stop timeout of a container killed because probe
+// failed: the probe's terminationGracePeriodSeconds replaces the pod's
+// (a deletion's grace still wins), floored at 2 s.
+func probeGrace(pod *v1.Pod, probe *v1.Probe) time.Duration {
+	if pod.DeletionGracePeriodSeconds == nil && probe.TerminationGracePeriodSeconds != nil {
+		return max(time.Duration(*probe.TerminationGracePeriodSeconds)*time.Second, 2*time.Second)
+	}
+	return killGrace(pod, false)
 }
 
 // podDesc is the kubelet's format.Pod: name_namespace(uid).

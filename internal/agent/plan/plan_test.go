@@ -125,7 +125,24 @@ func TestComputeKillsChangedAndUnhealthyContainers(t *testing.T) {
 	if summary(p) != "kill:a/30s stop-sandbox:sb1" || p.Kill[0].Message != "Container a failed liveness probe" {
 		t.Fatalf("liveness under Never: %s %q", summary(p), p.Kill[0].Message)
 	}
+	// The probe's terminationGracePeriodSeconds replaces the pod's (floor
+	// 2 s); a startup probe failure kills likewise.
+	for _, tc := range []struct {
+		probeGrace *int64
+		want       string
+	}{{ptr(int64(5)), "kill:a/5s start:a#1"}, {ptr(int64(0)), "kill:a/2s start:a#1"}, {nil, "kill:a/30s start:a#1"}} {
+		st := pod.DeepCopy()
+		st.Spec.Containers[0].StartupProbe = &v1.Probe{TerminationGracePeriodSeconds: tc.probeGrace}
+		o2 := obs(sb(readySandbox("sb1", 0)), running)
+		o2.StartupFailed = map[string]bool{running.ID: false}
+		p = Compute(st, o2, t0, nil)
+		if summary(p) != tc.want || p.Kill[0].Message != "Container a failed startup probe, will be restarted" {
+			t.Fatalf("startup probe grace %v: %s %q", tc.probeGrace, summary(p), p.Kill[0].Message)
+		}
+	}
 }
+
+func ptr[T any](v T) *T { return &v }
 
 func TestComputeDoesNotMutateInputs(t *testing.T) {
 	pod := testPod(v1.RestartPolicyAlways, nil, "a")

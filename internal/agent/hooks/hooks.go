@@ -1,0 +1,131 @@
+// Package hooks runs the lifecycle hooks of containers (SEMANTICS.md §5):
+// postStart right after a container starts, preStop before its stop
+// signal, each an exec command, an HTTP GET or a sleep.
+package hooks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+
+	"github.com/peapod/peapod/internal/agent/prober"
+)
+
+// UserAgent is what httpGet hooks send.
+const UserAgent = "kube-lifecycle/1.33"
+
+// Recorder receives the FailedPreStopHook events.
+type Recorder interface {
+	Event(pod *v1.Pod, fieldPath, eventType, reason, message string)
+}
+
+// Runner runs hook handlers.
+type Runner struct {
+	Exec   prober.Execer
+	Events Recorder
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// Sleep waits d or until ctx ends (default a timer).
+	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+// ErrSleepCancelled is a sleep hook cut short.
+var ErrSleepCancelled = errors.New("container terminated before sleep hook finished")
+
+// Run runs handler h for container c (ID id) of a pod reached through t.
+// Exec hooks have no timeout of their own; ctx bounds them.
+func (r *Runner) Run(ctx context.Context, h *v1.LifecycleHandler, c *v1.Container, id string, t prober.Target) error {
+	switch {
+	case h.Exec != nil:
+		res, err := r.Exec.ExecSync(ctx, id, h.Exec.Command, 0)
+		if err != nil {
+			return fmt.Errorf("exec %v: %w", h.Exec.Command, err)
+		}
+		if res.ExitCode != 0 {
+			return fmt.Errorf("command '%s' exited with %d: %s", strings.Join(h.Exec.Command, " "), res.ExitCode, string(res.Stdout)+string(res.Stderr))
+		}
+		return nil
+	case h.HTTPGet != nil:
+		req, err := prober.HTTPRequest(ctx, h.HTTPGet, c, t.PodIP, UserAgent)
+		if err != nil {
+			return err
+		}
+		// Any HTTP response is success; only transport errors fail.
+		res, err := prober.HTTPClient(t, 0).Do(req)
+		if err != nil {
+			return err
+		}
+		io.Copy(io.Discard, io.LimitReader(res.Body, 10*1024))
+		res.Body.Close()
+		return nil
+	case h.Sleep != nil:
+		return r.sleep(ctx, time.Duration(h.Sleep.Seconds)*time.Second)
+	}
+	return errors.New("lifecycle hook without a handler")
+}
+
+func (r *Runner) sleep(ctx context.Context, d time.Duration) error {
+	if r.Sleep != nil {
+		return r.Sleep(ctx, d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ErrSleepCancelled
+	case <-t.C:
+		return nil
+	}
+}
+
+// PostStart runs c's postStart hook, if any, to completion.
+func (r *Runner) PostStart(ctx context.Context, _ *v1.Pod, c *v1.Container, id string, t prober.Target) error {
+	if c.Lifecycle == nil || c.Lifecycle.PostStart == nil {
+		return nil
+	}
+	return r.Run(ctx, c.Lifecycle.PostStart, c, id, t)
+}
+
+// MinGrace is the least stop timeout a container gets after its preStop
+// hook (kubelet minimumGracePeriodInSeconds).
+const MinGrace = 2 * time.Second
+
+// PreStop runs c's preStop hook, if any, for at most grace and returns the
+// grace left for the stop signal: grace minus the whole seconds the hook
+// took, at least MinGrace. A failed hook is reported as a Warning
+// FailedPreStopHook event; the container is stopped anyway.
+func (r *Runner) PreStop(ctx context.Context, pod *v1.Pod, c *v1.Container, id string, t prober.Target, grace time.Duration) time.Duration {
+	if c.Lifecycle == nil || c.Lifecycle.PreStop == nil || grace <= 0 {
+		return grace
+	}
+	now := r.Now
+	if now == nil {
+		now = time.Now
+	}
+	start := now()
+	hctx, cancel := context.WithTimeout(ctx, grace)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- r.Run(hctx, c.Lifecycle.PreStop, c, id, t) }()
+	select {
+	case err := <-done:
+		if err != nil && r.Events != nil {
+			r.Events.Event(pod, fmt.Sprintf("spec.containers{%s}", c.Name), v1.EventTypeWarning, "FailedPreStopHook",
+				fmt.Sprintf("PreStopHook failed: %v", err))
+		}
+	case <-hctx.Done():
+	}
+	return Remaining(grace, now().Sub(start))
+}
+
+// Remaining is the grace left after a hook that took elapsed: whole
+// seconds are subtracted, and the result is at least MinGrace.
+func Remaining(grace, elapsed time.Duration) time.Duration {
+	left := grace - elapsed.Truncate(time.Second)
+	return max(left, MinGrace)
+}

@@ -1,0 +1,98 @@
+package hooks
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/peapod/peapod/internal/agent/prober"
+	"github.com/peapod/peapod/internal/runtime"
+)
+
+func TestRemaining(t *testing.T) {
+	for _, tc := range []struct{ grace, elapsed, want time.Duration }{
+		{30 * time.Second, 5*time.Second + 900*time.Millisecond, 25 * time.Second},
+		{30 * time.Second, 0, 30 * time.Second},
+		{10 * time.Second, 9 * time.Second, 2 * time.Second},
+		{10 * time.Second, 10 * time.Second, 2 * time.Second},
+	} {
+		if got := Remaining(tc.grace, tc.elapsed); got != tc.want {
+			t.Errorf("Remaining(%v, %v) = %v, want %v", tc.grace, tc.elapsed, got, tc.want)
+		}
+	}
+}
+
+type exitExec int
+
+func (e exitExec) ExecSync(context.Context, string, []string, time.Duration) (*runtime.ExecResult, error) {
+	return &runtime.ExecResult{ExitCode: int(e), Stdout: []byte("boom")}, nil
+}
+
+type rec struct{ msgs []string }
+
+func (r *rec) Event(_ *v1.Pod, fp, typ, reason, msg string) {
+	r.msgs = append(r.msgs, typ+" "+reason+" "+msg)
+}
+
+func TestPreStop(t *testing.T) {
+	ctx := context.Background()
+	pod := &v1.Pod{}
+	clock := time.Unix(0, 0)
+	slept := time.Duration(0)
+	ev := &rec{}
+	r := &Runner{Exec: exitExec(1), Events: ev, Now: func() time.Time { return clock },
+		Sleep: func(_ context.Context, d time.Duration) error { slept = d; clock = clock.Add(d); return nil }}
+	sleep := &v1.Container{Name: "c", Lifecycle: &v1.Lifecycle{PreStop: &v1.LifecycleHandler{Sleep: &v1.SleepAction{Seconds: 5}}}}
+	if got := r.PreStop(ctx, pod, sleep, "id", prober.Target{}, 30*time.Second); got != 25*time.Second || slept != 5*time.Second {
+		t.Fatalf("sleep 5 of 30: %v (slept %v)", got, slept)
+	}
+	failing := &v1.Container{Name: "c", Lifecycle: &v1.Lifecycle{PreStop: &v1.LifecycleHandler{Exec: &v1.ExecAction{Command: []string{"x"}}}}}
+	if got := r.PreStop(ctx, pod, failing, "id", prober.Target{}, 30*time.Second); got != 30*time.Second {
+		t.Fatalf("failing exec: %v", got)
+	}
+	if len(ev.msgs) != 1 || !strings.HasPrefix(ev.msgs[0], "Warning FailedPreStopHook PreStopHook failed: command 'x' exited with 1: boom") {
+		t.Fatalf("events %q", ev.msgs)
+	}
+	if got := r.PreStop(ctx, pod, &v1.Container{Name: "c"}, "id", prober.Target{}, 7*time.Second); got != 7*time.Second {
+		t.Fatalf("no hook: %v", got)
+	}
+	// A hook longer than the grace is cut at the grace (real timer).
+	r2 := &Runner{Exec: exitExec(0)}
+	start := time.Now()
+	if got := r2.PreStop(ctx, pod, &v1.Container{Name: "c", Lifecycle: &v1.Lifecycle{PreStop: &v1.LifecycleHandler{Sleep: &v1.SleepAction{Seconds: 60}}}},
+		"id", prober.Target{}, 1*time.Second); got != MinGrace || time.Since(start) > 3*time.Second {
+		t.Fatalf("cut at grace: %v after %v", got, time.Since(start))
+	}
+}
+
+func TestPostStartHTTPAnyStatusSucceeds(t *testing.T) {
+	var ua string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ua = r.UserAgent()
+		w.WriteHeader(http.StatusInternalServerError)
+	}))
+	defer srv.Close()
+	h, p, _ := net.SplitHostPort(strings.TrimPrefix(srv.URL, "http://"))
+	port, _ := strconv.Atoi(p)
+	c := &v1.Container{Name: "c", Lifecycle: &v1.Lifecycle{PostStart: &v1.LifecycleHandler{HTTPGet: &v1.HTTPGetAction{Port: intstr.FromInt32(int32(port))}}}}
+	r := &Runner{Exec: exitExec(0)}
+	if err := r.PostStart(context.Background(), nil, c, "id", prober.Target{PodIP: h}); err != nil || ua != UserAgent {
+		t.Fatalf("500 is success for hooks: %v (ua %q)", err, ua)
+	}
+	srv.Close()
+	if err := r.PostStart(context.Background(), nil, c, "id", prober.Target{PodIP: h}); err == nil || !strings.Contains(err.Error(), "connection refused") {
+		t.Fatalf("transport error: %v", err)
+	}
+	bad := &v1.Container{Name: "c", Lifecycle: &v1.Lifecycle{PostStart: &v1.LifecycleHandler{Exec: &v1.ExecAction{Command: []string{"x"}}}}}
+	if err := (&Runner{Exec: exitExec(2)}).PostStart(context.Background(), nil, bad, "id", prober.Target{}); err == nil {
+		t.Fatalf("failing exec postStart succeeded")
+	}
+}

@@ -1,0 +1,67 @@
+package prober
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+)
+
+type events struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (e *events) Event(_ *v1.Pod, fp, typ, reason, msg string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.msgs = append(e.msgs, fp+" "+typ+" "+reason+" "+msg)
+}
+
+func TestManagerPublishesAndStops(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ev := &events{}
+	m := NewManager(Config{Exec: fakeExec{}, Results: NewResults(), Events: ev})
+	pod := &v1.Pod{}
+	pod.UID = "u1"
+	exec := func(cmd string) *v1.Probe {
+		return &v1.Probe{ProbeHandler: v1.ProbeHandler{Exec: &v1.ExecAction{Command: []string{cmd}}}, PeriodSeconds: 1, FailureThreshold: 1}
+	}
+	pod.Spec.Containers = []v1.Container{{Name: "a", LivenessProbe: exec("false"), ReadinessProbe: exec("true")}}
+	m.Sync(ctx, pod, []Container{{ID: "c1", Name: "a", Running: true, StartedAt: time.Now()}}, Target{})
+
+	want := map[Kind]Result{Liveness: Failure, Readiness: Success}
+	got := map[Kind]Result{}
+	deadline := time.After(5 * time.Second)
+	for len(got) < 2 || got[Liveness] != Failure || got[Readiness] != Success {
+		select {
+		case u := <-m.Results().Updates():
+			if u.PodUID != "u1" || u.ContainerID != "c1" {
+				t.Fatalf("update %+v", u)
+			}
+			got[u.Kind] = u.Result
+		case <-deadline:
+			t.Fatalf("results %v, want %v", got, want)
+		}
+	}
+	r, s, l, sf := m.Observed([]string{"c1"})
+	if !r["c1"] || len(s) != 0 || l["c1"] || len(l) != 1 || len(sf) != 0 {
+		t.Fatalf("observed %v %v %v %v", r, s, l, sf)
+	}
+	ev.mu.Lock()
+	if len(ev.msgs) == 0 || ev.msgs[0] != "spec.containers{a} Warning Unhealthy Liveness probe failed: cat: can't open '/tmp/healthy'" {
+		t.Fatalf("events %q", ev.msgs)
+	}
+	ev.mu.Unlock()
+
+	// The container is gone: workers stop, results are forgotten.
+	m.Sync(ctx, pod, nil, Target{})
+	if _, ok := m.Results().Get(Readiness, "c1"); ok {
+		t.Fatalf("result kept for a gone container")
+	}
+	cancel()
+	m.Wait()
+}

@@ -1,0 +1,134 @@
+package prober
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+)
+
+// worker probes one container with one probe type until stopped.
+type worker struct {
+	m    *Manager
+	key  workerKey
+	stop chan struct{}
+
+	// latest inputs, set by Manager.Sync (under Manager.mu).
+	pod    *v1.Pod
+	c      Container
+	target Target
+
+	counter Counter // owned by the worker goroutine
+}
+
+func (w *worker) set(pod *v1.Pod, c Container, t Target) {
+	w.pod, w.c, w.target = pod, c, t
+}
+
+func (w *worker) snapshot() (*v1.Pod, Container, Target) {
+	w.m.mu.Lock()
+	defer w.m.mu.Unlock()
+	return w.pod, w.c, w.target
+}
+
+func (w *worker) probe(pod *v1.Pod) *v1.Probe {
+	spec := containerSpec(pod, w.c.Name)
+	if spec == nil {
+		return nil
+	}
+	switch w.key.kind {
+	case Liveness:
+		return spec.LivenessProbe
+	case Readiness:
+		return spec.ReadinessProbe
+	}
+	return spec.StartupProbe
+}
+
+func (w *worker) run(ctx context.Context) {
+	res := w.m.cfg.Results
+	if r, ok := Initial(w.key.kind); ok {
+		res.Set(w.key.uid, w.key.kind, w.key.id, r)
+	}
+	pod, _, _ := w.snapshot()
+	p := w.probe(pod)
+	if p == nil {
+		return
+	}
+	if d := w.m.cfg.Jitter(Period(p)); d > 0 {
+		select {
+		case <-ctx.Done():
+			return
+		case <-w.stop:
+			return
+		case <-time.After(d):
+		}
+	}
+	t := time.NewTicker(Period(p))
+	defer t.Stop()
+	for w.tick(ctx) {
+		select {
+		case <-ctx.Done():
+			return
+		case <-w.stop:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// tick runs one probe when Decide says so; false ends the worker.
+func (w *worker) tick(ctx context.Context) bool {
+	pod, c, target := w.snapshot()
+	p := w.probe(pod)
+	if p == nil || w.counter.OnHold {
+		return false
+	}
+	spec := containerSpec(pod, c.Name)
+	started := spec.StartupProbe == nil
+	if !started {
+		r, _ := w.m.cfg.Results.Get(Startup, c.ID)
+		started = r == Success
+	}
+	in := Input{Now: w.m.cfg.Now(), Running: c.Running, StartedAt: c.StartedAt, Started: started, Deleting: pod.DeletionTimestamp != nil}
+	switch Decide(w.key.kind, p, in) {
+	case StopWithSuccess:
+		w.m.cfg.Results.Set(w.key.uid, w.key.kind, w.key.id, Success)
+		return false
+	case Stop:
+		return false
+	case Skip:
+		return true
+	}
+	result, out := Run(ctx, w.m.cfg.Exec, p, spec, c.ID, target)
+	if ctx.Err() != nil {
+		return false
+	}
+	select {
+	case <-w.stop:
+		return false // the container went away while it was probed
+	default:
+	}
+	if w.m.cfg.Events != nil {
+		fp := fmt.Sprintf("spec.containers{%s}", c.Name)
+		switch result {
+		case Failure:
+			w.m.cfg.Events.Event(pod, fp, v1.EventTypeWarning, "Unhealthy", fmt.Sprintf("%s probe failed: %s", w.key.kind, out))
+		case Unknown:
+			w.m.cfg.Events.Event(pod, fp, v1.EventTypeWarning, "Unhealthy", fmt.Sprintf("%s probe errored and resulted in unknown state: %s", w.key.kind, out))
+		}
+	}
+	var (
+		publish Result
+		ok      bool
+	)
+	w.counter, publish, ok = Threshold(w.key.kind, p, w.counter, result)
+	if ok {
+		w.m.cfg.Results.Set(w.key.uid, w.key.kind, w.key.id, publish)
+	}
+	if w.key.kind == Startup && publish == Success && ok {
+		return false
+	}
+	return !w.counter.OnHold
+}
