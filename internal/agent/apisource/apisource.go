@@ -6,10 +6,13 @@ package apisource
 import (
 	"context"
 	"sort"
+	"sync"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 )
@@ -19,6 +22,55 @@ type Source struct {
 	Client   kubernetes.Interface
 	NodeName string
 	Logf     func(format string, args ...any)
+
+	mu    sync.Mutex
+	tombs map[types.UID]tomb
+}
+
+// tomb is a pod removed from the API without going through a graceful
+// deletion (kubectl delete --force --grace-period=0): it stays in the set
+// for a while marked deleted with grace 0, so that its worker kills it
+// promptly (the agent's floors apply) rather than with the spec's grace.
+type tomb struct {
+	pod *v1.Pod
+	at  time.Time
+}
+
+// tombTTL is how long a force-deleted pod stays in the set.
+const tombTTL = time.Minute
+
+func (s *Source) deleted(obj any) {
+	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = d.Obj
+	}
+	p, ok := obj.(*v1.Pod)
+	if !ok || p.DeletionTimestamp != nil {
+		return // a graceful deletion: the worker already knows its grace
+	}
+	p = p.DeepCopy()
+	now := metav1.Now()
+	zero := int64(0)
+	p.DeletionTimestamp, p.DeletionGracePeriodSeconds = &now, &zero
+	s.mu.Lock()
+	if s.tombs == nil {
+		s.tombs = map[types.UID]tomb{}
+	}
+	s.tombs[p.UID] = tomb{pod: p, at: now.Time}
+	s.mu.Unlock()
+}
+
+// withTombs adds the recent tombstones to pods and forgets old ones.
+func (s *Source) withTombs(pods []*v1.Pod, now time.Time) []*v1.Pod {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for uid, t := range s.tombs {
+		if now.Sub(t.at) > tombTTL {
+			delete(s.tombs, uid)
+			continue
+		}
+		pods = append(pods, t.pod.DeepCopy())
+	}
+	return pods
 }
 
 // Run sends the full set of the node's pods once the informer has synced
@@ -37,14 +89,14 @@ func (s *Source) Run(ctx context.Context, out chan<- []*v1.Pod) {
 	inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(any) { poke() },
 		UpdateFunc: func(any, any) { poke() },
-		DeleteFunc: func(any) { poke() },
+		DeleteFunc: func(obj any) { s.deleted(obj); poke() },
 	})
 	go inf.Run(ctx.Done())
 	if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
 		return
 	}
 	for {
-		pods := snapshot(inf.GetStore())
+		pods := s.withTombs(snapshot(inf.GetStore()), time.Now())
 		select {
 		case out <- pods:
 		case <-ctx.Done():

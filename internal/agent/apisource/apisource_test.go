@@ -46,3 +46,24 @@ func TestMergeWaitsForEverySourceThenSendsTheUnion(t *testing.T) {
 		t.Fatalf("after a emptied: %v", got)
 	}
 }
+
+func TestForceDeletedPodStaysMarkedDeleted(t *testing.T) {
+	s := &Source{}
+	p := pod("f1")
+	s.deleted(p)
+	graceful := pod("g1")
+	ts := metav1.Now()
+	graceful.DeletionTimestamp = &ts
+	s.deleted(graceful)
+	now := time.Now()
+	got := s.withTombs(nil, now)
+	if len(got) != 1 || got[0].UID != "f1" || got[0].DeletionTimestamp == nil || *got[0].DeletionGracePeriodSeconds != 0 {
+		t.Fatalf("tombstones %+v", got)
+	}
+	if p.DeletionTimestamp != nil {
+		t.Error("the informer's object was changed")
+	}
+	if got := s.withTombs(nil, now.Add(2*tombTTL)); len(got) != 0 {
+		t.Errorf("expired tombstones kept: %d", len(got))
+	}
+}
