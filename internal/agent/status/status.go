@@ -130,21 +130,27 @@ func (m *Manager) Run(ctx context.Context) {
 				return
 			}
 			if e.dirty {
-				if err := m.write(ctx, e); err != nil {
-					if apierrors.IsNotFound(err) {
-						if e.terminated {
-							delete(entries, uid)
-						}
-						e.dirty = false
-						continue
+				err := m.write(ctx, e)
+				if err != nil && !apierrors.IsNotFound(err) && m.gone(ctx, e) {
+					// e.g. 403 from the node authorizer for a pod no
+					// longer bound here: it was removed meanwhile.
+					err = apierrors.NewNotFound(v1.Resource("pods"), e.pod.Name)
+				}
+				if apierrors.IsNotFound(err) {
+					e.dirty = false
+					if e.terminated {
+						delete(entries, uid)
 					}
+					continue
+				}
+				if err != nil {
 					m.logf("status of pod %s/%s: %v", e.pod.Namespace, e.pod.Name, err)
 					continue // retried at the next resync
 				}
 				e.dirty = false
 			}
 			if e.terminated {
-				if err := m.finalDelete(ctx, e.pod.Namespace, e.pod.Name, e.uid); err != nil {
+				if err := m.finalDelete(ctx, e.pod.Namespace, e.pod.Name, e.uid); err != nil && !m.gone(ctx, e) {
 					m.logf("deleting pod %s/%s: %v", e.pod.Namespace, e.pod.Name, err)
 					continue
 				}
@@ -194,6 +200,13 @@ func (m *Manager) write(ctx context.Context, e *entry) error {
 		}
 		e.pod = cur
 	}
+}
+
+// gone reports whether e's pod no longer exists in the API (not found, or
+// replaced by another pod of the same name).
+func (m *Manager) gone(ctx context.Context, e *entry) bool {
+	cur, err := m.client.CoreV1().Pods(e.pod.Namespace).Get(ctx, e.pod.Name, metav1.GetOptions{})
+	return apierrors.IsNotFound(err) || (err == nil && cur.UID != e.uid)
 }
 
 // uidOf is the UID of the pod the entry was created for.

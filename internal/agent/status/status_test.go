@@ -8,6 +8,7 @@ import (
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 )
@@ -161,4 +162,28 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Fatalf("timed out waiting for %s", what)
+}
+
+func TestManagerForgetsPodsRemovedMeanwhile(t *testing.T) {
+	client := fake.NewSimpleClientset()
+	client.PrependReactor("delete", "pods", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewForbidden(v1.Resource("pods"), "p", nil) // the node authorizer's answer
+	})
+	m := New(client, t.Logf)
+	m.resync = 5 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go m.Run(ctx)
+	pod := &v1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "default", UID: "u1", ResourceVersion: "1"}}
+	m.PodTerminated(pod)
+	time.Sleep(100 * time.Millisecond)
+	deletes := 0
+	for _, a := range client.Actions() {
+		if a.GetVerb() == "delete" {
+			deletes++
+		}
+	}
+	if deletes != 1 {
+		t.Errorf("%d deletes of a pod that is gone, want 1", deletes)
+	}
 }
