@@ -58,11 +58,11 @@ func (s *Server) withAuth(next http.Handler) http.Handler {
 		}
 		info := parseRequestInfo(r)
 		req := auth.Request{Verb: info.Verb, APIGroup: info.GV.Group, Resource: info.Resource, Subresource: info.Subresource,
-			Namespace: info.Namespace, Name: info.Name, Path: r.URL.Path}
+			Namespace: info.Namespace, Name: info.Name, Path: r.URL.Path, FieldSelector: r.URL.Query().Get("fieldSelector")}
 		if !info.IsResource {
 			req.Resource = ""
 		}
-		if s.cfg.Authorizer != nil && !s.cfg.Authorizer.Authorize(u, req) {
+		if s.cfg.Authorizer != nil && !s.cfg.Authorizer.Authorize(r.Context(), u, req) {
 			msg := fmt.Sprintf("User %q cannot %s path %q", u.Name, info.Verb, r.URL.Path)
 			gr := schema.GroupResource{Group: info.GV.Group, Resource: info.Resource}
 			if info.IsResource {

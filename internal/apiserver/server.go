@@ -31,7 +31,7 @@ type Authenticator interface {
 
 // Authorizer decides whether a user may make a request.
 type Authorizer interface {
-	Authorize(u auth.User, req auth.Request) bool
+	Authorize(ctx context.Context, u auth.User, req auth.Request) bool
 }
 
 // TokenSigner issues service account tokens (serviceaccounts/<name>/token).

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"crypto/x509"
 	"net/http"
 	"os"
@@ -98,9 +99,10 @@ func TestTokensAndAuthenticator(t *testing.T) {
 		}
 	}
 	var az Authorizer
-	if !az.Authorize(User{Groups: []string{GroupMasters}}, Request{Verb: "delete", Resource: "pods"}) ||
-		az.Authorize(User{Name: "system:serviceaccount:ns:sa", Groups: []string{GroupServiceAccounts}}, Request{Verb: "get", Resource: "secrets"}) ||
-		!az.Authorize(User{Groups: []string{GroupAuthenticated}}, Request{Path: "/apis"}) {
+	ctx := context.Background()
+	if !az.Authorize(ctx, User{Groups: []string{GroupMasters}}, Request{Verb: "delete", Resource: "pods"}) ||
+		az.Authorize(ctx, User{Name: "system:serviceaccount:ns:sa", Groups: []string{GroupServiceAccounts}}, Request{Verb: "get", Resource: "secrets"}) ||
+		!az.Authorize(ctx, User{Groups: []string{GroupAuthenticated}}, Request{Verb: "get", Path: "/apis"}) {
 		t.Fatal("authorizer decisions wrong")
 	}
 }

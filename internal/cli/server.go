@@ -30,6 +30,8 @@ import (
 	"github.com/peapod/peapod/internal/apiserver/admission"
 	"github.com/peapod/peapod/internal/auth"
 	"github.com/peapod/peapod/internal/registry"
+	"github.com/peapod/peapod/internal/registry/clusterrole"
+	"github.com/peapod/peapod/internal/registry/clusterrolebinding"
 	"github.com/peapod/peapod/internal/registry/configmap"
 	"github.com/peapod/peapod/internal/registry/event"
 	"github.com/peapod/peapod/internal/registry/lease"
@@ -37,6 +39,8 @@ import (
 	"github.com/peapod/peapod/internal/registry/node"
 	"github.com/peapod/peapod/internal/registry/pod"
 	"github.com/peapod/peapod/internal/registry/podpreset"
+	"github.com/peapod/peapod/internal/registry/role"
+	"github.com/peapod/peapod/internal/registry/rolebinding"
 	"github.com/peapod/peapod/internal/registry/secret"
 	"github.com/peapod/peapod/internal/registry/serviceaccount"
 	"github.com/peapod/peapod/internal/storage"
@@ -198,7 +202,7 @@ func runServer(ctx context.Context, o *serverOptions, stderr io.Writer) error {
 		Storage:       store,
 		Admission:     chain,
 		Authenticator: &auth.TokenAuthenticator{AdminToken: adminToken, NodeToken: nodeToken, Issuer: issuer, Bound: auth.StoreBoundObjects{Store: store}},
-		Authorizer:    auth.Authorizer{},
+		Authorizer:    auth.Authorizer{Node: &auth.NodeAuthorizer{Pods: auth.StoreRBAC{Store: store}}, RBAC: &auth.RBAC{Source: auth.StoreRBAC{Store: store}}},
 		TokenSigner:   issuer,
 		// Agents serve with self-signed certificates, which the proxy
 		// does not verify yet; it authenticates with the node token.
@@ -220,6 +224,9 @@ func runServer(ctx context.Context, o *serverOptions, stderr io.Writer) error {
 	}
 	api.Start(ctx)
 	if err := bootstrapNamespaces(api, adminToken); err != nil {
+		return err
+	}
+	if err := bootstrapRBAC(api, adminToken); err != nil {
 		return err
 	}
 	go func() {
@@ -299,6 +306,7 @@ func serverResources() []*registry.Resource {
 		namespace.NewResource(), pod.NewResource(), secret.NewResource(), configmap.NewResource(),
 		serviceaccount.NewResource(), event.NewResource(), node.NewResource(), lease.NewResource(),
 		podpreset.NewResource(),
+		role.NewResource(), rolebinding.NewResource(), clusterrole.NewResource(), clusterrolebinding.NewResource(),
 	}
 }
 

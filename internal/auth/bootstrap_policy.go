@@ -1,0 +1,79 @@
+package auth
+
+import (
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Bootstrap policy: the ClusterRoles and ClusterRoleBindings the server
+// creates on start when missing (a subset of Kubernetes' bootstrap
+// policy, flattened: no aggregation).
+
+var (
+	readVerbs  = []string{"get", "list", "watch"}
+	writeVerbs = []string{"create", "update", "patch", "delete", "deletecollection"}
+)
+
+func rule(verbs []string, groups []string, resources ...string) rbacv1.PolicyRule {
+	return rbacv1.PolicyRule{Verbs: verbs, APIGroups: groups, Resources: resources}
+}
+
+func bootstrapMeta(name string) metav1.ObjectMeta {
+	return metav1.ObjectMeta{Name: name, Labels: map[string]string{"kubernetes.io/bootstrapping": "rbac-defaults"},
+		Annotations: map[string]string{"rbac.authorization.kubernetes.io/autoupdate": "true"}}
+}
+
+func viewRules() []rbacv1.PolicyRule {
+	return []rbacv1.PolicyRule{
+		rule(readVerbs, []string{""}, "pods", "pods/log", "pods/status", "configmaps", "serviceaccounts", "events", "namespaces", "namespaces/status"),
+		rule(readVerbs, []string{"events.k8s.io"}, "events"),
+		rule(readVerbs, []string{"coordination.k8s.io"}, "leases"),
+		rule(readVerbs, []string{"settings.k8s.io"}, "podpresets"),
+	}
+}
+
+func editRules() []rbacv1.PolicyRule {
+	all := append(append([]string{}, readVerbs...), writeVerbs...)
+	return append(viewRules(),
+		rule(all, []string{""}, "pods", "configmaps", "secrets", "serviceaccounts"),
+		rule([]string{"create", "get"}, []string{""}, "pods/exec", "pods/attach", "pods/portforward"),
+		rule([]string{"create"}, []string{""}, "serviceaccounts/token"),
+		rule(all, []string{"coordination.k8s.io"}, "leases"),
+		rule(all, []string{"settings.k8s.io"}, "podpresets"),
+	)
+}
+
+func adminRules() []rbacv1.PolicyRule {
+	all := append(append([]string{}, readVerbs...), writeVerbs...)
+	return append(editRules(), rule(all, []string{rbacv1.GroupName}, "roles", "rolebindings"))
+}
+
+// DiscoveryPaths are the non-resource URLs every authenticated user may
+// read (ClusterRole system:discovery).
+var DiscoveryPaths = []string{"/api", "/api/*", "/apis", "/apis/*", "/version", "/version/", "/openapi", "/openapi/*", "/healthz", "/livez", "/readyz"}
+
+// BootstrapClusterRoles are cluster-admin, admin, edit, view and
+// system:discovery.
+func BootstrapClusterRoles() []rbacv1.ClusterRole {
+	return []rbacv1.ClusterRole{
+		{ObjectMeta: bootstrapMeta("cluster-admin"), Rules: []rbacv1.PolicyRule{
+			{Verbs: []string{"*"}, APIGroups: []string{"*"}, Resources: []string{"*"}},
+			{Verbs: []string{"*"}, NonResourceURLs: []string{"*"}},
+		}},
+		{ObjectMeta: bootstrapMeta("admin"), Rules: adminRules()},
+		{ObjectMeta: bootstrapMeta("edit"), Rules: editRules()},
+		{ObjectMeta: bootstrapMeta("view"), Rules: viewRules()},
+		{ObjectMeta: bootstrapMeta("system:discovery"), Rules: []rbacv1.PolicyRule{{Verbs: []string{"get"}, NonResourceURLs: DiscoveryPaths}}},
+	}
+}
+
+// BootstrapClusterRoleBindings bind system:masters to cluster-admin and
+// system:authenticated to system:discovery.
+func BootstrapClusterRoleBindings() []rbacv1.ClusterRoleBinding {
+	bind := func(role, group string) rbacv1.ClusterRoleBinding {
+		return rbacv1.ClusterRoleBinding{ObjectMeta: bootstrapMeta(role),
+			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role},
+			Subjects: []rbacv1.Subject{{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: group}}}
+	}
+	return []rbacv1.ClusterRoleBinding{bind("cluster-admin", GroupMasters), bind("system:discovery", GroupAuthenticated)}
+}
