@@ -52,14 +52,8 @@ func (w *worker) execute(ctx context.Context, pod *v1.Pod, obs *plan.Observed, p
 	if err := os.MkdirAll(podDir, 0o755); err != nil {
 		return fmt.Errorf("pod directory: %w", err)
 	}
-	paths, verr := w.volumes.SetUp(ctx, pod, podDir, w.objects)
+	paths, verr := w.volumes.SetUp(ctx, pod, podDir)
 	w.volumePaths = paths
-	if verr != nil {
-		// As the kubelet: no sandbox until every volume is ready; the
-		// pod waits in ContainerCreating and the next sync retries.
-		w.failedMount(pod, verr)
-		return verr
-	}
 
 	sandboxID := p.SandboxID
 	if p.CreateSandbox {
@@ -148,7 +142,7 @@ func (w *worker) start(ctx context.Context, pod *v1.Pod, sandboxID string, net p
 	if !ok {
 		return
 	}
-	env, err := containerEnv(pod, c, net, w.objects)
+	env, err := containerEnv(pod, c, net)
 	if err != nil {
 		w.startFailed(c, plan.ReasonCreateContainerConfigError, err.Error())
 		return

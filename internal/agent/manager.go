@@ -44,9 +44,6 @@ type Config struct {
 	Housekeeping time.Duration
 	Now          func() time.Time
 	Logf         func(format string, args ...any)
-	// Objects gives pods their Secrets, ConfigMaps and service account
-	// tokens (nil: none, as for static pods without an API server).
-	Objects volume.ObjectSource
 }
 
 // Manager runs one worker per pod of its source. Run's goroutine owns the
@@ -60,8 +57,6 @@ type Manager struct {
 	done    chan types.UID
 	synced  bool
 	wg      sync.WaitGroup
-	// objectChanges are Secrets/ConfigMaps that changed (see objects.go).
-	objectChanges chan volume.ObjectRef
 }
 
 // NewManager checks cfg and returns a manager.
@@ -104,14 +99,12 @@ func NewManager(cfg Config) (*Manager, error) {
 	if hk <= 0 {
 		hk = 10 * time.Second
 	}
-	m := &Manager{
+	return &Manager{
 		d: d, housekeeping: hk,
 		desired: map[types.UID]*v1.Pod{},
 		workers: map[types.UID]*worker{},
 		done:    make(chan types.UID),
-	}
-	m.useObjects(cfg.Objects)
-	return m, nil
+	}, nil
 }
 
 // Run consumes full pod sets from updates until ctx ends, then waits for
@@ -150,8 +143,6 @@ func (m *Manager) Run(ctx context.Context, updates <-chan []*v1.Pod) {
 			if m.synced {
 				m.cleanup(ctx)
 			}
-		case ref := <-m.objectChanges:
-			m.wakeReferencing(ref)
 		}
 	}
 }
