@@ -40,7 +40,9 @@ func TestNodeAuthorizer(t *testing.T) {
 	az := Authorizer{Node: &NodeAuthorizer{Pods: pods}, RBAC: &RBAC{Source: &fakeRBAC{}}}
 	n1 := User{Name: "system:node:n1", Groups: []string{GroupNodes, GroupAuthenticated}}
 	notNode := User{Name: "system:node:n1", Groups: []string{GroupAuthenticated}} // name alone is not enough
-	get := func(res, ns, name string) Request { return Request{Verb: "get", Resource: res, Namespace: ns, Name: name} }
+	get := func(res, ns, name string) Request {
+		return Request{Verb: "get", Resource: res, Namespace: ns, Name: name}
+	}
 	cases := []struct {
 		name string
 		u    User
