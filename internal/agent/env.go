@@ -3,10 +3,13 @@ package agent
 import (
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 
 	v1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
+	"github.com/peapod/peapod/internal/agent/volume"
 	"github.com/peapod/peapod/internal/runtime"
 )
 
@@ -14,28 +17,74 @@ import (
 // (reported as CreateContainerConfigError).
 var errConfig = errors.New("container config")
 
+// configErr is an errConfig that reads as its cause alone (the kubelet's
+// message: `secret "x" not found`).
+type configErr struct{ error }
+
+func (configErr) Is(target error) bool { return target == errConfig }
+func (e configErr) Unwrap() error      { return e.error }
+
 // podNetwork is what env and the downward API need of the pod's addresses.
 type podNetwork struct {
 	PodIPs []string
 	HostIP string
 }
 
-// containerEnv resolves c's environment in order: envFrom, then env, with
-// valueFrom fieldRef resolved. $(VAR) expansion is the runtime's.
-func containerEnv(pod *v1.Pod, c *v1.Container, net podNetwork) ([]runtime.EnvVar, error) {
+// containerEnv resolves c's environment as the kubelet does: envFrom
+// sources in order (later keys win, prefix prepended), then env entries
+// overriding them, with valueFrom resolved through objs. $(VAR)
+// expansion is the runtime's. A missing object or key that is not
+// optional fails with the kubelet's message (`secret "x" not found`,
+// `couldn't find key k in Secret ns/x`); values never appear in errors.
+func containerEnv(pod *v1.Pod, c *v1.Container, net podNetwork, objs volume.ObjectSource) ([]runtime.EnvVar, error) {
+	if objs == nil {
+		objs = volume.NoAPIServer{}
+	}
 	var out []runtime.EnvVar
+	index := map[string]int{}
+	set := func(name, value string) {
+		if i, ok := index[name]; ok {
+			out[i].Value = value
+			return
+		}
+		index[name] = len(out)
+		out = append(out, runtime.EnvVar{Name: name, Value: value})
+	}
 	var errs []error
 	for _, ef := range c.EnvFrom {
 		switch {
-		case ef.ConfigMapRef != nil && !optional(ef.ConfigMapRef.Optional):
-			errs = append(errs, fmt.Errorf("%w: envFrom configMap %q: configMaps are not available to this pod source", errConfig, ef.ConfigMapRef.Name))
-		case ef.SecretRef != nil && !optional(ef.SecretRef.Optional):
-			errs = append(errs, fmt.Errorf("%w: envFrom secret %q: secrets are not available to this pod source", errConfig, ef.SecretRef.Name))
+		case ef.ConfigMapRef != nil:
+			cm, err := objs.GetConfigMap(pod.Namespace, ef.ConfigMapRef.Name)
+			if err != nil {
+				if !absentOK(err, ef.ConfigMapRef.Optional) {
+					errs = append(errs, configErr{err})
+				}
+				continue
+			}
+			for _, k := range sortedKeys(cm.Data) {
+				set(ef.Prefix+k, cm.Data[k])
+			}
+		case ef.SecretRef != nil:
+			s, err := objs.GetSecret(pod.Namespace, ef.SecretRef.Name)
+			if err != nil {
+				if !absentOK(err, ef.SecretRef.Optional) {
+					errs = append(errs, configErr{err})
+				}
+				continue
+			}
+			keys := make(map[string]string, len(s.Data))
+			for k := range s.Data {
+				keys[k] = ""
+			}
+			for _, k := range sortedKeys(keys) {
+				set(ef.Prefix+k, string(s.Data[k]))
+			}
 		}
 	}
+	var alloc v1.ResourceList
 	for _, e := range c.Env {
 		if e.ValueFrom == nil {
-			out = append(out, runtime.EnvVar{Name: e.Name, Value: e.Value})
+			set(e.Name, e.Value)
 			continue
 		}
 		vf := e.ValueFrom
@@ -46,17 +95,60 @@ func containerEnv(pod *v1.Pod, c *v1.Container, net podNetwork) ([]runtime.EnvVa
 				errs = append(errs, fmt.Errorf("%w: env %q: %v", errConfig, e.Name, err))
 				continue
 			}
-			out = append(out, runtime.EnvVar{Name: e.Name, Value: v})
+			set(e.Name, v)
+		case vf.ResourceFieldRef != nil:
+			target := c
+			if n := vf.ResourceFieldRef.ContainerName; n != "" && n != c.Name {
+				if target = specOf(pod, n); target == nil {
+					errs = append(errs, fmt.Errorf("%w: env %q: no container named %q", errConfig, e.Name, n))
+					continue
+				}
+			}
+			if alloc == nil {
+				alloc = volume.NodeAllocatable()
+			}
+			v, err := volume.ResourceValue(target, vf.ResourceFieldRef, alloc)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%w: env %q: %v", errConfig, e.Name, err))
+				continue
+			}
+			set(e.Name, v)
 		case vf.SecretKeyRef != nil:
-			if !optional(vf.SecretKeyRef.Optional) {
-				errs = append(errs, fmt.Errorf("%w: env %q: secret %q: secrets are not available to this pod source", errConfig, e.Name, vf.SecretKeyRef.Name))
+			ref := vf.SecretKeyRef
+			s, err := objs.GetSecret(pod.Namespace, ref.Name)
+			if err != nil {
+				if !absentOK(err, ref.Optional) {
+					errs = append(errs, configErr{err})
+				}
+				continue
 			}
+			v, ok := s.Data[ref.Key]
+			if !ok {
+				if !optional(ref.Optional) {
+					errs = append(errs, configErr{fmt.Errorf("couldn't find key %s in Secret %s/%s", ref.Key, pod.Namespace, ref.Name)})
+				}
+				continue
+			}
+			set(e.Name, string(v))
 		case vf.ConfigMapKeyRef != nil:
-			if !optional(vf.ConfigMapKeyRef.Optional) {
-				errs = append(errs, fmt.Errorf("%w: env %q: configMap %q: configMaps are not available to this pod source", errConfig, e.Name, vf.ConfigMapKeyRef.Name))
+			ref := vf.ConfigMapKeyRef
+			cm, err := objs.GetConfigMap(pod.Namespace, ref.Name)
+			if err != nil {
+				if !absentOK(err, ref.Optional) {
+					errs = append(errs, configErr{err})
+				}
+				continue
 			}
+			v, ok := cm.Data[ref.Key]
+			if !ok {
+				if !optional(ref.Optional) {
+					errs = append(errs, configErr{fmt.Errorf("couldn't find key %s in ConfigMap %s/%s", ref.Key, pod.Namespace, ref.Name)})
+				}
+				continue
+			}
+			set(e.Name, v)
 		default:
-			errs = append(errs, fmt.Errorf("%w: env %q: this valueFrom is not supported yet", errConfig, e.Name))
+			errs = append(errs, fmt.Errorf("%w: env %q: this valueFrom is not supported", errConfig, e.Name))
 		}
 	}
 	return out, errors.Join(errs...)
@@ -64,12 +156,27 @@ func containerEnv(pod *v1.Pod, c *v1.Container, net podNetwork) ([]runtime.EnvVa
 
 func optional(b *bool) bool { return b != nil && *b }
 
+// absentOK: an optional reference to an object that does not exist (or
+// cannot exist: no API server) is skipped.
+func absentOK(err error, opt *bool) bool {
+	return optional(opt) && (apierrors.IsNotFound(err) || errors.Is(err, volume.ErrNoAPIServer))
+}
+
+func sortedKeys(m map[string]string) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
 // fieldValue is the downward API value of a fieldRef path.
 func fieldValue(pod *v1.Pod, path string, net podNetwork) (string, error) {
-	if k, ok := subscript(path, "metadata.labels"); ok {
+	if k, ok := volume.Subscript(path, "metadata.labels"); ok {
 		return pod.Labels[k], nil
 	}
-	if k, ok := subscript(path, "metadata.annotations"); ok {
+	if k, ok := volume.Subscript(path, "metadata.annotations"); ok {
 		return pod.Annotations[k], nil
 	}
 	switch path {
@@ -94,12 +201,4 @@ func fieldValue(pod *v1.Pod, path string, net podNetwork) (string, error) {
 		return strings.Join(net.PodIPs, ","), nil
 	}
 	return "", fmt.Errorf("unsupported fieldPath %q", path)
-}
-
-// subscript parses `prefix['key']`.
-func subscript(path, prefix string) (string, bool) {
-	if !strings.HasPrefix(path, prefix+"['") || !strings.HasSuffix(path, "']") {
-		return "", false
-	}
-	return path[len(prefix)+2 : len(path)-2], true
 }

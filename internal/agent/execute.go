@@ -52,7 +52,13 @@ func (w *worker) execute(ctx context.Context, pod *v1.Pod, obs *plan.Observed, p
 	if err := os.MkdirAll(podDir, 0o755); err != nil {
 		return fmt.Errorf("pod directory: %w", err)
 	}
-	paths, verr := w.volumes.SetUp(ctx, pod, podDir)
+	paths, verr := w.volumes.SetUp(ctx, pod, podDir, w.objects)
+	if verr != nil {
+		// As the kubelet: no sandbox until every volume is ready; the
+		// pod waits in ContainerCreating and the next sync retries.
+		w.failedMount(pod, verr)
+		return verr
+	}
 	w.volumePaths = paths
 
 	sandboxID := p.SandboxID
@@ -142,7 +148,7 @@ func (w *worker) start(ctx context.Context, pod *v1.Pod, sandboxID string, net p
 	if !ok {
 		return
 	}
-	env, err := containerEnv(pod, c, net)
+	env, err := containerEnv(pod, c, net, w.objects)
 	if err != nil {
 		w.startFailed(c, plan.ReasonCreateContainerConfigError, err.Error())
 		return

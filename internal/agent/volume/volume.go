@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	v1 "k8s.io/api/core/v1"
 )
@@ -42,15 +43,42 @@ type SetUpRequest struct {
 	// Dir is <pod dir>/volumes/<plugin dir>/<volume name> (empty if the
 	// plugin has no Dir).
 	Dir string
+	// Objects gives Secrets, ConfigMaps and tokens (nil: no API server).
+	Objects ObjectSource
+	// Now names the atomic writer's directories (zero: the clock).
+	Now time.Time
 }
 
-// DefaultPlugins is the ordered list of volume kinds the agent knows. The
-// secret, configMap, downwardAPI and projected plugins join it later.
+func (r SetUpRequest) objects() ObjectSource {
+	if r.Objects == nil {
+		return NoAPIServer{}
+	}
+	return r.Objects
+}
+
+func (r SetUpRequest) now() time.Time {
+	if r.Now.IsZero() {
+		return time.Now()
+	}
+	return r.Now
+}
+
+// Updater is implemented by plugins whose content follows the API
+// (secret, configMap, downwardAPI, projected): Refresh re-runs their SetUp.
+type Updater interface {
+	Updates()
+}
+
+// DefaultPlugins is the ordered list of volume kinds the agent knows.
 func DefaultPlugins() []Plugin {
 	return []Plugin{
 		&MemoryEmptyDir{},
 		&EmptyDir{},
 		&HostPath{},
+		&Secret{},
+		&ConfigMap{},
+		&DownwardAPI{},
+		&Projected{},
 	}
 }
 
@@ -65,24 +93,53 @@ func NewManager(plugins ...Plugin) *Manager {
 }
 
 // SetUp prepares every volume of pod under podDir and returns the host
-// path of each by volume name. All volumes are tried; the errors are joined.
-func (m *Manager) SetUp(ctx context.Context, pod *v1.Pod, podDir string) (map[string]string, error) {
+// path of each by volume name. All volumes are tried; the errors are
+// joined, each a *SetUpError.
+func (m *Manager) SetUp(ctx context.Context, pod *v1.Pod, podDir string, objs ObjectSource) (map[string]string, error) {
+	return m.setUp(ctx, pod, podDir, objs, false)
+}
+
+// Refresh re-runs SetUp for the volumes whose content follows the API
+// (Updater plugins), so that changed Secrets, ConfigMaps, labels,
+// annotations and expiring tokens reach the files.
+func (m *Manager) Refresh(ctx context.Context, pod *v1.Pod, podDir string, objs ObjectSource) error {
+	_, err := m.setUp(ctx, pod, podDir, objs, true)
+	return err
+}
+
+// SetUpError is one volume that could not be set up; its message is the
+// kubelet's FailedMount text.
+type SetUpError struct {
+	Volume string
+	Err    error
+}
+
+func (e *SetUpError) Error() string {
+	return fmt.Sprintf("MountVolume.SetUp failed for volume %q : %v", e.Volume, e.Err)
+}
+
+func (e *SetUpError) Unwrap() error { return e.Err }
+
+func (m *Manager) setUp(ctx context.Context, pod *v1.Pod, podDir string, objs ObjectSource, updatersOnly bool) (map[string]string, error) {
 	paths := make(map[string]string, len(pod.Spec.Volumes))
 	var errs []error
 	for i := range pod.Spec.Volumes {
 		v := &pod.Spec.Volumes[i]
 		p := m.pluginFor(v)
 		if p == nil {
-			errs = append(errs, fmt.Errorf("volume %q: %w", v.Name, ErrUnsupported))
+			errs = append(errs, &SetUpError{v.Name, ErrUnsupported})
 			continue
 		}
-		req := SetUpRequest{Pod: pod, Volume: v}
+		if _, ok := p.(Updater); updatersOnly && !ok {
+			continue
+		}
+		req := SetUpRequest{Pod: pod, Volume: v, Objects: objs}
 		if d := p.Dir(); d != "" {
 			req.Dir = filepath.Join(podDir, "volumes", d, v.Name)
 		}
 		hp, err := p.SetUp(ctx, req)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("volume %q: %w", v.Name, err))
+			errs = append(errs, &SetUpError{v.Name, err})
 			continue
 		}
 		paths[v.Name] = hp

@@ -21,7 +21,7 @@ func TestEmptyDirAndHostPath(t *testing.T) {
 		{Name: "data", VolumeSource: v1.VolumeSource{HostPath: &v1.HostPathVolumeSource{Path: filepath.Join(host, "new"), Type: &dirOrCreate}}},
 	}}}
 	m := NewManager(DefaultPlugins()...)
-	paths, err := m.SetUp(ctx, pod, podDir)
+	paths, err := m.SetUp(ctx, pod, podDir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +37,7 @@ func TestEmptyDirAndHostPath(t *testing.T) {
 	}
 	// SetUp is idempotent and keeps content.
 	os.WriteFile(filepath.Join(want, "f"), []byte("x"), 0o644)
-	if _, err := m.SetUp(ctx, pod, podDir); err != nil {
+	if _, err := m.SetUp(ctx, pod, podDir, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(filepath.Join(want, "f")); err != nil {
@@ -59,8 +59,8 @@ func TestEmptyDirAndHostPath(t *testing.T) {
 		{Name: "f", VolumeSource: v1.VolumeSource{HostPath: &v1.HostPathVolumeSource{Path: host, Type: &fileType}}},
 		{Name: "nfs", VolumeSource: v1.VolumeSource{NFS: &v1.NFSVolumeSource{}}},
 	}}}
-	_, err = m.SetUp(ctx, bad, podDir)
-	if err == nil || !strings.Contains(err.Error(), "is not a file") || !strings.Contains(err.Error(), `volume "nfs": unsupported volume type`) {
+	_, err = m.SetUp(ctx, bad, podDir, nil)
+	if err == nil || !strings.Contains(err.Error(), "is not a file") || !strings.Contains(err.Error(), `volume "nfs" : unsupported volume type`) {
 		t.Fatalf("err = %v", err)
 	}
 }

@@ -1,0 +1,219 @@
+// Package objects is the agent's source of Secrets, ConfigMaps and service
+// account tokens for the pods it runs (volume.ObjectSource).
+//
+// Each referenced object gets its own watch (a list+watch with a
+// metadata.name field selector in its namespace, as the kubelet's
+// watch-based manager does), started on first use; reads come from the
+// watch's cache, so an update reaches the pods' files as fast as the watch
+// delivers it. Subscribers hear of every add, update and delete. Tokens
+// come from the TokenRequest API, cached and renewed past 80% of their
+// life (or after 24 h).
+package objects
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/peapod/peapod/internal/agent/volume"
+)
+
+// SyncTimeout bounds the wait for a new watch's first list.
+const SyncTimeout = 10 * time.Second
+
+// ErrNotSynced is returned when an object's watch has not listed it yet.
+var ErrNotSynced = errors.New("not synced yet")
+
+// Source is a volume.ObjectSource on an API client.
+type Source struct {
+	client kubernetes.Interface
+	now    func() time.Time
+	logf   func(string, ...any)
+
+	mu      sync.Mutex
+	watches map[volume.ObjectRef]*objectWatch
+	subs    []func(volume.ObjectRef)
+	stop    chan struct{}
+	stopped bool
+
+	tokens *tokenCache
+}
+
+var (
+	_ volume.ObjectSource = (*Source)(nil)
+	_ volume.Notifier     = (*Source)(nil)
+)
+
+// New returns a source on client; now may be nil (the clock).
+func New(client kubernetes.Interface, now func() time.Time, logf func(string, ...any)) *Source {
+	if now == nil {
+		now = time.Now
+	}
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	return &Source{
+		client: client, now: now, logf: logf,
+		watches: map[volume.ObjectRef]*objectWatch{},
+		stop:    make(chan struct{}),
+		tokens:  newTokenCache(client, now),
+	}
+}
+
+// Stop ends every watch.
+func (s *Source) Stop() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.stopped {
+		s.stopped = true
+		close(s.stop)
+	}
+}
+
+// Subscribe registers fn for changes of any watched object.
+func (s *Source) Subscribe(fn func(volume.ObjectRef)) {
+	s.mu.Lock()
+	s.subs = append(s.subs, fn)
+	s.mu.Unlock()
+}
+
+func (s *Source) notify(ref volume.ObjectRef) {
+	s.mu.Lock()
+	subs := make([]func(volume.ObjectRef), len(s.subs))
+	copy(subs, s.subs)
+	s.mu.Unlock()
+	for _, fn := range subs {
+		fn(ref)
+	}
+}
+
+// GetSecret returns the Secret from its watch's cache.
+func (s *Source) GetSecret(namespace, name string) (*v1.Secret, error) {
+	obj, err := s.get(volume.ObjectRef{Kind: "Secret", Namespace: namespace, Name: name})
+	if err != nil {
+		return nil, err
+	}
+	return obj.(*v1.Secret), nil
+}
+
+// GetConfigMap returns the ConfigMap from its watch's cache.
+func (s *Source) GetConfigMap(namespace, name string) (*v1.ConfigMap, error) {
+	obj, err := s.get(volume.ObjectRef{Kind: "ConfigMap", Namespace: namespace, Name: name})
+	if err != nil {
+		return nil, err
+	}
+	return obj.(*v1.ConfigMap), nil
+}
+
+// objectWatch is one object's informer.
+type objectWatch struct {
+	informer cache.SharedIndexInformer
+	mu       sync.Mutex
+	lastErr  error
+}
+
+func (w *objectWatch) err() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.lastErr
+}
+
+func (s *Source) get(ref volume.ObjectRef) (runtime.Object, error) {
+	kind := "secret"
+	if ref.Kind == "ConfigMap" {
+		kind = "configmap"
+	}
+	w, err := s.watchFor(ref)
+	if err != nil {
+		return nil, err
+	}
+	if !w.informer.HasSynced() {
+		deadline := time.Now().Add(SyncTimeout)
+		for !w.informer.HasSynced() && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if !w.informer.HasSynced() {
+			if e := w.err(); e != nil {
+				return nil, fmt.Errorf("%s %q: %w", kind, ref.Name, e)
+			}
+			return nil, fmt.Errorf("%s %q: %w", kind, ref.Name, ErrNotSynced)
+		}
+	}
+	obj, ok, err := w.informer.GetStore().GetByKey(ref.Namespace + "/" + ref.Name)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, volume.NotFound(kind, ref.Name)
+	}
+	return obj.(runtime.Object), nil
+}
+
+// watchFor returns ref's watch, starting it on first use.
+func (s *Source) watchFor(ref volume.ObjectRef) (*objectWatch, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if w, ok := s.watches[ref]; ok {
+		return w, nil
+	}
+	if s.stopped {
+		return nil, errors.New("object source stopped")
+	}
+	sel := fields.OneTermEqualSelector("metadata.name", ref.Name).String()
+	opts := func(o *metav1.ListOptions) { o.FieldSelector = sel }
+	var lw *cache.ListWatch
+	var example runtime.Object
+	if ref.Kind == "Secret" {
+		c := s.client.CoreV1().Secrets(ref.Namespace)
+		example = &v1.Secret{}
+		lw = &cache.ListWatch{
+			ListFunc: func(o metav1.ListOptions) (runtime.Object, error) {
+				opts(&o)
+				return c.List(context.Background(), o)
+			},
+			WatchFunc: func(o metav1.ListOptions) (watch.Interface, error) {
+				opts(&o)
+				return c.Watch(context.Background(), o)
+			},
+		}
+	} else {
+		c := s.client.CoreV1().ConfigMaps(ref.Namespace)
+		example = &v1.ConfigMap{}
+		lw = &cache.ListWatch{
+			ListFunc: func(o metav1.ListOptions) (runtime.Object, error) {
+				opts(&o)
+				return c.List(context.Background(), o)
+			},
+			WatchFunc: func(o metav1.ListOptions) (watch.Interface, error) {
+				opts(&o)
+				return c.Watch(context.Background(), o)
+			},
+		}
+	}
+	w := &objectWatch{informer: cache.NewSharedIndexInformer(lw, example, 0, cache.Indexers{})}
+	w.informer.SetWatchErrorHandler(func(_ *cache.Reflector, err error) {
+		w.mu.Lock()
+		w.lastErr = err
+		w.mu.Unlock()
+		s.logf("objects: watching %s %s/%s: %v", ref.Kind, ref.Namespace, ref.Name, err)
+	})
+	notify := func(any) { s.notify(ref) }
+	w.informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    notify,
+		UpdateFunc: func(_, n any) { s.notify(ref) },
+		DeleteFunc: notify,
+	})
+	s.watches[ref] = w
+	go w.informer.Run(s.stop)
+	return w, nil
+}
