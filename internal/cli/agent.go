@@ -167,6 +167,7 @@ func runAgent(ctx context.Context, o *agentOptions, logw io.Writer) error {
 		ClusterDomain:  o.clusterDomain,
 		HostResolvConf: resolv,
 		Logf:           logf,
+		Objects:        join.objectSource(),
 	})
 	if err != nil {
 		return err

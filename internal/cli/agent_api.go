@@ -20,7 +20,9 @@ import (
 	"github.com/peapod/peapod/internal/agent/apisource"
 	"github.com/peapod/peapod/internal/agent/events"
 	"github.com/peapod/peapod/internal/agent/node"
+	"github.com/peapod/peapod/internal/agent/objects"
 	"github.com/peapod/peapod/internal/agent/status"
+	"github.com/peapod/peapod/internal/agent/volume"
 	"github.com/peapod/peapod/internal/auth"
 	"github.com/peapod/peapod/internal/version"
 )
@@ -47,6 +49,7 @@ type agentJoin struct {
 	events    *events.Recorder
 	heartbeat *node.Heartbeat
 	source    *apisource.Source
+	objects   *objects.Source
 	logf      func(string, ...any)
 }
 
@@ -107,6 +110,7 @@ func newAgentJoin(o *agentOptions, dataDir, nodeIP string, logf func(string, ...
 		events:    events.New(client, o.nodeName, 1000, logf),
 		heartbeat: hb,
 		source:    &apisource.Source{Client: client, NodeName: o.nodeName, Logf: logf},
+		objects:   objects.New(client, nil, logf),
 		logf:      logf,
 	}, nil
 }
@@ -128,6 +132,7 @@ func (j *agentJoin) start(ctx context.Context, updates chan<- []*v1.Pod, static 
 		}
 	}
 	go j.status.Run(ctx)
+	go func() { <-ctx.Done(); j.objects.Stop() }()
 	go j.events.Run(ctx)
 	go j.heartbeat.Run(ctx)
 	sources := []apisource.RunFunc{j.source.Run}
@@ -136,6 +141,15 @@ func (j *agentJoin) start(ctx context.Context, updates chan<- []*v1.Pod, static 
 	}
 	go apisource.Merge(ctx, updates, sources...)
 	return nil
+}
+
+// objectSource is the Secrets/ConfigMaps/tokens source of the agent's
+// pods: nil (none, static pods only) without --server.
+func (j *agentJoin) objectSource() volume.ObjectSource {
+	if j == nil {
+		return nil
+	}
+	return j.objects
 }
 
 // runcVersion is the version of the runc on PATH ("unknown" if none).
