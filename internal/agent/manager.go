@@ -44,6 +44,9 @@ type Config struct {
 	Housekeeping time.Duration
 	Now          func() time.Time
 	Logf         func(format string, args ...any)
+	// Objects gives pods their Secrets, ConfigMaps and service account
+	// tokens (nil: none, as for static pods without an API server).
+	Objects volume.ObjectSource
 }
 
 // Manager runs one worker per pod of its source. Run's goroutine owns the
@@ -57,6 +60,8 @@ type Manager struct {
 	done    chan types.UID
 	synced  bool
 	wg      sync.WaitGroup
+	// objectChanges are Secrets/ConfigMaps that changed (see objects.go).
+	objectChanges chan volume.ObjectRef
 }
 
 // NewManager checks cfg and returns a manager.
@@ -99,12 +104,14 @@ func NewManager(cfg Config) (*Manager, error) {
 	if hk <= 0 {
 		hk = 10 * time.Second
 	}
-	return &Manager{
+	m := &Manager{
 		d: d, housekeeping: hk,
 		desired: map[types.UID]*v1.Pod{},
 		workers: map[types.UID]*worker{},
 		done:    make(chan types.UID),
-	}, nil
+	}
+	m.useObjects(cfg.Objects)
+	return m, nil
 }
 
 // Run consumes full pod sets from updates until ctx ends, then waits for
@@ -143,6 +150,8 @@ func (m *Manager) Run(ctx context.Context, updates <-chan []*v1.Pod) {
 			if m.synced {
 				m.cleanup(ctx)
 			}
+		case ref := <-m.objectChanges:
+			m.wakeReferencing(ref)
 		}
 	}
 }

@@ -35,6 +35,7 @@ type deps struct {
 	now            func() time.Time
 	resync         time.Duration
 	logf           func(format string, args ...any)
+	objects        volume.ObjectSource
 }
 
 // worker owns one pod: its goroutine is the only one that touches the
@@ -180,6 +181,7 @@ func (w *worker) sync(ctx context.Context) (again, done bool) {
 		return false, true
 	}
 
+	w.refreshVolumes(ctx, pod)
 	if w.lastStatus == nil && !w.orphan {
 		// The first status (Pending, ContainerCreating) goes out before
 		// the first actions, which may take a while (pulls).
