@@ -266,6 +266,22 @@ func TestClusterPods(t *testing.T) {
 	if crash.Status.Phase != v1.PodRunning || crash.Status.ContainerStatuses[0].LastTerminationState.Terminated == nil {
 		t.Errorf("crash: phase %s, %+v", crash.Status.Phase, crash.Status.ContainerStatuses)
 	}
+	if out := s.kubectl("logs", "crash", "--previous"); !strings.Contains(out, "crashing") {
+		t.Errorf("kubectl logs --previous: %q", out)
+	}
+
+	// No node matches: Pending with FailedScheduling until a node is
+	// labelled, then it runs there.
+	clusterApply(t, s, "hdd", clusterPod("hdd", "  nodeSelector: {disktype: hdd}\n", "Always", "busybox", "exec sleep 3600"))
+	clusterEvent(t, cs, "hdd", func(e v1.Event) bool { return e.Type == v1.EventTypeWarning && e.Reason == "FailedScheduling" })
+	if out := s.kubectl("describe", "pod", "hdd"); !strings.Contains(out, "FailedScheduling") || !strings.Contains(out, "Pending") {
+		t.Errorf("kubectl describe pod hdd:\n%s", out)
+	}
+	s.kubectl("label", "node", "cl-plain", "disktype=hdd")
+	if p := clusterWaitPod(t, cs, "hdd", "Running", 30*time.Second, func(p *v1.Pod) bool { return p.Status.Phase == v1.PodRunning }); p.Spec.NodeName != "cl-plain" {
+		t.Errorf("hdd on %q", p.Spec.NodeName)
+	}
+
 	clusterWaitPod(t, cs, "nope", "ErrImagePull/ImagePullBackOff", 30*time.Second, func(p *v1.Pod) bool {
 		return p.Status.Phase == v1.PodPending && clusterWaiting(p, "ErrImagePull", "ImagePullBackOff")
 	})
@@ -425,5 +441,44 @@ func clusterPortForward(t *testing.T, s *apiServer, pod string) {
 	resp.Body.Close()
 	if string(b) != "via-agent\n" {
 		t.Errorf("port-forward: %q", b)
+	}
+}
+
+// TestClusterServerAgent: `peapod server` without --disable-agent runs
+// its own node; a pod runs there and is deleted, and stopping the server
+// leaves nothing of the pod network behind.
+func TestClusterServerAgent(t *testing.T) {
+	n := runtimeSubnetSeq.Add(1)
+	bridge := fmt.Sprintf("ppsv%d%d", os.Getpid()%1000, n)
+	s := apiStart(t, "--disable-agent=false", "--agent-port", fmt.Sprint(agentFreePort(t)), "--node-name", "cl-builtin",
+		"--bridge-name", bridge, "--pod-cidr", agentTestCIDR(n), "--node-labels", "role=builtin")
+	check := runtimeLeakCheck(t, s.dataDir)
+	run(t, peapodBin, "image", "import", "--data-dir", s.dataDir, busyboxImage(t))
+	cs := s.clientset()
+	t.Cleanup(func() {
+		clusterDeleteAllPods(t, s, cs)
+		s.cmd.Process.Signal(syscall.SIGTERM)
+		s.cmd.Wait()
+		s.cmd = nil
+		check()
+		if err := exec.Command("ip", "link", "show", bridge).Run(); err == nil {
+			t.Errorf("bridge %s left behind", bridge)
+		}
+		if t.Failed() {
+			out, _ := os.ReadFile(filepath.Join(s.dataDir, "server.log"))
+			t.Logf("server log:\n%s", out)
+		}
+	})
+	clusterApply(t, s, "solo", clusterPod("solo", "", "Always", "busybox", "echo from-builtin; exec sleep 3600"))
+	p := clusterWaitPod(t, cs, "solo", "Running", 30*time.Second, func(p *v1.Pod) bool { return p.Status.Phase == v1.PodRunning })
+	if p.Spec.NodeName != "cl-builtin" {
+		t.Errorf("solo on %q", p.Spec.NodeName)
+	}
+	node, err := cs.CoreV1().Nodes().Get(context.Background(), "cl-builtin", metav1.GetOptions{})
+	if err != nil || node.Labels["role"] != "builtin" {
+		t.Errorf("node %v: %v", err, node)
+	}
+	if out := s.kubectl("logs", "solo"); !strings.Contains(out, "from-builtin") {
+		t.Errorf("kubectl logs: %q", out)
 	}
 }
