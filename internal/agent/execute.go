@@ -150,6 +150,9 @@ func (w *worker) start(ctx context.Context, pod *v1.Pod, sandboxID string, net p
 	}
 	env, err := containerEnv(pod, c, net, w.objects)
 	if err != nil {
+		if !w.orphan {
+			w.events.Event(pod, fieldPath(pod, c.Name), v1.EventTypeWarning, EventFailed, "Error: "+err.Error())
+		}
 		w.startFailed(c, plan.ReasonCreateContainerConfigError, err.Error())
 		return
 	}
