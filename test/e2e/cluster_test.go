@@ -325,6 +325,40 @@ func TestClusterPods(t *testing.T) {
 		}
 	}
 
+	// Force deletion: gone from the API at once; the agent still kills
+	// the process (which ignores SIGTERM) within seconds, not the 30 s
+	// grace of its spec.
+	clusterApply(t, s, "forced", strings.Replace(clusterPod("forced", "  nodeName: cl-ssd\n", "Always", "busybox", "trap '' TERM; while true; do sleep 1; done"), "terminationGracePeriodSeconds: 3", "terminationGracePeriodSeconds: 30", 1))
+	forced := clusterWaitPod(t, cs, "forced", "Running", 20*time.Second, func(p *v1.Pod) bool { return p.Status.Phase == v1.PodRunning })
+	t0 = time.Now()
+	s.kubectl("delete", "pod", "forced", "--grace-period=0", "--force")
+	if _, err := cs.CoreV1().Pods("default").Get(ctx, "forced", metav1.GetOptions{}); err == nil {
+		t.Errorf("forced still in the API")
+	}
+	forcedDir := filepath.Join(ssd.dataDir, "pods", "default_forced_"+string(forced.UID))
+	for {
+		if _, err := os.Stat(forcedDir); os.IsNotExist(err) {
+			break
+		}
+		if time.Since(t0) > 15*time.Second {
+			t.Errorf("force-deleted pod still on the node after %v", time.Since(t0))
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("force-deleted pod removed from the node in %v", time.Since(t0))
+
+	// More CPU than any node has: Pending, PodScheduled=False/Unschedulable.
+	clusterApply(t, s, "huge", strings.Replace(clusterPod("huge", "", "Always", "busybox", "true"), "    imagePullPolicy: IfNotPresent\n", "    imagePullPolicy: IfNotPresent\n    resources: {requests: {cpu: \"1000\"}}\n", 1))
+	clusterWaitPod(t, cs, "huge", "Unschedulable", 20*time.Second, func(p *v1.Pod) bool {
+		for _, c := range p.Status.Conditions {
+			if c.Type == v1.PodScheduled && c.Status == v1.ConditionFalse && c.Reason == "Unschedulable" && strings.Contains(c.Message, "Insufficient cpu") {
+				return p.Status.Phase == v1.PodPending && p.Spec.NodeName == ""
+			}
+		}
+		return false
+	})
+
 	// Start latency of a few sequential pods (creation -> Running, watch).
 	var lats []time.Duration
 	for i := range 5 {
