@@ -97,6 +97,7 @@ func podpresetGetPod(s *apiServer, name string) *corev1.Pod {
 	if err := json.Unmarshal([]byte(s.kubectl("get", "pod", name, "-o", "json")), &p); err != nil {
 		s.t.Fatalf("decoding pod %s: %v", name, err)
 	}
+	saStripTokenVolume(&p) // the ServiceAccount plugin's, not a preset's
 	return &p
 }
 

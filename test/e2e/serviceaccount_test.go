@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
 )
 
 // Service accounts, tokens and authorization through kubectl against a
@@ -252,4 +254,29 @@ func saClaims(t *testing.T, tok string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// saStripTokenVolume removes the kube-api-access-* volume and its mounts
+// the ServiceAccount admission plugin adds, for tests about other plugins.
+func saStripTokenVolume(p *corev1.Pod) {
+	vols := p.Spec.Volumes[:0]
+	for _, v := range p.Spec.Volumes {
+		if !strings.HasPrefix(v.Name, "kube-api-access-") {
+			vols = append(vols, v)
+		}
+	}
+	p.Spec.Volumes = vols
+	strip := func(cs []corev1.Container) {
+		for i := range cs {
+			ms := cs[i].VolumeMounts[:0]
+			for _, m := range cs[i].VolumeMounts {
+				if !strings.HasPrefix(m.Name, "kube-api-access-") {
+					ms = append(ms, m)
+				}
+			}
+			cs[i].VolumeMounts = ms
+		}
+	}
+	strip(p.Spec.InitContainers)
+	strip(p.Spec.Containers)
 }
