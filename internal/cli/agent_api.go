@@ -132,7 +132,7 @@ func (j *agentJoin) start(ctx context.Context, updates chan<- []*v1.Pod, static 
 		}
 	}
 	go j.status.Run(ctx)
-	go func() { <-ctx.Done(); j.objects.Stop() }()
+	go j.objects.Run(ctx)
 	go j.events.Run(ctx)
 	go j.heartbeat.Run(ctx)
 	sources := []apisource.RunFunc{j.source.Run}

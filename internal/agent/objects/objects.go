@@ -31,6 +31,12 @@ import (
 // SyncTimeout bounds the wait for a new watch's first list.
 const SyncTimeout = 10 * time.Second
 
+// IdleWatch is how long a watch lives without reads. Pods with volumes
+// read their objects on every sync (each second), so only objects no pod
+// uses any more (or used only for env, fixed at container start) lapse;
+// the next read starts a new watch.
+const IdleWatch = 2 * time.Minute
+
 // ErrNotSynced is returned when an object's watch has not listed it yet.
 var ErrNotSynced = errors.New("not synced yet")
 
@@ -118,8 +124,51 @@ func (s *Source) GetConfigMap(namespace, name string) (*v1.ConfigMap, error) {
 // objectWatch is one object's informer.
 type objectWatch struct {
 	informer cache.SharedIndexInformer
+	stop     chan struct{}
 	mu       sync.Mutex
 	lastErr  error
+	lastUsed time.Time
+}
+
+func (w *objectWatch) used(now time.Time) {
+	w.mu.Lock()
+	w.lastUsed = now
+	w.mu.Unlock()
+}
+
+func (w *objectWatch) idleSince() time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.lastUsed
+}
+
+// GC stops the watches not read for IdleWatch; it returns how many remain.
+func (s *Source) GC() int {
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for ref, w := range s.watches {
+		if now.Sub(w.idleSince()) > IdleWatch {
+			close(w.stop)
+			delete(s.watches, ref)
+		}
+	}
+	return len(s.watches)
+}
+
+// Run collects idle watches until ctx ends, then stops every watch.
+func (s *Source) Run(ctx context.Context) {
+	t := time.NewTicker(IdleWatch / 4)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			s.Stop()
+			return
+		case <-t.C:
+			s.GC()
+		}
+	}
 }
 
 func (w *objectWatch) err() error {
@@ -137,6 +186,7 @@ func (s *Source) get(ref volume.ObjectRef) (runtime.Object, error) {
 	if err != nil {
 		return nil, err
 	}
+	w.used(s.now())
 	if !w.informer.HasSynced() {
 		deadline := time.Now().Add(SyncTimeout)
 		for !w.informer.HasSynced() && time.Now().Before(deadline) {
@@ -157,6 +207,19 @@ func (s *Source) get(ref volume.ObjectRef) (runtime.Object, error) {
 		return nil, volume.NotFound(kind, ref.Name)
 	}
 	return obj.(runtime.Object), nil
+}
+
+// mergeStop closes when either a or b does.
+func mergeStop(a, b <-chan struct{}) <-chan struct{} {
+	out := make(chan struct{})
+	go func() {
+		select {
+		case <-a:
+		case <-b:
+		}
+		close(out)
+	}()
+	return out
 }
 
 // watchFor returns ref's watch, starting it on first use.
@@ -200,7 +263,7 @@ func (s *Source) watchFor(ref volume.ObjectRef) (*objectWatch, error) {
 			},
 		}
 	}
-	w := &objectWatch{informer: cache.NewSharedIndexInformer(lw, example, 0, cache.Indexers{})}
+	w := &objectWatch{informer: cache.NewSharedIndexInformer(lw, example, 0, cache.Indexers{}), stop: make(chan struct{}), lastUsed: s.now()}
 	w.informer.SetWatchErrorHandler(func(_ *cache.Reflector, err error) {
 		w.mu.Lock()
 		w.lastErr = err
@@ -214,6 +277,6 @@ func (s *Source) watchFor(ref volume.ObjectRef) (*objectWatch, error) {
 		DeleteFunc: notify,
 	})
 	s.watches[ref] = w
-	go w.informer.Run(s.stop)
+	go w.informer.Run(mergeStop(s.stop, w.stop))
 	return w, nil
 }

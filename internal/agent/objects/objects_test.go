@@ -128,3 +128,30 @@ func TestTokensRenewPast80Percent(t *testing.T) {
 		t.Fatalf("request %+v", lastReq.Spec)
 	}
 }
+
+func TestIdleWatchesAreCollected(t *testing.T) {
+	client := fake.NewSimpleClientset(&v1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "a"}})
+	clock := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	s := New(client, func() time.Time { return clock }, nil)
+	defer s.Stop()
+	if _, err := s.GetConfigMap("ns", "a"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetConfigMap("ns", "b"); err == nil {
+		t.Fatal("b found")
+	}
+	clock = clock.Add(IdleWatch / 2)
+	s.GetConfigMap("ns", "a") // a stays in use
+	clock = clock.Add(IdleWatch/2 + time.Second)
+	if n := s.GC(); n != 1 {
+		t.Fatalf("%d watches left, want 1", n)
+	}
+	clock = clock.Add(IdleWatch + time.Second)
+	if n := s.GC(); n != 0 {
+		t.Fatalf("%d watches left, want 0", n)
+	}
+	// A read after collection starts a new watch.
+	if cm, err := s.GetConfigMap("ns", "a"); err != nil || cm.Name != "a" {
+		t.Fatalf("%v %v", cm, err)
+	}
+}
