@@ -111,12 +111,14 @@ func (w *worker) kill(ctx context.Context, pod *v1.Pod, obs *plan.Observed, kill
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			// As the kubelet: the Killing event, then preStop (within
+			// the grace), then the stop signal with the grace left.
+			if !w.orphan {
+				w.events.Event(pod, fieldPath(pod, k.Name), v1.EventTypeNormal, EventKilling, k.Message)
+			}
 			grace := k.Grace
 			if c := specOf(pod, k.Name); c != nil {
 				grace = w.hooks.PreStop(ctx, pod, c, k.ContainerID, t, grace)
-			}
-			if !w.orphan {
-				w.events.Event(pod, fieldPath(pod, k.Name), v1.EventTypeNormal, EventKilling, k.Message)
 			}
 			if err := w.rt.StopContainer(ctx, k.ContainerID, grace); err != nil && !isNotFound(err) {
 				w.logf("pod %s: stopping container %s: %v", podName(pod), k.Name, err)
