@@ -122,6 +122,23 @@ spec:
 		t.Errorf("projected volume not read-only or not the atomic writer layout: %v\n%s", err, out)
 	}
 
+	// The service account token volume the admission plugin adds.
+	pp, err := cs.CoreV1().Pods("default").Get(context.Background(), "projected", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hasToken := false
+	for _, v := range pp.Spec.Volumes {
+		hasToken = hasToken || strings.HasPrefix(v.Name, "kube-api-access-")
+	}
+	if !hasToken {
+		t.Errorf("no kube-api-access volume in %v", pp.Spec.Volumes)
+	} else if out, err := volumesExec(s, "projected", "sh", "-c",
+		"cd /var/run/secrets/kubernetes.io/serviceaccount && cat namespace && echo && head -c 3 token && echo && head -1 ca.crt"); err != nil ||
+		out != "default\neyJ\n-----BEGIN CERTIFICATE-----\n" {
+		t.Errorf("token volume: %q %v", out, err)
+	}
+
 	// A changed secret reaches the file; the env var keeps its value.
 	s.write("pass.yaml", `apiVersion: v1
 kind: Secret
@@ -145,6 +162,7 @@ stringData: {password.txt: n3w-pa55}
 kind: Pod
 metadata: {name: cfg}
 spec:
+  automountServiceAccountToken: false
   terminationGracePeriodSeconds: 1
   containers:
   - name: c
@@ -168,6 +186,12 @@ spec:
 	}
 	if out, _ := volumesExec(s, "cfg", "stat", "-L", "-c", "%a", "/etc/config/props/game.properties"); strings.TrimSpace(out) != "400" {
 		t.Errorf("item mode: %q", out)
+	}
+	if out, err := volumesExec(s, "cfg", "sh", "-c", "touch /etc/config/x"); err == nil || !strings.Contains(out, "Read-only file system") {
+		t.Errorf("configMap volume writable: %q", out)
+	}
+	if out, err := volumesExec(s, "cfg", "ls", "/var/run/secrets/kubernetes.io/serviceaccount"); err == nil {
+		t.Errorf("automountServiceAccountToken: false, yet the token directory exists: %q", out)
 	}
 	if out, _ := volumesExec(s, "cfg", "env"); !strings.Contains(out, "CFG_game.properties=enemies=aliens\nlives=3") {
 		t.Errorf("envFrom: %q", out)

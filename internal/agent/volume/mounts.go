@@ -20,6 +20,7 @@ func Mounts(c *v1.Container, paths map[string]string) ([]runtime.Mount, error) {
 		if !ok {
 			return nil, fmt.Errorf("volumeMount %q of container %q: no volume of that name is set up", vm.Name, c.Name)
 		}
+		readOnly := vm.ReadOnly || apiDataDir(hp)
 		if vm.SubPath != "" {
 			sub := filepath.Clean(vm.SubPath)
 			if filepath.IsAbs(sub) || sub == ".." || strings.HasPrefix(sub, "../") {
@@ -32,11 +33,21 @@ func Mounts(c *v1.Container, paths map[string]string) ([]runtime.Mount, error) {
 				}
 			}
 		}
-		m := runtime.Mount{ContainerPath: vm.MountPath, HostPath: hp, ReadOnly: vm.ReadOnly}
+		m := runtime.Mount{ContainerPath: vm.MountPath, HostPath: hp, ReadOnly: readOnly}
 		if vm.MountPropagation != nil {
 			m.Propagation = *vm.MountPropagation
 		}
 		out = append(out, m)
 	}
 	return out, nil
+}
+
+// apiDataDir reports a secret, configMap, downwardAPI or projected volume
+// (by its plugin directory): the kubelet always mounts these read-only.
+func apiDataDir(hostPath string) bool {
+	switch filepath.Base(filepath.Dir(hostPath)) {
+	case (&Secret{}).Dir(), (&ConfigMap{}).Dir(), (&DownwardAPI{}).Dir(), (&Projected{}).Dir():
+		return true
+	}
+	return false
 }

@@ -81,6 +81,12 @@ func TestMounts(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "a/b")); err != nil {
 		t.Fatal("subPath not created")
 	}
+	// API data volumes are read-only whatever the mount says.
+	sec := filepath.Join(dir, "kubernetes.io~secret", "s")
+	c.VolumeMounts = []v1.VolumeMount{{Name: "s", MountPath: "/s"}}
+	if ms, err := Mounts(c, map[string]string{"s": sec}); err != nil || !ms[0].ReadOnly {
+		t.Fatalf("secret mount %+v %v", ms, err)
+	}
 	c.VolumeMounts = []v1.VolumeMount{{Name: "v", MountPath: "/x", SubPath: "../etc"}}
 	if _, err := Mounts(c, map[string]string{"v": dir}); err == nil {
 		t.Fatal("subPath escaping the volume accepted")
