@@ -3,8 +3,11 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -279,4 +282,71 @@ func saStripTokenVolume(p *corev1.Pod) {
 	}
 	strip(p.Spec.InitContainers)
 	strip(p.Spec.Containers)
+}
+
+// TestServiceAccountTokenInPod: on a server with its agent, a pod's
+// mounted token, ca.crt and namespace reach the API (TLS verified by the
+// mounted CA), RBAC applies to it, and it dies with the pod; opting out
+// leaves no directory.
+func TestServiceAccountTokenInPod(t *testing.T) {
+	s, cs := volumesStart(t)
+	saWaitDefault(t, s, "default")
+	const dir = "/var/run/secrets/kubernetes.io/serviceaccount"
+	clusterApply(t, s, "tok", clusterPod("tok", "", "Always", "busybox", "exec sleep 3600"))
+	clusterApply(t, s, "notok", clusterPod("notok", "  automountServiceAccountToken: false\n", "Always", "busybox", "exec sleep 3600"))
+	pod := volumesRunning(t, cs, "tok")
+	volumesRunning(t, cs, "notok")
+
+	read := func(file string) string {
+		out, err := volumesExec(s, "tok", "cat", dir+"/"+file)
+		if err != nil {
+			t.Fatalf("cat %s: %v %s", file, err, out)
+		}
+		return out
+	}
+	tok, ca := strings.TrimSpace(read("token")), read("ca.crt")
+	if ns := read("namespace"); ns != "default" {
+		t.Errorf("namespace file %q", ns)
+	}
+	apiContains(t, "mounted token claims", saClaims(t, tok), `"sub":"system:serviceaccount:default:default"`,
+		`"pod":{"name":"tok","uid":"`+string(pod.UID)+`"}`)
+
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM([]byte(ca)) {
+		t.Fatalf("ca.crt is not PEM: %q", ca)
+	}
+	// The in-cluster name the serving certificate carries, verified by
+	// the mounted CA only.
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "kubernetes.default.svc"}}}
+	get := func(path string) (int, string) {
+		req, _ := http.NewRequest("GET", "https://127.0.0.1:"+strconv.Itoa(s.port)+path, nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("GET %s with the mounted CA: %v", path, err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := get("/api"); code != 200 {
+		t.Fatalf("mounted token: GET /api %d %s", code, body)
+	}
+	if code, body := get("/api/v1/namespaces/default/pods"); code != http.StatusForbidden || !strings.Contains(body, `cannot list resource \"pods\"`) {
+		t.Fatalf("mounted token without a binding: %d %s", code, body)
+	}
+	s.kubectl("create", "rolebinding", "tok-view", "--clusterrole=view", "--serviceaccount=default:default")
+	if code, body := get("/api/v1/namespaces/default/pods"); code != 200 || !strings.Contains(body, `"name":"tok"`) {
+		t.Fatalf("mounted token with view: %d %s", code, body)
+	}
+
+	if out, err := volumesExec(s, "notok", "ls", dir); err == nil {
+		t.Errorf("automountServiceAccountToken: false still has %s: %s", dir, out)
+	}
+
+	s.kubectl("delete", "pod", "tok", "--grace-period=1")
+	if code, body := get("/api"); code != http.StatusUnauthorized {
+		t.Fatalf("token of a deleted pod: %d %s", code, body)
+	}
 }
