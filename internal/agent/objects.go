@@ -47,7 +47,12 @@ func (m *Manager) wakeReferencing(ref volume.ObjectRef) {
 // changed objects, labels, annotations and expiring tokens reach the
 // files. Env vars and subPath mounts never change.
 func (w *worker) refreshVolumes(ctx context.Context, pod *v1.Pod) {
-	if w.orphan || w.volumePaths == nil || w.volumesReleased || pod.DeletionTimestamp != nil {
+	if w.orphan || w.volumesReleased || pod.DeletionTimestamp != nil {
+		return
+	}
+	// Volumes this worker set up, or those of a pod found running after
+	// an agent restart.
+	if w.volumePaths == nil && (w.lastStatus == nil || w.lastStatus.Phase != v1.PodRunning) {
 		return
 	}
 	if err := w.volumes.Refresh(ctx, pod, PodDir(w.dataDir, pod), w.objects); err != nil {
