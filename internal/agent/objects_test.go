@@ -127,7 +127,7 @@ spec:
 	t.Logf("notification -> file: %v", time.Since(start))
 	creates := 0
 	for _, c := range rt.callList() {
-		if strings.HasPrefix(c, "CreateContainer") {
+		if strings.HasPrefix(c, "create ") {
 			creates++
 		}
 	}
