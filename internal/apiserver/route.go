@@ -65,6 +65,10 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	}
 	rq := &request{s: s, w: w, r: r, info: info, res: res,
 		gr: schema.GroupResource{Group: res.GVR.Group, Resource: res.GVR.Resource}}
+	if isSelfSubjectAccessReview(rq) {
+		s.serveSelfSubjectAccessReview(rq)
+		return
+	}
 	if info.Subresource != "" {
 		s.serveSubresource(rq)
 		return

@@ -52,8 +52,8 @@ func adminRules() []rbacv1.PolicyRule {
 // read (ClusterRole system:discovery).
 var DiscoveryPaths = []string{"/api", "/api/*", "/apis", "/apis/*", "/version", "/version/", "/openapi", "/openapi/*", "/healthz", "/livez", "/readyz"}
 
-// BootstrapClusterRoles are cluster-admin, admin, edit, view and
-// system:discovery.
+// BootstrapClusterRoles are cluster-admin, admin, edit, view,
+// system:discovery and system:basic-user (kubectl auth can-i).
 func BootstrapClusterRoles() []rbacv1.ClusterRole {
 	return []rbacv1.ClusterRole{
 		{ObjectMeta: bootstrapMeta("cluster-admin"), Rules: []rbacv1.PolicyRule{
@@ -64,16 +64,18 @@ func BootstrapClusterRoles() []rbacv1.ClusterRole {
 		{ObjectMeta: bootstrapMeta("edit"), Rules: editRules()},
 		{ObjectMeta: bootstrapMeta("view"), Rules: viewRules()},
 		{ObjectMeta: bootstrapMeta("system:discovery"), Rules: []rbacv1.PolicyRule{{Verbs: []string{"get"}, NonResourceURLs: DiscoveryPaths}}},
+		{ObjectMeta: bootstrapMeta("system:basic-user"), Rules: []rbacv1.PolicyRule{
+			rule([]string{"create"}, []string{"authorization.k8s.io"}, "selfsubjectaccessreviews")}},
 	}
 }
 
 // BootstrapClusterRoleBindings bind system:masters to cluster-admin and
-// system:authenticated to system:discovery.
+// system:authenticated to system:discovery and system:basic-user.
 func BootstrapClusterRoleBindings() []rbacv1.ClusterRoleBinding {
 	bind := func(role, group string) rbacv1.ClusterRoleBinding {
 		return rbacv1.ClusterRoleBinding{ObjectMeta: bootstrapMeta(role),
 			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role},
 			Subjects: []rbacv1.Subject{{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: group}}}
 	}
-	return []rbacv1.ClusterRoleBinding{bind("cluster-admin", GroupMasters), bind("system:discovery", GroupAuthenticated)}
+	return []rbacv1.ClusterRoleBinding{bind("cluster-admin", GroupMasters), bind("system:discovery", GroupAuthenticated), bind("system:basic-user", GroupAuthenticated)}
 }

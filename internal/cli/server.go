@@ -42,6 +42,7 @@ import (
 	"github.com/peapod/peapod/internal/registry/role"
 	"github.com/peapod/peapod/internal/registry/rolebinding"
 	"github.com/peapod/peapod/internal/registry/secret"
+	"github.com/peapod/peapod/internal/registry/selfsubjectaccessreview"
 	"github.com/peapod/peapod/internal/registry/serviceaccount"
 	"github.com/peapod/peapod/internal/storage"
 )
@@ -307,6 +308,7 @@ func serverResources() []*registry.Resource {
 		serviceaccount.NewResource(), event.NewResource(), node.NewResource(), lease.NewResource(),
 		podpreset.NewResource(),
 		role.NewResource(), rolebinding.NewResource(), clusterrole.NewResource(), clusterrolebinding.NewResource(),
+		selfsubjectaccessreview.NewResource(),
 	}
 }
 

@@ -115,7 +115,21 @@ spec:
 		}
 		apiContains(t, "403 Status", string(body), `"kind":"Status"`, `"reason":"Forbidden"`, `"code":403`, strings.ReplaceAll(forbidden, `"`, `\"`))
 
+		canI := func(args ...string) string {
+			out, _ := s.kubectlCmd(context.Background(), append([]string{"auth", "can-i", "--token", tok}, args...)...).CombinedOutput()
+			return strings.TrimSpace(string(out))
+		}
+		if got := canI("list", "pods"); got != "no" {
+			t.Errorf("can-i list pods before the binding: %q", got)
+		}
 		s.kubectl("create", "rolebinding", "default-view", "--clusterrole=view", "--serviceaccount=default:default")
+		for _, c := range []struct{ args, want string }{
+			{"list pods", "yes"}, {"get pods/log", "yes"}, {"list pods -n kube-system", "no"}, {"get secrets", "no"}, {"delete pods", "no"}, {"get /api", "yes"},
+		} {
+			if got := canI(strings.Fields(c.args)...); got != c.want {
+				t.Errorf("can-i %s: %q, want %q", c.args, got, c.want)
+			}
+		}
 		apiContains(t, "rolebinding", s.kubectl("get", "rolebinding", "default-view", "-o", "wide"), "ClusterRole/view", "default/default")
 		apiContains(t, "list with view", s.kubectl("--token", tok, "get", "pods"), "sa-pod")
 		s.kubectl("create", "namespace", "sa-other")

@@ -1,0 +1,60 @@
+package apiserver
+
+import (
+	"net/http"
+
+	authorizationv1 "k8s.io/api/authorization/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/peapod/peapod/internal/auth"
+)
+
+// isSelfSubjectAccessReview reports whether rq is for
+// authorization.k8s.io selfsubjectaccessreviews, which the edge answers
+// itself (nothing is stored).
+func isSelfSubjectAccessReview(rq *request) bool {
+	return rq.res.GVR.Group == authorizationv1.GroupName && rq.res.GVR.Resource == "selfsubjectaccessreviews"
+}
+
+// serveSelfSubjectAccessReview answers `kubectl auth can-i`: the
+// requesting user's authorizer decision on the reviewed attributes.
+func (s *Server) serveSelfSubjectAccessReview(rq *request) {
+	if rq.info.Verb != "create" || rq.info.Subresource != "" {
+		s.methodNotAllowed(rq)
+		return
+	}
+	body, err := readBody(rq.r, s.cfg.MaxRequestBytes)
+	if err != nil {
+		rq.fail(err)
+		return
+	}
+	obj, _, err := s.decoder().decode(body, mediaType(rq.r), rq.res.GVK(), rq.res.New(), validationIgnore)
+	if err != nil {
+		rq.fail(err)
+		return
+	}
+	review := obj.(*authorizationv1.SelfSubjectAccessReview)
+	if errs := rq.res.Strategy.Validate(rq.r.Context(), review); len(errs) > 0 {
+		rq.fail(invalid(rq.res.GVK().GroupKind(), "", errs))
+		return
+	}
+	u, _ := auth.UserFrom(rq.r.Context())
+	var req auth.Request
+	if ra := review.Spec.ResourceAttributes; ra != nil {
+		req = auth.Request{Verb: ra.Verb, APIGroup: ra.Group, Resource: ra.Resource, Subresource: ra.Subresource,
+			Namespace: ra.Namespace, Name: ra.Name}
+		if ra.FieldSelector != nil {
+			req.FieldSelector = ra.FieldSelector.RawSelector
+		}
+	} else {
+		req = auth.Request{Verb: review.Spec.NonResourceAttributes.Verb, Path: review.Spec.NonResourceAttributes.Path}
+	}
+	allowed := s.cfg.Authorizer == nil || s.cfg.Authorizer.Authorize(rq.r.Context(), u, req)
+	review.Status = authorizationv1.SubjectAccessReviewStatus{Allowed: allowed}
+	if allowed {
+		review.Status.Reason = "allowed by the peapod authorizer (system:masters, Node or RBAC)"
+	}
+	review.CreationTimestamp = metav1.Time{}
+	review.TypeMeta = metav1.TypeMeta{Kind: "SelfSubjectAccessReview", APIVersion: authorizationv1.SchemeGroupVersion.String()}
+	s.writeJSON(rq.w, rq.r, http.StatusCreated, review)
+}
