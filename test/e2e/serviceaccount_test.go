@@ -168,6 +168,17 @@ spec:
 		if code, body := s.raw("GET", "/api", "", nil, tok); code != http.StatusUnauthorized {
 			t.Fatalf("bound token after delete: %d %s", code, body)
 		}
+		// A token of a deleted (even recreated) ServiceAccount is refused.
+		s.kubectl("create", "serviceaccount", "temp")
+		tempTok := strings.TrimSpace(s.kubectl("create", "token", "temp"))
+		if code, body := s.raw("GET", "/api", "", nil, tempTok); code != 200 {
+			t.Fatalf("temp SA token: %d %s", code, body)
+		}
+		s.kubectl("delete", "serviceaccount", "temp")
+		s.kubectl("create", "serviceaccount", "temp")
+		if code, body := s.raw("GET", "/api", "", nil, tempTok); code != http.StatusUnauthorized {
+			t.Fatalf("token of a recreated SA: %d %s", code, body)
+		}
 		out, err := s.kubectlCmd(context.Background(), "create", "token", "default", "--bound-object-kind", "Pod", "--bound-object-name", "bound").CombinedOutput()
 		if err == nil || !strings.Contains(string(out), `pods "bound" not found`) {
 			t.Fatalf("token for a missing pod: %v %s", err, out)
