@@ -18,6 +18,7 @@ import (
 	"time"
 
 	v1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -28,7 +29,7 @@ import (
 	"github.com/peapod/peapod/internal/agent/volume"
 )
 
-// SyncTimeout bounds the wait for a new watch's first list.
+// SyncTimeout bounds a direct read while a new watch lists.
 const SyncTimeout = 10 * time.Second
 
 // IdleWatch is how long a watch lives without reads. Pods with volumes
@@ -36,9 +37,6 @@ const SyncTimeout = 10 * time.Second
 // uses any more (or used only for env, fixed at container start) lapse;
 // the next read starts a new watch.
 const IdleWatch = 2 * time.Minute
-
-// ErrNotSynced is returned when an object's watch has not listed it yet.
-var ErrNotSynced = errors.New("not synced yet")
 
 // Source is a volume.ObjectSource on an API client.
 type Source struct {
@@ -188,16 +186,9 @@ func (s *Source) get(ref volume.ObjectRef) (runtime.Object, error) {
 	}
 	w.used(s.now())
 	if !w.informer.HasSynced() {
-		deadline := time.Now().Add(SyncTimeout)
-		for !w.informer.HasSynced() && time.Now().Before(deadline) {
-			time.Sleep(10 * time.Millisecond)
-		}
-		if !w.informer.HasSynced() {
-			if e := w.err(); e != nil {
-				return nil, fmt.Errorf("%s %q: %w", kind, ref.Name, e)
-			}
-			return nil, fmt.Errorf("%s %q: %w", kind, ref.Name, ErrNotSynced)
-		}
+		// A new watch is still listing: read the object directly once
+		// (one GET instead of waiting for the list; the watch takes over).
+		return s.direct(ref, kind, w)
 	}
 	obj, ok, err := w.informer.GetStore().GetByKey(ref.Namespace + "/" + ref.Name)
 	if err != nil {
@@ -207,6 +198,29 @@ func (s *Source) get(ref volume.ObjectRef) (runtime.Object, error) {
 		return nil, volume.NotFound(kind, ref.Name)
 	}
 	return obj.(runtime.Object), nil
+}
+
+// direct GETs ref while its watch syncs.
+func (s *Source) direct(ref volume.ObjectRef, kind string, w *objectWatch) (runtime.Object, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), SyncTimeout)
+	defer cancel()
+	var obj runtime.Object
+	var err error
+	if ref.Kind == "Secret" {
+		obj, err = s.client.CoreV1().Secrets(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
+	} else {
+		obj, err = s.client.CoreV1().ConfigMaps(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
+	}
+	if apierrors.IsNotFound(err) {
+		return nil, volume.NotFound(kind, ref.Name)
+	}
+	if err != nil {
+		if e := w.err(); e != nil {
+			err = e
+		}
+		return nil, fmt.Errorf("%s %q: %w", kind, ref.Name, err)
+	}
+	return obj, nil
 }
 
 // mergeStop closes when either a or b does.

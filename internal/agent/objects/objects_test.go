@@ -72,14 +72,22 @@ func TestSecretsAndConfigMapsFollowTheWatch(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	seen := map[volume.ObjectRef]bool{}
-	for _, c := range changes {
-		seen[c] = true
-	}
-	if !seen[volume.ObjectRef{Kind: "Secret", Namespace: "ns", Name: "user"}] || !seen[volume.ObjectRef{Kind: "Secret", Namespace: "ns", Name: "nope"}] {
-		t.Fatalf("changes %v", changes)
+	// The watches report the changes (the first reads may have been
+	// direct GETs while they listed).
+	for {
+		mu.Lock()
+		seen := map[volume.ObjectRef]bool{}
+		for _, c := range changes {
+			seen[c] = true
+		}
+		mu.Unlock()
+		if seen[volume.ObjectRef{Kind: "Secret", Namespace: "ns", Name: "user"}] && seen[volume.ObjectRef{Kind: "Secret", Namespace: "ns", Name: "nope"}] {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("changes %v", seen)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
