@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 )
 
 // registryBadPod has one error of each kind the registry reports.
@@ -90,7 +91,7 @@ func registryFail(t *testing.T, s *apiServer, args ...string) string {
 // column from a status write, field selectors, graceful delete and the
 // table columns of every resource.
 func TestRegistryThroughKubectl(t *testing.T) {
-	s := apiStart(t, "--disable-scheduler")
+	s := apiStart(t, "--disable-scheduler", "--node-monitor-grace-period=10m")
 
 	s.write("bad.yaml", registryBadPod)
 	out := registryFail(t, s, "apply", "-f", "bad.yaml")
@@ -128,7 +129,10 @@ func TestRegistryThroughKubectl(t *testing.T) {
 	apiContains(t, "pod update", out, "spec: Forbidden: pod updates may not change fields other than `spec.containers[*].image`")
 
 	// Bind to a node and write a crash-looping status, as an agent would.
-	s.write("node.yaml", registryNode)
+	// A fresh heartbeat, so that the node lifecycle controller leaves the
+	// simulated node (and its pod) alone for the grace period.
+	now := time.Now().UTC().Format(time.RFC3339)
+	s.write("node.yaml", strings.ReplaceAll(registryNode, `lastHeartbeatTime: "2026-01-01T00:00:00Z"`, `lastHeartbeatTime: "`+now+`"`))
 	s.kubectl("create", "-f", "node.yaml")
 	s.write("binding.json", `{"apiVersion":"v1","kind":"Binding","metadata":{"name":"web"},"target":{"kind":"Node","name":"node1"}}`)
 	s.kubectl("create", "--raw", "/api/v1/namespaces/default/pods/web/binding", "-f", "binding.json")
