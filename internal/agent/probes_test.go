@@ -102,9 +102,12 @@ func TestPostStartFailureKillsAndRestarts(t *testing.T) {
 	h.send(staticPod(t, `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{"terminationGracePeriodSeconds":1,
 	"containers":[{"name":"c","image":"busybox","imagePullPolicy":"IfNotPresent",
 	  "lifecycle":{"postStart":{"exec":{"command":["hook"]}},"preStop":{"exec":{"command":["bye"]}}}}]}}`))
-	h.waitFor("p-n1", "PostStartHookError", func(p *v1.Pod) bool {
+	// PostStartHookError, then (the killed instance is a failed one) the
+	// crash-loop back-off.
+	h.waitFor("p-n1", "PostStartHookError or CrashLoopBackOff", func(p *v1.Pod) bool {
 		cs := p.Status.ContainerStatuses
-		return len(cs) == 1 && cs[0].State.Waiting != nil && cs[0].State.Waiting.Reason == "PostStartHookError"
+		return len(cs) == 1 && cs[0].State.Waiting != nil &&
+			(cs[0].State.Waiting.Reason == "PostStartHookError" || cs[0].State.Waiting.Reason == "CrashLoopBackOff")
 	})
 	rt.set("hook", 0)
 	rt.set("bye", 1)
