@@ -8,7 +8,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -285,28 +284,14 @@ func TestProbesLatency(t *testing.T) {
 }
 
 // TestProbesKubectl runs the seed's test-liveness-exec pod through kubectl
-// on a server with its built-in agent: `kubectl describe` shows the
+// on a server with one joined agent: `kubectl describe` shows the
 // Unhealthy and Killing events and `kubectl get` RESTARTS 1.
 func TestProbesKubectl(t *testing.T) {
 	t.Parallel()
-	n := runtimeSubnetSeq.Add(1)
-	bridge := fmt.Sprintf("pppr%d%d", os.Getpid()%1000, n)
-	s := apiStart(t, "--disable-agent=false", "--agent-port", fmt.Sprint(agentFreePort(t)), "--node-name", "probes-node",
-		"--bridge-name", bridge, "--pod-cidr", agentTestCIDR(n))
-	check := runtimeLeakCheck(t, s.dataDir)
-	run(t, peapodBin, "image", "import", "--data-dir", s.dataDir, busyboxImage(t))
+	s := apiStart(t)
 	cs := s.clientset()
-	t.Cleanup(func() {
-		clusterDeleteAllPods(t, s, cs)
-		s.cmd.Process.Signal(syscall.SIGTERM)
-		s.cmd.Wait()
-		s.cmd = nil
-		check()
-		if t.Failed() {
-			out, _ := os.ReadFile(filepath.Join(s.dataDir, "server.log"))
-			t.Logf("server log:\n%s", out)
-		}
-	})
+	clusterStartAgent(t, s, "probes-node", "")
+	t.Cleanup(func() { clusterDeleteAllPods(t, s, cs) }) // runs before the agent stops
 	clusterApply(t, s, "test-liveness-exec", probesSeedPod)
 	start := time.Now()
 	clusterWaitPod(t, cs, "test-liveness-exec", "restarted", 110*time.Second, func(p *v1.Pod) bool {
