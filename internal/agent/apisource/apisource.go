@@ -10,6 +10,7 @@ import (
 	"time"
 
 	v1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/types"
@@ -95,12 +96,16 @@ func (s *Source) Run(ctx context.Context, out chan<- []*v1.Pod) {
 	if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
 		return
 	}
+	var sent map[types.UID]*v1.Pod
 	for {
 		pods := s.withTombs(snapshot(inf.GetStore()), time.Now())
-		select {
-		case out <- pods:
-		case <-ctx.Done():
-			return
+		if next, changed := Changed(sent, pods); changed {
+			select {
+			case out <- pods:
+				sent = next
+			case <-ctx.Done():
+				return
+			}
 		}
 		select {
 		case <-changed:
@@ -108,6 +113,27 @@ func (s *Source) Run(ctx context.Context, out chan<- []*v1.Pod) {
 			return
 		}
 	}
+}
+
+// Changed reports whether pods differ from the set last sent other than
+// in their status (which the agent itself writes: each status write would
+// otherwise send the whole set again and wake every pod's worker), and
+// returns the new set to remember.
+func Changed(last map[types.UID]*v1.Pod, pods []*v1.Pod) (map[types.UID]*v1.Pod, bool) {
+	next := make(map[types.UID]*v1.Pod, len(pods))
+	changed := last == nil || len(last) != len(pods)
+	for _, p := range pods {
+		q := p.DeepCopy()
+		q.Status = v1.PodStatus{}
+		q.ResourceVersion = ""
+		q.ManagedFields = nil
+		next[p.UID] = q
+		if !changed {
+			prev, ok := last[p.UID]
+			changed = !ok || !apiequality.Semantic.DeepEqual(prev, q)
+		}
+	}
+	return next, changed
 }
 
 func snapshot(store cache.Store) []*v1.Pod {

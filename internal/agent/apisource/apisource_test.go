@@ -67,3 +67,30 @@ func TestForceDeletedPodStaysMarkedDeleted(t *testing.T) {
 		t.Errorf("expired tombstones kept: %d", len(got))
 	}
 }
+
+func TestChangedIgnoresStatusOnlyUpdates(t *testing.T) {
+	a := pod("a")
+	a.ResourceVersion = "1"
+	sent, changed := Changed(nil, []*v1.Pod{a})
+	if !changed {
+		t.Fatal("first set not sent")
+	}
+	b := a.DeepCopy()
+	b.ResourceVersion = "2"
+	b.Status.Phase = v1.PodRunning
+	if _, changed := Changed(sent, []*v1.Pod{b}); changed {
+		t.Error("a status-only update sent the set again")
+	}
+	c := b.DeepCopy()
+	ts := metav1.Now()
+	c.DeletionTimestamp = &ts
+	if _, changed := Changed(sent, []*v1.Pod{c}); !changed {
+		t.Error("a deletion was not sent")
+	}
+	if _, changed := Changed(sent, nil); !changed {
+		t.Error("a removed pod was not sent")
+	}
+	if _, changed := Changed(map[types.UID]*v1.Pod{}, nil); changed {
+		t.Error("an empty set sent again")
+	}
+}
