@@ -313,3 +313,58 @@ func TestProbesKubectl(t *testing.T) {
 		}
 	}
 }
+
+// TestProbesAgentLoad (PEAPOD_BENCH_PROBES=<pods>, root) runs that many
+// static pods, each with an exec liveness probe and an HTTP readiness probe
+// every second, and samples the agent's CPU (its own, and its reaped
+// children: runc exec) and RSS over 30 s. Figures in docs/benchmarks.md.
+func TestProbesAgentLoad(t *testing.T) {
+	n, _ := strconv.Atoi(os.Getenv("PEAPOD_BENCH_PROBES"))
+	if n <= 0 {
+		t.Skip("PEAPOD_BENCH_PROBES=<pods> runs this benchmark")
+	}
+	e := agentNewEnv(t)
+	for i := 0; i < n; i++ {
+		e.write(fmt.Sprintf("p%d.yaml", i), probesPod(fmt.Sprintf("load%d", i), "", `    command: [sh, -c, 'echo ok > /tmp/index.html; exec httpd -f -p 8080 -h /tmp']
+    livenessProbe: {exec: {command: [cat, /tmp/index.html]}, periodSeconds: 1}
+    readinessProbe: {httpGet: {path: /index.html, port: 8080}, periodSeconds: 1}`))
+	}
+	start := time.Now()
+	e.waitFor("every pod ready", 10*time.Minute, func(pods []v1.Pod) bool {
+		ready := 0
+		for i := range pods {
+			if podReady(&pods[i]) {
+				ready++
+			}
+		}
+		return ready == n
+	})
+	t.Logf("%d pods ready after %v", n, time.Since(start).Round(time.Second))
+	e.mu.Lock()
+	pid := e.cmd.Process.Pid
+	e.mu.Unlock()
+	cpu := func() (self, children float64) {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := strings.Fields(string(b)[strings.LastIndex(string(b), ")")+2:])
+		v := func(i int) float64 { x, _ := strconv.ParseFloat(f[i], 64); return x / 100 } // USER_HZ 100
+		return v(11) + v(12), v(13) + v(14)
+	}
+	rss := func() string {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "VmRSS:") {
+				return strings.TrimSpace(strings.TrimPrefix(l, "VmRSS:"))
+			}
+		}
+		return "?"
+	}
+	const window = 30 * time.Second
+	s0, c0 := cpu()
+	time.Sleep(window)
+	s1, c1 := cpu()
+	t.Logf("%d pods, exec liveness + HTTP readiness every 1 s: agent CPU %.1f%% of a core (+ %.1f%% in reaped children), RSS %s",
+		n, 100*(s1-s0)/window.Seconds(), 100*(c1-c0)/window.Seconds(), rss())
+}
