@@ -10,9 +10,12 @@ import (
 
 // Event reasons, as the kubelet spells them (pkg/kubelet/events).
 const (
-	EventPulling           = "Pulling"
-	EventPulled            = "Pulled"
-	EventFailed            = "Failed"
+	EventPulling = "Pulling"
+	EventPulled  = "Pulled"
+	EventFailed  = "Failed"
+	// EventPullFallback: an Always pull could not reach the registry and the
+	// node's copy of the image is used (peapod-specific, see docs/agent.md).
+	EventPullFallback      = "ImagePullFallback"
 	EventBackOff           = "BackOff"
 	EventErrImageNeverPull = "ErrImageNeverPull"
 	EventCreated           = "Created"

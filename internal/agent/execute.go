@@ -239,8 +239,8 @@ func (w *worker) ensureImage(ctx context.Context, pod *v1.Pod, c *v1.Container) 
 		// peapod differs here on purpose: an Always pull that cannot reach
 		// the registry runs the copy the node has (ARCHITECTURE.md:
 		// `image: busybox` works with no network), with a warning.
-		w.events.Event(pod, fp, v1.EventTypeWarning, EventFailed, fmt.Sprintf(
-			"Failed to pull image %q: %v; the registry is unreachable, using the image present on the node", c.Image, err))
+		w.events.Event(pod, fp, v1.EventTypeWarning, EventPullFallback, fmt.Sprintf(
+			"Could not pull image %q: %v; the registry is unreachable, using the image present on the node", c.Image, err))
 		return img.ID, true
 	}
 	if err != nil {
