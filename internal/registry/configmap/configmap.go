@@ -8,8 +8,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -35,7 +33,7 @@ func NewResourceWithClock(now func() time.Time) *registry.Resource {
 		Namespaced:   true,
 		New:          func() runtime.Object { return &corev1.ConfigMap{} },
 		NewList:      func() runtime.Object { return &corev1.ConfigMapList{} },
-		Strategy: &Strategy{table: &registry.TableConvertor{
+		Strategy: &Strategy{registry.BaseStrategy{Table: &registry.TableConvertor{
 			GVK: corev1.SchemeGroupVersion.WithKind("ConfigMap"),
 			Columns: []metav1.TableColumnDefinition{
 				registry.NameColumn(),
@@ -44,12 +42,12 @@ func NewResourceWithClock(now func() time.Time) *registry.Resource {
 			},
 			Row: row,
 			Now: now,
-		}},
+		}}},
 	}
 }
 
 // Strategy implements registry.Strategy for configmaps.
-type Strategy struct{ table *registry.TableConvertor }
+type Strategy struct{ registry.BaseStrategy }
 
 var (
 	_ registry.Strategy    = (*Strategy)(nil)
@@ -62,9 +60,6 @@ func (*Strategy) PrepareForCreate(_ context.Context, obj runtime.Object) {
 	obj.(*corev1.ConfigMap).Generation = 0
 }
 
-// PrepareForUpdate does nothing.
-func (*Strategy) PrepareForUpdate(context.Context, runtime.Object, runtime.Object) {}
-
 // Validate checks a new configmap.
 func (*Strategy) Validate(_ context.Context, obj runtime.Object) field.ErrorList {
 	return Validate(obj.(*corev1.ConfigMap))
@@ -73,23 +68,6 @@ func (*Strategy) Validate(_ context.Context, obj runtime.Object) field.ErrorList
 // ValidateUpdate checks an update, honouring immutable: true.
 func (*Strategy) ValidateUpdate(_ context.Context, obj, old runtime.Object) field.ErrorList {
 	return ValidateUpdate(obj.(*corev1.ConfigMap), old.(*corev1.ConfigMap))
-}
-
-// AllowCreateOnUpdate is false for configmaps.
-func (*Strategy) AllowCreateOnUpdate() bool { return false }
-
-// GetAttrs returns labels and metadata.name, metadata.namespace.
-func (*Strategy) GetAttrs(obj runtime.Object) (labels.Set, fields.Set, error) {
-	return registry.Attrs(&obj.(*corev1.ConfigMap).ObjectMeta, nil)
-}
-
-// SelectableFields lists the resource-specific field selector keys (the
-// edge always allows metadata.name and metadata.namespace).
-func (*Strategy) SelectableFields() []string { return registry.SelectableFields() }
-
-// ConvertToTable renders NAME DATA AGE.
-func (s *Strategy) ConvertToTable(_ context.Context, obj runtime.Object, opts *metav1.TableOptions) (*metav1.Table, error) {
-	return s.table.ConvertToTable(obj, opts)
 }
 
 func row(obj runtime.Object, now time.Time) (metav1.TableRow, error) {

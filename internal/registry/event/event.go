@@ -51,17 +51,17 @@ func NewResourceWithClock(now func() time.Time) *registry.Resource {
 		Namespaced:   true,
 		New:          func() runtime.Object { return &corev1.Event{} },
 		NewList:      func() runtime.Object { return &corev1.EventList{} },
-		Strategy: &Strategy{table: &registry.TableConvertor{
+		Strategy: &Strategy{registry.BaseStrategy{Table: &registry.TableConvertor{
 			GVK:     corev1.SchemeGroupVersion.WithKind("Event"),
 			Columns: columns(),
 			Row:     row,
 			Now:     now,
-		}},
+		}, CreateOnUpdate: true}},
 	}
 }
 
 // Strategy implements registry.Strategy for events.
-type Strategy struct{ table *registry.TableConvertor }
+type Strategy struct{ registry.BaseStrategy }
 
 var (
 	_ registry.Strategy    = (*Strategy)(nil)
@@ -74,9 +74,6 @@ func (*Strategy) PrepareForCreate(_ context.Context, obj runtime.Object) {
 	obj.(*corev1.Event).Generation = 0
 }
 
-// PrepareForUpdate does nothing.
-func (*Strategy) PrepareForUpdate(context.Context, runtime.Object, runtime.Object) {}
-
 // Validate checks a new event.
 func (*Strategy) Validate(_ context.Context, obj runtime.Object) field.ErrorList {
 	return Validate(obj.(*corev1.Event))
@@ -88,9 +85,6 @@ func (*Strategy) Validate(_ context.Context, obj runtime.Object) field.ErrorList
 func (*Strategy) ValidateUpdate(_ context.Context, obj, _ runtime.Object) field.ErrorList {
 	return validateLegacy(obj.(*corev1.Event))
 }
-
-// AllowCreateOnUpdate is true for events, as upstream.
-func (*Strategy) AllowCreateOnUpdate() bool { return true }
 
 // GetAttrs returns labels and the event's selectable fields.
 func (*Strategy) GetAttrs(obj runtime.Object) (labels.Set, fields.Set, error) {
@@ -122,12 +116,6 @@ func Fields(e *corev1.Event) fields.Set {
 // SelectableFields lists the resource-specific field selector keys (the
 // edge always allows metadata.name and metadata.namespace).
 func (*Strategy) SelectableFields() []string { return registry.SelectableFields(selectable()...) }
-
-// ConvertToTable renders LAST SEEN TYPE REASON OBJECT MESSAGE (and wide
-// SUBOBJECT SOURCE FIRST SEEN COUNT NAME).
-func (s *Strategy) ConvertToTable(_ context.Context, obj runtime.Object, opts *metav1.TableOptions) (*metav1.Table, error) {
-	return s.table.ConvertToTable(obj, opts)
-}
 
 // Validate is Kubernetes' event create validation for core/v1 requests:
 // the legacy checks only (no metadata name rules, for old clients).

@@ -8,8 +8,6 @@ import (
 
 	coordinationv1 "k8s.io/api/coordination/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
@@ -29,7 +27,7 @@ func NewResourceWithClock(now func() time.Time) *registry.Resource {
 		Namespaced:   true,
 		New:          func() runtime.Object { return &coordinationv1.Lease{} },
 		NewList:      func() runtime.Object { return &coordinationv1.LeaseList{} },
-		Strategy: &Strategy{table: &registry.TableConvertor{
+		Strategy: &Strategy{registry.BaseStrategy{Table: &registry.TableConvertor{
 			GVK: coordinationv1.SchemeGroupVersion.WithKind("Lease"),
 			Columns: []metav1.TableColumnDefinition{
 				registry.NameColumn(),
@@ -38,12 +36,12 @@ func NewResourceWithClock(now func() time.Time) *registry.Resource {
 			},
 			Row: row,
 			Now: now,
-		}},
+		}, CreateOnUpdate: true}},
 	}
 }
 
 // Strategy implements registry.Strategy for leases.
-type Strategy struct{ table *registry.TableConvertor }
+type Strategy struct{ registry.BaseStrategy }
 
 var (
 	_ registry.Strategy    = (*Strategy)(nil)
@@ -78,23 +76,6 @@ func (*Strategy) Validate(_ context.Context, obj runtime.Object) field.ErrorList
 func (*Strategy) ValidateUpdate(_ context.Context, obj, old runtime.Object) field.ErrorList {
 	l, o := obj.(*coordinationv1.Lease), old.(*coordinationv1.Lease)
 	return append(registry.ValidateObjectMetaUpdate(&l.ObjectMeta, &o.ObjectMeta), validateSpec(&l.Spec)...)
-}
-
-// AllowCreateOnUpdate is true for leases, as upstream (PUT creates).
-func (*Strategy) AllowCreateOnUpdate() bool { return true }
-
-// GetAttrs returns labels and metadata.name, metadata.namespace.
-func (*Strategy) GetAttrs(obj runtime.Object) (labels.Set, fields.Set, error) {
-	return registry.Attrs(&obj.(*coordinationv1.Lease).ObjectMeta, nil)
-}
-
-// SelectableFields lists the resource-specific field selector keys (the
-// edge always allows metadata.name and metadata.namespace).
-func (*Strategy) SelectableFields() []string { return registry.SelectableFields() }
-
-// ConvertToTable renders NAME HOLDER AGE.
-func (s *Strategy) ConvertToTable(_ context.Context, obj runtime.Object, opts *metav1.TableOptions) (*metav1.Table, error) {
-	return s.table.ConvertToTable(obj, opts)
 }
 
 func row(obj runtime.Object, now time.Time) (metav1.TableRow, error) {

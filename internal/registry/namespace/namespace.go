@@ -36,7 +36,7 @@ func NewResourceWithClock(now func() time.Time) *registry.Resource {
 		New:          func() runtime.Object { return &corev1.Namespace{} },
 		NewList:      func() runtime.Object { return &corev1.NamespaceList{} },
 		Subresources: []string{"status"},
-		Strategy: &Strategy{table: &registry.TableConvertor{
+		Strategy: &Strategy{registry.BaseStrategy{Table: &registry.TableConvertor{
 			GVK: corev1.SchemeGroupVersion.WithKind("Namespace"),
 			Columns: []metav1.TableColumnDefinition{
 				registry.NameColumn(),
@@ -45,12 +45,12 @@ func NewResourceWithClock(now func() time.Time) *registry.Resource {
 			},
 			Row: row,
 			Now: now,
-		}},
+		}}},
 	}
 }
 
 // Strategy implements registry.Strategy and StatusStrategy for namespaces.
-type Strategy struct{ table *registry.TableConvertor }
+type Strategy struct{ registry.BaseStrategy }
 
 var (
 	_ registry.Strategy       = (*Strategy)(nil)
@@ -128,9 +128,6 @@ func (*Strategy) ValidateStatusUpdate(_ context.Context, obj, old runtime.Object
 	return errs
 }
 
-// AllowCreateOnUpdate is false for namespaces.
-func (*Strategy) AllowCreateOnUpdate() bool { return false }
-
 // GetAttrs returns labels and metadata.name, status.phase.
 func (*Strategy) GetAttrs(obj runtime.Object) (labels.Set, fields.Set, error) {
 	ns := obj.(*corev1.Namespace)
@@ -140,11 +137,6 @@ func (*Strategy) GetAttrs(obj runtime.Object) (labels.Set, fields.Set, error) {
 // SelectableFields lists the resource-specific field selector keys (the
 // edge always allows metadata.name and metadata.namespace).
 func (*Strategy) SelectableFields() []string { return registry.SelectableFields(FieldStatusPhase) }
-
-// ConvertToTable renders NAME STATUS AGE.
-func (s *Strategy) ConvertToTable(_ context.Context, obj runtime.Object, opts *metav1.TableOptions) (*metav1.Table, error) {
-	return s.table.ConvertToTable(obj, opts)
-}
 
 func row(obj runtime.Object, now time.Time) (metav1.TableRow, error) {
 	ns := obj.(*corev1.Namespace)

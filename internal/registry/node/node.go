@@ -6,7 +6,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -35,17 +34,17 @@ func NewResourceWithClock(now func() time.Time) *registry.Resource {
 		New:          func() runtime.Object { return &corev1.Node{} },
 		NewList:      func() runtime.Object { return &corev1.NodeList{} },
 		Subresources: []string{"status"},
-		Strategy: &Strategy{table: &registry.TableConvertor{
+		Strategy: &Strategy{registry.BaseStrategy{Table: &registry.TableConvertor{
 			GVK:     corev1.SchemeGroupVersion.WithKind("Node"),
 			Columns: columns(),
 			Row:     row,
 			Now:     now,
-		}},
+		}}},
 	}
 }
 
 // Strategy implements registry.Strategy and StatusStrategy for nodes.
-type Strategy struct{ table *registry.TableConvertor }
+type Strategy struct{ registry.BaseStrategy }
 
 var (
 	_ registry.Strategy       = (*Strategy)(nil)
@@ -84,9 +83,6 @@ func (*Strategy) ValidateStatusUpdate(_ context.Context, obj, old runtime.Object
 	return ValidateUpdate(obj.(*corev1.Node), old.(*corev1.Node))
 }
 
-// AllowCreateOnUpdate is false for nodes.
-func (*Strategy) AllowCreateOnUpdate() bool { return false }
-
 // GetAttrs returns labels and metadata.name, spec.unschedulable.
 func (*Strategy) GetAttrs(obj runtime.Object) (labels.Set, fields.Set, error) {
 	n := obj.(*corev1.Node)
@@ -101,10 +97,4 @@ func (*Strategy) GetAttrs(obj runtime.Object) (labels.Set, fields.Set, error) {
 // edge always allows metadata.name and metadata.namespace).
 func (*Strategy) SelectableFields() []string {
 	return registry.SelectableFields(FieldSpecUnschedulable)
-}
-
-// ConvertToTable renders NAME STATUS ROLES AGE VERSION, and for -o wide
-// INTERNAL-IP EXTERNAL-IP OS-IMAGE KERNEL-VERSION CONTAINER-RUNTIME.
-func (s *Strategy) ConvertToTable(_ context.Context, obj runtime.Object, opts *metav1.TableOptions) (*metav1.Table, error) {
-	return s.table.ConvertToTable(obj, opts)
 }

@@ -11,8 +11,6 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
-	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
@@ -34,7 +32,7 @@ func NewResourceWithClock(now func() time.Time) *registry.Resource {
 		Namespaced:   true,
 		New:          func() runtime.Object { return &settingsv1alpha1.PodPreset{} },
 		NewList:      func() runtime.Object { return &settingsv1alpha1.PodPresetList{} },
-		Strategy: &Strategy{table: &registry.TableConvertor{
+		Strategy: &Strategy{registry.BaseStrategy{Table: &registry.TableConvertor{
 			GVK: settingsv1alpha1.SchemeGroupVersion.WithKind("PodPreset"),
 			Columns: []metav1.TableColumnDefinition{
 				registry.NameColumn(),
@@ -43,12 +41,12 @@ func NewResourceWithClock(now func() time.Time) *registry.Resource {
 			},
 			Row: row,
 			Now: now,
-		}},
+		}}},
 	}
 }
 
 // Strategy implements registry.Strategy for podpresets.
-type Strategy struct{ table *registry.TableConvertor }
+type Strategy struct{ registry.BaseStrategy }
 
 var (
 	_ registry.Strategy    = (*Strategy)(nil)
@@ -77,22 +75,6 @@ func (*Strategy) Validate(_ context.Context, obj runtime.Object) field.ErrorList
 // spec is mutable; pods already admitted keep what they got).
 func (*Strategy) ValidateUpdate(_ context.Context, obj, old runtime.Object) field.ErrorList {
 	return ValidateUpdate(obj.(*settingsv1alpha1.PodPreset), old.(*settingsv1alpha1.PodPreset))
-}
-
-// AllowCreateOnUpdate is false, as upstream.
-func (*Strategy) AllowCreateOnUpdate() bool { return false }
-
-// GetAttrs returns labels and metadata.name, metadata.namespace.
-func (*Strategy) GetAttrs(obj runtime.Object) (labels.Set, fields.Set, error) {
-	return registry.Attrs(&obj.(*settingsv1alpha1.PodPreset).ObjectMeta, nil)
-}
-
-// SelectableFields lists the supported field selector keys.
-func (*Strategy) SelectableFields() []string { return registry.SelectableFields() }
-
-// ConvertToTable renders NAME AGE, plus SELECTOR with -o wide.
-func (s *Strategy) ConvertToTable(_ context.Context, obj runtime.Object, opts *metav1.TableOptions) (*metav1.Table, error) {
-	return s.table.ConvertToTable(obj, opts)
 }
 
 func row(obj runtime.Object, now time.Time) (metav1.TableRow, error) {

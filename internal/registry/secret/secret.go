@@ -41,7 +41,7 @@ func NewResourceWithClock(now func() time.Time) *registry.Resource {
 		Namespaced:   true,
 		New:          func() runtime.Object { return &corev1.Secret{} },
 		NewList:      func() runtime.Object { return &corev1.SecretList{} },
-		Strategy: &Strategy{table: &registry.TableConvertor{
+		Strategy: &Strategy{registry.BaseStrategy{Table: &registry.TableConvertor{
 			GVK: gvk,
 			Columns: []metav1.TableColumnDefinition{
 				registry.NameColumn(),
@@ -51,12 +51,12 @@ func NewResourceWithClock(now func() time.Time) *registry.Resource {
 			},
 			Row: row,
 			Now: now,
-		}},
+		}}},
 	}
 }
 
 // Strategy implements registry.Strategy for secrets.
-type Strategy struct{ table *registry.TableConvertor }
+type Strategy struct{ registry.BaseStrategy }
 
 var (
 	_ registry.Strategy    = (*Strategy)(nil)
@@ -103,9 +103,6 @@ func (*Strategy) ValidateUpdate(_ context.Context, obj, old runtime.Object) fiel
 	return ValidateUpdate(obj.(*corev1.Secret), old.(*corev1.Secret))
 }
 
-// AllowCreateOnUpdate is false for secrets.
-func (*Strategy) AllowCreateOnUpdate() bool { return false }
-
 // GetAttrs returns labels and metadata.name, metadata.namespace, type.
 func (*Strategy) GetAttrs(obj runtime.Object) (labels.Set, fields.Set, error) {
 	s := obj.(*corev1.Secret)
@@ -115,11 +112,6 @@ func (*Strategy) GetAttrs(obj runtime.Object) (labels.Set, fields.Set, error) {
 // SelectableFields lists the resource-specific field selector keys (the
 // edge always allows metadata.name and metadata.namespace).
 func (*Strategy) SelectableFields() []string { return registry.SelectableFields(FieldType) }
-
-// ConvertToTable renders NAME TYPE DATA AGE.
-func (s *Strategy) ConvertToTable(_ context.Context, obj runtime.Object, opts *metav1.TableOptions) (*metav1.Table, error) {
-	return s.table.ConvertToTable(obj, opts)
-}
 
 func row(obj runtime.Object, now time.Time) (metav1.TableRow, error) {
 	s := obj.(*corev1.Secret)

@@ -7,8 +7,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -32,7 +30,7 @@ func NewResourceWithClock(now func() time.Time) *registry.Resource {
 		New:          func() runtime.Object { return &corev1.ServiceAccount{} },
 		NewList:      func() runtime.Object { return &corev1.ServiceAccountList{} },
 		Subresources: []string{"token"},
-		Strategy: &Strategy{table: &registry.TableConvertor{
+		Strategy: &Strategy{registry.BaseStrategy{Table: &registry.TableConvertor{
 			GVK: corev1.SchemeGroupVersion.WithKind("ServiceAccount"),
 			Columns: []metav1.TableColumnDefinition{
 				registry.NameColumn(),
@@ -41,12 +39,12 @@ func NewResourceWithClock(now func() time.Time) *registry.Resource {
 			},
 			Row: row,
 			Now: now,
-		}},
+		}}},
 	}
 }
 
 // Strategy implements registry.Strategy for serviceaccounts.
-type Strategy struct{ table *registry.TableConvertor }
+type Strategy struct{ registry.BaseStrategy }
 
 var (
 	_ registry.Strategy    = (*Strategy)(nil)
@@ -59,9 +57,6 @@ func (*Strategy) PrepareForCreate(_ context.Context, obj runtime.Object) {
 	obj.(*corev1.ServiceAccount).Generation = 0
 }
 
-// PrepareForUpdate does nothing.
-func (*Strategy) PrepareForUpdate(context.Context, runtime.Object, runtime.Object) {}
-
 // Validate checks a new serviceaccount: metadata (DNS subdomain name).
 func (*Strategy) Validate(_ context.Context, obj runtime.Object) field.ErrorList {
 	return Validate(obj.(*corev1.ServiceAccount))
@@ -71,23 +66,6 @@ func (*Strategy) Validate(_ context.Context, obj runtime.Object) field.ErrorList
 func (*Strategy) ValidateUpdate(_ context.Context, obj, old runtime.Object) field.ErrorList {
 	sa, o := obj.(*corev1.ServiceAccount), old.(*corev1.ServiceAccount)
 	return append(registry.ValidateCoreObjectMetaUpdate(&sa.ObjectMeta, &o.ObjectMeta), Validate(sa)...)
-}
-
-// AllowCreateOnUpdate is false for serviceaccounts.
-func (*Strategy) AllowCreateOnUpdate() bool { return false }
-
-// GetAttrs returns labels and metadata.name, metadata.namespace.
-func (*Strategy) GetAttrs(obj runtime.Object) (labels.Set, fields.Set, error) {
-	return registry.Attrs(&obj.(*corev1.ServiceAccount).ObjectMeta, nil)
-}
-
-// SelectableFields lists the resource-specific field selector keys (the
-// edge always allows metadata.name and metadata.namespace).
-func (*Strategy) SelectableFields() []string { return registry.SelectableFields() }
-
-// ConvertToTable renders NAME SECRETS AGE.
-func (s *Strategy) ConvertToTable(_ context.Context, obj runtime.Object, opts *metav1.TableOptions) (*metav1.Table, error) {
-	return s.table.ConvertToTable(obj, opts)
 }
 
 func row(obj runtime.Object, now time.Time) (metav1.TableRow, error) {
