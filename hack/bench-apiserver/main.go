@@ -21,6 +21,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
@@ -110,6 +111,12 @@ func run(bin, kubeconfig string, serverFlags []string, pid, n, conc, lists int) 
 		time.Sleep(100 * time.Millisecond)
 	}
 	ctx := context.Background()
+	// ServiceAccount admission needs the namespace's "default"
+	// ServiceAccount; without controllers (the default here) nothing makes it.
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default"}}
+	if _, err := cs.CoreV1().ServiceAccounts("default").Create(ctx, sa, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating the default ServiceAccount: %w", err)
+	}
 	pods := cs.CoreV1().Pods("default")
 	fmt.Printf("machine: %d-core, server RSS at start %.0f MB\n", numCPU(), rssMB(pid))
 
