@@ -266,7 +266,7 @@ func validateVolumeMounts(mounts []corev1.VolumeMount, vols map[string]corev1.Vo
 			switch mp {
 			case corev1.MountPropagationNone, corev1.MountPropagationHostToContainer:
 			case corev1.MountPropagationBidirectional:
-				if c.SecurityContext == nil || c.SecurityContext.Privileged == nil || !*c.SecurityContext.Privileged {
+				if c != nil && (c.SecurityContext == nil || c.SecurityContext.Privileged == nil || !*c.SecurityContext.Privileged) {
 					errs = append(errs, field.Forbidden(p.Child("mountPropagation"), "Bidirectional mount propagation is available only to privileged containers"))
 				}
 			default:

@@ -16,6 +16,7 @@ import (
 
 	settingsv1alpha1 "github.com/peapod/peapod/internal/apis/settings/v1alpha1"
 	"github.com/peapod/peapod/internal/registry"
+	"github.com/peapod/peapod/internal/registry/pod"
 )
 
 // NewResource returns the podpresets resource (wall-clock AGE).
@@ -125,10 +126,10 @@ func ValidateSpec(spec *settingsv1alpha1.PodPresetSpec, fldPath *field.Path) fie
 		errs = append(errs, field.Required(fldPath.Child("volumes", "env", "envFrom", "volumeMounts"), "must specify at least one"))
 	}
 
-	vols, volErrs := validateVolumes(spec.Volumes, fldPath.Child("volumes"))
+	vols, volErrs := pod.ValidateVolumes(spec.Volumes, fldPath.Child("volumes"))
 	errs = append(errs, volErrs...)
-	errs = append(errs, validateEnv(spec.Env, fldPath.Child("env"))...)
-	errs = append(errs, validateEnvFrom(spec.EnvFrom, fldPath.Child("envFrom"))...)
-	errs = append(errs, validateVolumeMounts(spec.VolumeMounts, vols, fldPath.Child("volumeMounts"))...)
+	errs = append(errs, pod.ValidateEnv(spec.Env, fldPath.Child("env"))...)
+	errs = append(errs, pod.ValidateEnvFrom(spec.EnvFrom, fldPath.Child("envFrom"))...)
+	errs = append(errs, pod.ValidateVolumeMounts(spec.VolumeMounts, vols, nil, fldPath.Child("volumeMounts"))...)
 	return errs
 }

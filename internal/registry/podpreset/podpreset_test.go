@@ -146,8 +146,8 @@ func TestValidate(t *testing.T) {
 				{field.ErrorTypeInvalid, "spec.env[2].valueFrom", "may not be specified when `value` is not empty"},
 				{field.ErrorTypeInvalid, "spec.env[3].valueFrom", "may not have more than one field specified at a time"},
 				{field.ErrorTypeInvalid, "spec.env[4].valueFrom", "must specify one of"},
-				{field.ErrorTypeNotSupported, "spec.env[5].valueFrom.fieldRef.fieldPath", ""},
-				{field.ErrorTypeRequired, "spec.env[6].valueFrom.secretKeyRef.name", ""},
+				{field.ErrorTypeInvalid, "spec.env[5].valueFrom.fieldRef.fieldPath", "error converting fieldPath: field label not supported: spec.containers"},
+				{field.ErrorTypeInvalid, "spec.env[6].valueFrom.secretKeyRef.name", "RFC 1123"},
 				{field.ErrorTypeRequired, "spec.env[6].valueFrom.secretKeyRef.key", ""},
 			},
 		},
@@ -162,8 +162,8 @@ func TestValidate(t *testing.T) {
 				}
 			}),
 			want: []cause{
-				{field.ErrorTypeInvalid, "spec.envFrom[0]", "must specify one of: `configMapRef` or `secretRef`"},
-				{field.ErrorTypeInvalid, "spec.envFrom[1]", "may not have more than one field"},
+				{field.ErrorTypeInvalid, "spec.envFrom", "must specify one of: `configMapRef` or `secretRef`"},
+				{field.ErrorTypeInvalid, "spec.envFrom", "may not have more than one field"},
 				{field.ErrorTypeInvalid, "spec.envFrom[2].prefix", ""},
 				{field.ErrorTypeRequired, "spec.envFrom[2].configMapRef.name", ""},
 			},
@@ -185,7 +185,7 @@ func TestValidate(t *testing.T) {
 						Items:                []v1.KeyToPath{{Key: "k", Path: "/abs"}, {Key: "", Path: "..x"}}}}},
 					{Name: "proj", VolumeSource: v1.VolumeSource{Projected: &v1.ProjectedVolumeSource{Sources: []v1.VolumeProjection{
 						{ServiceAccountToken: &v1.ServiceAccountTokenProjection{Path: "token", ExpirationSeconds: ptr.To[int64](60)}},
-						{ConfigMap: &v1.ConfigMapProjection{LocalObjectReference: v1.LocalObjectReference{Name: "c"}, Items: []v1.KeyToPath{{Key: "k", Path: "token"}}}},
+						{ConfigMap: &v1.ConfigMapProjection{LocalObjectReference: v1.LocalObjectReference{Name: "c"}, Items: []v1.KeyToPath{{Key: "k", Path: "token"}, {Key: "k2", Path: "token"}}}},
 					}}}},
 					{Name: "size", VolumeSource: v1.VolumeSource{EmptyDir: &v1.EmptyDirVolumeSource{SizeLimit: ptr.To(resource.MustParse("-1"))}}},
 				}
@@ -203,7 +203,7 @@ func TestValidate(t *testing.T) {
 				{field.ErrorTypeRequired, "spec.volumes[7].configMap.items[1].key", ""},
 				{field.ErrorTypeInvalid, "spec.volumes[7].configMap.items[1].path", "must not start with '..'"},
 				{field.ErrorTypeInvalid, "spec.volumes[8].projected.sources[0].serviceAccountToken.expirationSeconds", "10 minutes"},
-				{field.ErrorTypeInvalid, "spec.volumes[8].projected.sources[1].configMap.items[0].path", "conflicting duplicate paths"},
+				{field.ErrorTypeInvalid, "spec.volumes[8].projected", "conflicting duplicate paths"},
 				{field.ErrorTypeForbidden, "spec.volumes[9].emptyDir.sizeLimit", ""},
 			},
 		},
@@ -225,9 +225,9 @@ func TestValidate(t *testing.T) {
 				{field.ErrorTypeNotFound, "spec.volumeMounts[1].name", ""},
 				{field.ErrorTypeRequired, "spec.volumeMounts[1].mountPath", ""},
 				{field.ErrorTypeInvalid, "spec.volumeMounts[2].mountPath", "must be unique"},
-				{field.ErrorTypeInvalid, "spec.volumeMounts[3].subPath", "'..'"},
+				{field.ErrorTypeInvalid, "spec.volumeMounts.subPath", "'..'"},
 				{field.ErrorTypeInvalid, "spec.volumeMounts[4].subPathExpr", "mutually exclusive"},
-				{field.ErrorTypeNotSupported, "spec.volumeMounts[5].mountPropagation", ""},
+				{field.ErrorTypeNotSupported, "spec.volumeMounts.mountPropagation", ""},
 			},
 		},
 		{
