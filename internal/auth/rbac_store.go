@@ -3,16 +3,21 @@ package auth
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/peapod/peapod/internal/storage"
 )
 
-// StoreRBAC reads RBAC objects and node pods straight from storage. Every
-// authorization of a non-admin request reads etcd; a watch-fed cache is
-// the next step if that shows in profiles.
+// StoreRBAC reads RBAC objects and node pods from storage. Its lists are
+// quorum reads, which storage serves from the watch cache once the cache
+// has caught up with etcd's current revision (one count-only etcd request),
+// so decisions see every write that completed before the request.
 type StoreRBAC struct{ Store storage.Interface }
 
 var (
@@ -58,18 +63,26 @@ func (s StoreRBAC) Role(ctx context.Context, ns, name string) (*rbacv1.Role, err
 	return r, nil
 }
 
-// PodsOnNode implements NodePods (a full pod list filtered by
-// spec.nodeName).
+// PodsOnNode implements NodePods: a pod list narrowed by a spec.nodeName
+// field selector, so storage filters while it reads (under the watch
+// cache's lock) instead of copying every pod of the cluster into the list.
 func (s StoreRBAC) PodsOnNode(ctx context.Context, node string) ([]corev1.Pod, error) {
 	var l corev1.PodList
-	if err := s.Store.GetList(ctx, "/registry/pods/", storage.ListOptions{Recursive: true}, &l); err != nil {
+	opts := storage.ListOptions{Recursive: true, Predicate: storage.SelectionPredicate{
+		Field:    fields.OneTermEqualSelector("spec.nodeName", node),
+		GetAttrs: podNodeAttrs,
+	}}
+	if err := s.Store.GetList(ctx, "/registry/pods/", opts, &l); err != nil {
 		return nil, err
 	}
-	out := l.Items[:0]
-	for _, p := range l.Items {
-		if p.Spec.NodeName == node {
-			out = append(out, p)
-		}
+	return l.Items, nil
+}
+
+// podNodeAttrs returns the one field PodsOnNode selects on.
+func podNodeAttrs(obj runtime.Object) (labels.Set, fields.Set, error) {
+	p, ok := obj.(*corev1.Pod)
+	if !ok {
+		return nil, nil, fmt.Errorf("not a pod: %T", obj)
 	}
-	return out, nil
+	return nil, fields.Set{"spec.nodeName": p.Spec.NodeName}, nil
 }
