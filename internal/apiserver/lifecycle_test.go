@@ -2,12 +2,8 @@ package apiserver
 
 import (
 	"context"
-	"crypto/tls"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -67,20 +63,8 @@ func TestLogProxy(t *testing.T) {
 		w.Write([]byte("hello from the agent\n"))
 	}))
 	defer agent.Close()
-	e.api.cfg.NodeTransport = &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}
-	e.api.cfg.NodeBearerToken = "node-secret"
-	u, _ := url.Parse(agent.URL)
-	host, portStr, _ := net.SplitHostPort(u.Host)
-	port, _ := strconv.Atoi(portStr)
 	ctx := context.Background()
-	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1"}}
-	node.Status.Addresses = []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: host}}
-	node.Status.DaemonEndpoints.KubeletEndpoint.Port = int32(port)
-	nodeRes := testNodeResource()
-	if err := e.store.Create(ctx, objectKey(nodeRes, "", "n1"), node, &corev1.Node{}); err != nil {
-		t.Fatal(err)
-	}
-	e.api.resources[schema.GroupVersion{Version: "v1"}]["nodes"] = nodeRes
+	addTestNode(ctx, t, e, agent.URL)
 	pod := testPod("logged")
 	pod.Spec.NodeName = "n1"
 	if _, err := e.client.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {

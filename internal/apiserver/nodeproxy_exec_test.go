@@ -62,21 +62,9 @@ func TestExecThroughProxy(t *testing.T) {
 	agent := httptest.NewTLSServer(agentserver.New(agentserver.Config{
 		Pods: fakeAgentRuntime{}, Runtime: fakeAgentRuntime{}, Authenticate: agentserver.StaticToken("node-secret")}))
 	defer agent.Close()
-	e.api.cfg.NodeTransport = &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}
-	e.api.cfg.NodeBearerToken = "node-secret"
-	u, _ := url.Parse(agent.URL)
-	host, portStr, _ := net.SplitHostPort(u.Host)
-	port, _ := strconv.Atoi(portStr)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1"}}
-	node.Status.Addresses = []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: host}}
-	node.Status.DaemonEndpoints.KubeletEndpoint.Port = int32(port)
-	nodeRes := testNodeResource()
-	if err := e.store.Create(ctx, objectKey(nodeRes, "", "n1"), node, &corev1.Node{}); err != nil {
-		t.Fatal(err)
-	}
-	e.api.resources[schema.GroupVersion{Version: "v1"}]["nodes"] = nodeRes
+	addTestNode(ctx, t, e, agent.URL)
 	pod := testPod("exec")
 	pod.Spec.NodeName = "n1"
 	if _, err := e.client.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
@@ -101,4 +89,23 @@ func TestExecThroughProxy(t *testing.T) {
 			t.Fatalf("%s: stdout %q", name, out.String())
 		}
 	}
+}
+
+// addTestNode points the server's node proxy at agentURL (a TLS test
+// server expecting "Bearer node-secret") through a node "n1".
+func addTestNode(ctx context.Context, t *testing.T, e *testEnv, agentURL string) {
+	t.Helper()
+	e.api.cfg.NodeTransport = &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}
+	e.api.cfg.NodeBearerToken = "node-secret"
+	u, _ := url.Parse(agentURL)
+	host, portStr, _ := net.SplitHostPort(u.Host)
+	port, _ := strconv.Atoi(portStr)
+	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1"}}
+	node.Status.Addresses = []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: host}}
+	node.Status.DaemonEndpoints.KubeletEndpoint.Port = int32(port)
+	nodeRes := testNodeResource()
+	if err := e.store.Create(ctx, objectKey(nodeRes, "", "n1"), node, &corev1.Node{}); err != nil {
+		t.Fatal(err)
+	}
+	e.api.resources[schema.GroupVersion{Version: "v1"}]["nodes"] = nodeRes
 }
