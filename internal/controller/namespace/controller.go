@@ -2,6 +2,7 @@ package namespace
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -9,8 +10,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
 	coreinformers "k8s.io/client-go/informers/core/v1"
 	"k8s.io/client-go/kubernetes"
@@ -18,6 +17,8 @@ import (
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
+
+	"github.com/peapod/peapod/internal/controller/workloop"
 )
 
 // Controller empties terminating namespaces and finalizes them.
@@ -69,39 +70,24 @@ func New(client kubernetes.Interface, dyn dynamic.Interface, disc Discoverer, na
 
 // Run processes namespaces with workers goroutines until ctx ends.
 func (c *Controller) Run(ctx context.Context, workers int) {
-	defer utilruntime.HandleCrash()
-	defer c.queue.ShutDown()
-	if !cache.WaitForCacheSync(ctx.Done(), c.synced) {
-		return
-	}
-	for range workers {
-		go wait.UntilWithContext(ctx, c.worker, time.Second)
-	}
-	<-ctx.Done()
+	workloop.Run(ctx, c.queue, []cache.InformerSynced{c.synced}, workers, c.syncKey)
 }
 
-func (c *Controller) worker(ctx context.Context) {
-	for c.processNext(ctx) {
-	}
-}
+// errRetry requeues a namespace whose deletion is not finished yet.
+var errRetry = errors.New("namespace deletion not finished")
 
-func (c *Controller) processNext(ctx context.Context) bool {
-	name, quit := c.queue.Get()
-	if quit {
-		return false
-	}
-	defer c.queue.Done(name)
+// syncKey adapts sync to the work loop: an error or an unfinished deletion
+// requeues the namespace.
+func (c *Controller) syncKey(ctx context.Context, name string) error {
 	retry, err := c.sync(ctx, name)
-	switch {
-	case err != nil:
+	if err != nil {
 		c.log.Warn("namespace deletion", "namespace", name, "err", err)
-		c.queue.AddRateLimited(name)
-	case retry:
-		c.queue.AddRateLimited(name)
-	default:
-		c.queue.Forget(name)
+		return err
 	}
-	return true
+	if retry {
+		return errRetry
+	}
+	return nil
 }
 
 // sync runs one deletion pass for namespace name.

@@ -11,7 +11,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
 	coordinformers "k8s.io/client-go/informers/coordination/v1"
 	coreinformers "k8s.io/client-go/informers/core/v1"
@@ -22,6 +21,8 @@ import (
 	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
+
+	"github.com/peapod/peapod/internal/controller/workloop"
 )
 
 // Options are the controller's timings.
@@ -91,45 +92,29 @@ func (c *Controller) enqueue(obj any) {
 // Run checks every node each MonitorPeriod, and on node updates, until
 // ctx ends.
 func (c *Controller) Run(ctx context.Context, workers int) {
-	defer utilruntime.HandleCrash()
-	defer c.queue.ShutDown()
-	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
+	go wait.UntilWithContext(ctx, c.enqueueAll, c.opts.MonitorPeriod)
+	workloop.Run(ctx, c.queue, c.synced, workers, c.syncKey)
+}
+
+// enqueueAll queues every node for a check (the MonitorPeriod tick).
+func (c *Controller) enqueueAll(context.Context) {
+	nodes, err := c.nodes.List(labels.Everything())
+	if err != nil {
 		return
 	}
-	for range workers {
-		go wait.UntilWithContext(ctx, c.worker, time.Second)
-	}
-	wait.UntilWithContext(ctx, func(context.Context) {
-		nodes, err := c.nodes.List(labels.Everything())
-		if err != nil {
-			return
-		}
-		for _, n := range nodes {
-			c.queue.Add(n.Name)
-		}
-	}, c.opts.MonitorPeriod)
-}
-
-func (c *Controller) worker(ctx context.Context) {
-	for c.processNext(ctx) {
+	for _, n := range nodes {
+		c.queue.Add(n.Name)
 	}
 }
 
-func (c *Controller) processNext(ctx context.Context) bool {
-	key, quit := c.queue.Get()
-	if quit {
-		return false
+// syncKey is sync for the work loop, logging failures other than
+// conflicts (all of which it requeues).
+func (c *Controller) syncKey(ctx context.Context, key string) error {
+	err := c.sync(ctx, key)
+	if err != nil && !apierrors.IsConflict(err) {
+		c.log.Warn("node lifecycle", "node", key, "err", err)
 	}
-	defer c.queue.Done(key)
-	if err := c.sync(ctx, key); err != nil {
-		if !apierrors.IsConflict(err) {
-			c.log.Warn("node lifecycle", "node", key, "err", err)
-		}
-		c.queue.AddRateLimited(key)
-		return true
-	}
-	c.queue.Forget(key)
-	return true
+	return err
 }
 
 func (c *Controller) sync(ctx context.Context, name string) error {

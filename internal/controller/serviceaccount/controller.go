@@ -8,13 +8,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	"k8s.io/apimachinery/pkg/util/wait"
 	coreinformers "k8s.io/client-go/informers/core/v1"
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
+
+	"github.com/peapod/peapod/internal/controller/workloop"
 )
 
 // Controller keeps the default SA and kube-root-ca.crt per namespace.
@@ -70,35 +70,16 @@ func New(client kubernetes.Interface, namespaces coreinformers.NamespaceInformer
 
 // Run processes namespaces with workers goroutines until ctx ends.
 func (c *Controller) Run(ctx context.Context, workers int) {
-	defer utilruntime.HandleCrash()
-	defer c.queue.ShutDown()
-	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
-		return
-	}
-	for range workers {
-		go wait.UntilWithContext(ctx, c.worker, time.Second)
-	}
-	<-ctx.Done()
+	workloop.Run(ctx, c.queue, c.synced, workers, c.syncKey)
 }
 
-func (c *Controller) worker(ctx context.Context) {
-	for c.processNext(ctx) {
-	}
-}
-
-func (c *Controller) processNext(ctx context.Context) bool {
-	key, quit := c.queue.Get()
-	if quit {
-		return false
-	}
-	defer c.queue.Done(key)
-	if err := c.sync(ctx, key); err != nil {
+// syncKey is sync for the work loop, logging failures (which it requeues).
+func (c *Controller) syncKey(ctx context.Context, key string) error {
+	err := c.sync(ctx, key)
+	if err != nil {
 		c.log.Warn("serviceaccount sync", "namespace", key, "err", err)
-		c.queue.AddRateLimited(key)
-		return true
 	}
-	c.queue.Forget(key)
-	return true
+	return err
 }
 
 func (c *Controller) sync(ctx context.Context, name string) error {
