@@ -10,6 +10,7 @@ import (
 	"time"
 
 	v1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
@@ -164,8 +165,12 @@ func (m *Manager) setDesired(ctx context.Context, pods []*v1.Pod) {
 		next[p.UID] = p
 	}
 	for uid, p := range next {
-		if w, ok := m.workers[uid]; ok && w.current().DeletionTimestamp == nil {
-			w.update(p)
+		// Only a worker whose pod changed is woken: a burst of N pods
+		// would otherwise cost N² passes.
+		if w, ok := m.workers[uid]; ok {
+			if cur := w.current(); cur.DeletionTimestamp == nil && !samePod(cur, p) {
+				w.update(p)
+			}
 		}
 	}
 	for uid, w := range m.workers {
@@ -178,6 +183,19 @@ func (m *Manager) setDesired(ctx context.Context, pods []*v1.Pod) {
 	}
 	m.desired = next
 	m.reconcile(ctx)
+}
+
+// samePod reports whether a and b differ in nothing a worker acts on: the
+// spec and the metadata other than the resource version and managed fields
+// (a status the agent itself wrote changes only those).
+func samePod(a, b *v1.Pod) bool {
+	if !apiequality.Semantic.DeepEqual(a.Spec, b.Spec) {
+		return false
+	}
+	am, bm := a.ObjectMeta, b.ObjectMeta
+	am.ResourceVersion, bm.ResourceVersion = "", ""
+	am.ManagedFields, bm.ManagedFields = nil, nil
+	return apiequality.Semantic.DeepEqual(am, bm)
 }
 
 // reconcile starts a worker for every desired pod that has none, unless

@@ -12,6 +12,7 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/peapod/peapod/internal/agent/plan"
 	"github.com/peapod/peapod/internal/agent/volume"
@@ -480,5 +481,35 @@ func TestWorkerAlwaysPullOfflineUsesThePresentImage(t *testing.T) {
 	})
 	if got := strings.Join(h.events.list(), "\n"); !strings.Contains(got, "the registry is unreachable, using the image present on the node") {
 		t.Fatalf("no warning event:\n%s", got)
+	}
+}
+
+func TestSetDesiredWakesOnlyChangedPods(t *testing.T) {
+	a := &v1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "a", Namespace: "default", UID: "ua", ResourceVersion: "1"}}
+	b := &v1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "b", Namespace: "default", UID: "ub", ResourceVersion: "1"}}
+	m := &Manager{d: &deps{}, desired: map[types.UID]*v1.Pod{}, workers: map[types.UID]*worker{}}
+	wa, wb := newWorker(m.d, a, false), newWorker(m.d, b, false)
+	m.workers[a.UID], m.workers[b.UID] = wa, wb
+	woken := func(w *worker) bool {
+		select {
+		case <-w.nudge:
+			return true
+		default:
+			return false
+		}
+	}
+
+	// b's status and resource version changed (the agent's own write), a's labels.
+	a2, b2 := a.DeepCopy(), b.DeepCopy()
+	a2.Labels = map[string]string{"k": "v"}
+	a2.ResourceVersion = "2"
+	b2.ResourceVersion = "2"
+	b2.Status.Phase = v1.PodRunning
+	m.setDesired(context.Background(), []*v1.Pod{a2, b2})
+	if !woken(wa) || wa.current() != a2 {
+		t.Fatal("the worker of the changed pod was not woken with the new pod")
+	}
+	if woken(wb) {
+		t.Fatal("the worker of an unchanged pod was woken")
 	}
 }
