@@ -35,14 +35,19 @@ func parseWriteOptions(r *http.Request) (writeOptions, error) {
 	return o, err
 }
 
-// serveCreate answers POST to a collection.
-func (s *Server) serveCreate(rq *request) {
+// readWrite reads a write request's options and body (POST, PUT, PATCH).
+func (s *Server) readWrite(rq *request) (writeOptions, []byte, error) {
 	wo, err := parseWriteOptions(rq.r)
 	if err != nil {
-		rq.fail(err)
-		return
+		return wo, nil, err
 	}
 	body, err := readBody(rq.r, s.cfg.MaxRequestBytes)
+	return wo, body, err
+}
+
+// serveCreate answers POST to a collection.
+func (s *Server) serveCreate(rq *request) {
+	wo, body, err := s.readWrite(rq)
 	if err != nil {
 		rq.fail(err)
 		return

@@ -22,12 +22,7 @@ import (
 // servePatch answers PATCH with JSON patch, JSON merge patch, strategic
 // merge patch or server-side apply.
 func (s *Server) servePatch(rq *request, sub string) {
-	wo, err := parseWriteOptions(rq.r)
-	if err != nil {
-		rq.fail(err)
-		return
-	}
-	body, err := readBody(rq.r, s.cfg.MaxRequestBytes)
+	wo, body, err := s.readWrite(rq)
 	if err != nil {
 		rq.fail(err)
 		return

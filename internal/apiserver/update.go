@@ -19,12 +19,7 @@ import (
 
 // serveUpdate answers PUT of an object or of its status/finalize subresource.
 func (s *Server) serveUpdate(rq *request, sub string) {
-	wo, err := parseWriteOptions(rq.r)
-	if err != nil {
-		rq.fail(err)
-		return
-	}
-	body, err := readBody(rq.r, s.cfg.MaxRequestBytes)
+	wo, body, err := s.readWrite(rq)
 	if err != nil {
 		rq.fail(err)
 		return
