@@ -580,36 +580,10 @@ func TestAgentAPIKubectl(t *testing.T) {
 	}
 
 	// port-forward to the busybox httpd.
-	pctx, pcancel := context.WithCancel(ctx)
-	defer pcancel()
-	pf := s.kubectlCmd(pctx, "port-forward", "pod/kpod", ":8080")
-	stdout, _ := pf.StdoutPipe()
-	pf.Stderr = io.Discard
-	if err := pf.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer pf.Wait()
-	defer pcancel()
-	lines := bufio.NewScanner(stdout)
-	local := ""
-	for lines.Scan() {
-		// Forwarding from 127.0.0.1:38123 -> 8080
-		if f := strings.Fields(lines.Text()); len(f) == 5 && f[0] == "Forwarding" && strings.HasPrefix(f[2], "127.0.0.1:") {
-			local = f[2]
-			break
-		}
-	}
-	if local == "" {
-		t.Fatal("kubectl port-forward printed no local address")
-	}
-	go io.Copy(io.Discard, stdout)
-	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
-	resp, err := client.Get("http://" + local + "/index.html")
+	b, err := kubectlPortForwardGet(ctx, s, "kpod", "8080", "/index.html")
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
 	if string(b) != "via-apiserver\n" {
 		t.Errorf("port-forward: %q", b)
 	}

@@ -1,13 +1,10 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -444,35 +441,11 @@ func clusterPortForward(t *testing.T, s *apiServer, pod string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	pf := s.kubectlCmd(ctx, "port-forward", "pod/"+pod, ":8080")
-	stdout, _ := pf.StdoutPipe()
-	pf.Stderr = io.Discard
-	if err := pf.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer pf.Wait()
-	defer cancel()
-	lines := bufio.NewScanner(stdout)
-	local := ""
-	for lines.Scan() {
-		if f := strings.Fields(lines.Text()); len(f) == 5 && f[0] == "Forwarding" && strings.HasPrefix(f[2], "127.0.0.1:") {
-			local = f[2]
-			break
-		}
-	}
-	if local == "" {
-		t.Error("kubectl port-forward printed no local address")
-		return
-	}
-	go io.Copy(io.Discard, stdout)
-	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
-	resp, err := client.Get("http://" + local + "/index.html")
+	b, err := kubectlPortForwardGet(ctx, s, pod, "8080", "/index.html")
 	if err != nil {
 		t.Error(err)
 		return
 	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
 	if string(b) != "via-agent\n" {
 		t.Errorf("port-forward: %q", b)
 	}
