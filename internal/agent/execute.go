@@ -60,6 +60,7 @@ func (w *worker) execute(ctx context.Context, pod *v1.Pod, obs *plan.Observed, p
 		return verr
 	}
 	w.volumePaths = paths
+	w.volumesRefreshedAt = w.now()
 
 	sandboxID := p.SandboxID
 	if p.CreateSandbox {

@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"errors"
+	"time"
 
 	v1 "k8s.io/api/core/v1"
 
@@ -15,7 +16,7 @@ const EventFailedMount = "FailedMount"
 // useObjects installs the object source (NoAPIServer when nil) and, when
 // it reports changes, routes them to Run, which wakes the pods that
 // reference the changed object. A full buffer drops the nudge: the
-// workers' periodic resync refreshes the volumes anyway.
+// workers rewrite their volumes every volumeRefreshEvery anyway.
 func (m *Manager) useObjects(objs volume.ObjectSource) {
 	if objs == nil {
 		objs = volume.NoAPIServer{}
@@ -32,12 +33,12 @@ func (m *Manager) useObjects(objs volume.ObjectSource) {
 	}
 }
 
-// wakeReferencing makes every worker whose pod uses ref sync now (its
-// volumes are refreshed on each sync).
+// wakeReferencing makes every worker whose pod uses ref sync now and
+// rewrite its volumes.
 func (m *Manager) wakeReferencing(ref volume.ObjectRef) {
 	for _, w := range m.workers {
 		if !w.orphan && volume.References(w.current(), ref) {
-			w.wake()
+			w.objectChanged()
 		}
 	}
 }
@@ -45,8 +46,10 @@ func (m *Manager) wakeReferencing(ref volume.ObjectRef) {
 // refreshVolumes rewrites the API-backed volumes (secret, configMap,
 // downwardAPI, projected) of a pod whose volumes are set up, so that
 // changed objects, labels, annotations and expiring tokens reach the
-// files. Env vars and subPath mounts never change.
-func (w *worker) refreshVolumes(ctx context.Context, pod *v1.Pod) {
+// files. Env vars and subPath mounts never change. It writes only when
+// an input may have changed (the pod, a referenced object, a new worker)
+// or volumeRefreshEvery has passed (tokens due for renewal).
+func (w *worker) refreshVolumes(ctx context.Context, pod *v1.Pod, now time.Time) {
 	if w.orphan || w.volumesReleased || pod.DeletionTimestamp != nil {
 		return
 	}
@@ -55,6 +58,14 @@ func (w *worker) refreshVolumes(ctx context.Context, pod *v1.Pod) {
 	if w.volumePaths == nil && (w.lastStatus == nil || w.lastStatus.Phase != v1.PodRunning) {
 		return
 	}
+	w.mu.Lock()
+	stale := w.volumesStale
+	w.volumesStale = false
+	w.mu.Unlock()
+	if !stale && now.Sub(w.volumesRefreshedAt) < volumeRefreshEvery {
+		return
+	}
+	w.volumesRefreshedAt = now
 	if err := w.volumes.Refresh(ctx, pod, PodDir(w.dataDir, pod), w.objects); err != nil {
 		w.failedMount(pod, err)
 	}

@@ -47,18 +47,33 @@ func (o *notifyingObjects) RequestToken(string, string, *authv1.TokenRequest) (*
 func (o *notifyingObjects) Subscribe(fn func(volume.ObjectRef)) { o.subs = append(o.subs, fn) }
 
 func (o *notifyingObjects) set(ns, name, key, value string) {
-	o.mu.Lock()
-	o.cms[ns+"/"+name] = &v1.ConfigMap{Data: map[string]string{key: value}}
-	o.mu.Unlock()
+	o.setQuietly(ns, name, key, value)
 	for _, fn := range o.subs {
 		fn(volume.ObjectRef{Kind: "ConfigMap", Namespace: ns, Name: name})
 	}
+}
+
+// setQuietly changes the object without announcing it.
+func (o *notifyingObjects) setQuietly(ns, name, key, value string) {
+	o.mu.Lock()
+	o.cms[ns+"/"+name] = &v1.ConfigMap{Data: map[string]string{key: value}}
+	o.mu.Unlock()
 }
 
 // A pod waits for its missing ConfigMap (FailedMount), starts once it is
 // announced, and its file follows an update through the change
 // notification alone (the periodic resync is an hour here).
 func TestConfigMapChangesWakeThePod(t *testing.T) {
+	testConfigMapChanges(t, time.Hour)
+}
+
+// With a fast resync the volumes are still written only on a change: an
+// unannounced update stays out of the file until it is announced.
+func TestResyncDoesNotRewriteVolumes(t *testing.T) {
+	testConfigMapChanges(t, 5*time.Millisecond)
+}
+
+func testConfigMapChanges(t *testing.T, resync time.Duration) {
 	objs := &notifyingObjects{cms: map[string]*v1.ConfigMap{}}
 	rt := newFakeRuntime()
 	status := NewMemoryStatus()
@@ -67,7 +82,7 @@ func TestConfigMapChangesWakeThePod(t *testing.T) {
 	m, err := NewManager(Config{
 		Runtime: rt, Volumes: volume.NewManager(volume.DefaultPlugins()...), Status: status, Events: events,
 		DataDir: dataDir, NodeName: "n1", HostIP: "192.0.2.1", Objects: objs,
-		Resync: time.Hour, Housekeeping: time.Hour, Logf: t.Logf,
+		Resync: resync, Housekeeping: time.Hour, Logf: t.Logf,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -121,6 +136,11 @@ spec:
 		}
 		return false
 	})
+	objs.setQuietly("ns", "game", "lives", "4")
+	time.Sleep(100 * time.Millisecond) // many resyncs when resync is short
+	if got := read(); got != "3" {
+		t.Fatalf("file %q rewritten without a change notification", got)
+	}
 	start := time.Now()
 	objs.set("ns", "game", "lives", "4")
 	until("the update", func() bool { return read() == "4" })

@@ -67,10 +67,19 @@ type worker struct {
 	listedAt   time.Time
 	// volumesReleased is set once a finished pod's volumes are torn down.
 	volumesReleased bool
+	// volumesRefreshedAt is when the API-backed volumes were last written;
+	// volumesStale (under mu) asks for a rewrite at the next sync: the pod
+	// or an object it references changed, or the worker is new (adoption).
+	volumesRefreshedAt time.Time
+	volumesStale       bool
 }
 
 const (
 	fullListEvery = 30 * time.Second
+	// volumeRefreshEvery bounds the time between volume rewrites without
+	// a known change: tokens due for renewal, dropped object notifications,
+	// and reads that keep the objects' watches (objects.IdleWatch) alive.
+	volumeRefreshEvery = time.Minute
 	// maxImmediateSyncs bounds back-to-back passes after actions.
 	maxImmediateSyncs = 10
 )
@@ -78,10 +87,11 @@ const (
 func newWorker(d *deps, pod *v1.Pod, orphan bool) *worker {
 	return &worker{
 		deps: d, uid: pod.UID, orphan: orphan, pod: pod,
-		nudge:       make(chan struct{}, 1),
-		backoff:     plan.BackoffState{},
-		startErrors: map[string]plan.StartError{},
-		attempts:    map[string]uint32{},
+		nudge:        make(chan struct{}, 1),
+		backoff:      plan.BackoffState{},
+		startErrors:  map[string]plan.StartError{},
+		attempts:     map[string]uint32{},
+		volumesStale: true,
 	}
 }
 
@@ -89,6 +99,16 @@ func newWorker(d *deps, pod *v1.Pod, orphan bool) *worker {
 func (w *worker) update(pod *v1.Pod) {
 	w.mu.Lock()
 	w.pod = pod
+	w.volumesStale = true
+	w.mu.Unlock()
+	w.wake()
+}
+
+// objectChanged wakes the worker to rewrite its volumes from a changed
+// object.
+func (w *worker) objectChanged() {
+	w.mu.Lock()
+	w.volumesStale = true
 	w.mu.Unlock()
 	w.wake()
 }
@@ -181,7 +201,7 @@ func (w *worker) sync(ctx context.Context) (again, done bool) {
 		return false, true
 	}
 
-	w.refreshVolumes(ctx, pod)
+	w.refreshVolumes(ctx, pod, now)
 	if w.lastStatus == nil && !w.orphan {
 		// The first status (Pending, ContainerCreating) goes out before
 		// the first actions, which may take a while (pulls).

@@ -33,7 +33,7 @@ import (
 const SyncTimeout = 10 * time.Second
 
 // IdleWatch is how long a watch lives without reads. Pods with volumes
-// read their objects on every sync (each second), so only objects no pod
+// read their objects at least every minute, so only objects no pod
 // uses any more (or used only for env, fixed at container start) lapse;
 // the next read starts a new watch.
 const IdleWatch = 2 * time.Minute
