@@ -185,6 +185,16 @@ func runServer(ctx context.Context, o *serverOptions, stderr io.Writer) error {
 	}
 	store := storage.New(client, storage.NewCodec(scheme), storeOpts...)
 	defer store.Close()
+	// Start every resource's watch cache now, not on first use, so watches
+	// from any later resourceVersion are served from its history (on etcd
+	// before 3.5.13, e.g. Debian's 3.4, a late cache answers them 410).
+	cacheKeys := make([]string, 0, len(resources))
+	for _, r := range resources {
+		cacheKeys = append(cacheKeys, "/registry/"+r.GVR.Resource)
+	}
+	if err := store.StartWatchCache(ctx, cacheKeys...); err != nil {
+		return fmt.Errorf("starting the watch caches: %w", err)
+	}
 	storage.StartCompactor(ctx, client, o.compactInterval, func(err error) { log.Warn("etcd compaction", "err", err) })
 
 	chain := &admission.Chain{Mutating: []admission.MutationInterface{
