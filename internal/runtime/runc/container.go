@@ -161,12 +161,7 @@ func (d *Driver) CreateContainer(ctx context.Context, sandboxID string, cfg *run
 		var ce *createError
 		if !errors.As(cerr, &ce) {
 			// Not runc's verdict on the container: undo everything.
-			d.runcDelete(context.WithoutCancel(ctx), id)
-			removeCgroup(cgroupsPath)
-			os.Remove(filepath.Join(d.dirs.socks, id))
-			d.mu.Lock()
-			delete(d.containers, id)
-			d.mu.Unlock()
+			d.forgetCreated(ctx, id, cgroupsPath)
 			return "", fmt.Errorf("container %q: %w", cfg.Spec.Name, cerr)
 		}
 		d.runcDelete(context.WithoutCancel(ctx), id)
@@ -179,16 +174,23 @@ func (d *Driver) CreateContainer(ctx context.Context, sandboxID string, cfg *run
 	start, _ := procStart(pid)
 	if err := c.update(func(m *containerMeta) { m.PID, m.PIDStart = pid, start }); err != nil {
 		// Untracked, it must not survive: delete it before the rootfs goes.
-		d.runcDelete(context.WithoutCancel(ctx), id)
-		removeCgroup(cgroupsPath)
-		os.Remove(filepath.Join(d.dirs.socks, id))
-		os.Remove(d.exitPath(id))
-		d.mu.Lock()
-		delete(d.containers, id)
-		d.mu.Unlock()
+		d.forgetCreated(ctx, id, cgroupsPath)
 		return "", err
 	}
 	return id, nil
+}
+
+// forgetCreated undoes a CreateContainer that fails after conmon ran:
+// the runc container, its cgroup, conmon's socket dir and exit file, and
+// the driver's record. The caller's deferred cleanup removes the bundle.
+func (d *Driver) forgetCreated(ctx context.Context, id, cgroupsPath string) {
+	d.runcDelete(context.WithoutCancel(ctx), id)
+	removeCgroup(cgroupsPath)
+	os.Remove(filepath.Join(d.dirs.socks, id))
+	os.Remove(d.exitPath(id))
+	d.mu.Lock()
+	delete(d.containers, id)
+	d.mu.Unlock()
 }
 
 // readFileIn reads rel inside rootfs with every symlink resolved inside
