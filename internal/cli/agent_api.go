@@ -104,12 +104,13 @@ func newAgentJoin(o *agentOptions, dataDir, nodeIP string, logf func(string, ...
 	if err != nil {
 		return nil, err
 	}
+	st := status.New(client, func(f string, a ...any) { logf("status: "+f, a...) })
 	return &agentJoin{
 		client:    client,
-		status:    status.New(client, func(f string, a ...any) { logf("status: "+f, a...) }),
+		status:    st,
 		events:    events.New(client, o.nodeName, 1000, logf),
 		heartbeat: hb,
-		source:    &apisource.Source{Client: client, NodeName: o.nodeName, Logf: logf},
+		source:    &apisource.Source{Client: client, NodeName: o.nodeName, Logf: logf, OnUpdate: st.PodUpdated},
 		objects:   objects.New(client, nil, logf),
 		logf:      logf,
 	}, nil

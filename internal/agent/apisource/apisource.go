@@ -23,6 +23,10 @@ type Source struct {
 	Client   kubernetes.Interface
 	NodeName string
 	Logf     func(format string, args ...any)
+	// OnUpdate, when set, hears every added or updated pod, including
+	// the status-only changes the set sent to the agent leaves out (the
+	// status manager learns of statuses written by others).
+	OnUpdate func(*v1.Pod)
 
 	mu    sync.Mutex
 	tombs map[types.UID]tomb
@@ -60,6 +64,12 @@ func (s *Source) deleted(obj any) {
 	s.mu.Unlock()
 }
 
+func (s *Source) updated(obj any) {
+	if p, ok := obj.(*v1.Pod); ok && s.OnUpdate != nil {
+		s.OnUpdate(p)
+	}
+}
+
 // withTombs adds the recent tombstones to pods and forgets old ones.
 func (s *Source) withTombs(pods []*v1.Pod, now time.Time) []*v1.Pod {
 	s.mu.Lock()
@@ -88,8 +98,8 @@ func (s *Source) Run(ctx context.Context, out chan<- []*v1.Pod) {
 	}
 	inf := cache.NewSharedIndexInformer(lw, &v1.Pod{}, 0, cache.Indexers{})
 	inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(any) { poke() },
-		UpdateFunc: func(any, any) { poke() },
+		AddFunc:    func(obj any) { s.updated(obj); poke() },
+		UpdateFunc: func(_, obj any) { s.updated(obj); poke() },
 		DeleteFunc: func(obj any) { s.deleted(obj); poke() },
 	})
 	go inf.Run(ctx.Done())

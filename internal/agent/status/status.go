@@ -78,6 +78,25 @@ func (m *Manager) SetPodStatus(pod *v1.Pod, status v1.PodStatus) {
 	})
 }
 
+// PodUpdated tells Run of the API's current pod, status-only changes
+// included: a status written by others (e.g. the node lifecycle
+// controller's Ready Unknown, reason NodeLost) that differs from the
+// agent's is written over again.
+func (m *Manager) PodUpdated(pod *v1.Pod) {
+	if plan.IsStaticPod(pod) {
+		return
+	}
+	pod = pod.DeepCopy()
+	m.send(func(es map[types.UID]*entry) {
+		e := es[pod.UID]
+		if e == nil || e.status.Phase == "" || !newer(pod.ResourceVersion, e.pod.ResourceVersion) {
+			return // nothing of the agent's to compare with, or a stale copy
+		}
+		e.pod = pod
+		e.dirty = true // write compares and sends only a difference
+	})
+}
+
 // PodTerminated asks Run to send the final delete of pod (after its last
 // status is written).
 func (m *Manager) PodTerminated(pod *v1.Pod) {

@@ -187,3 +187,46 @@ func TestManagerForgetsPodsRemovedMeanwhile(t *testing.T) {
 		t.Errorf("%d deletes of a pod that is gone, want 1", deletes)
 	}
 }
+
+// A status another component wrote over the agent's (the node lifecycle
+// controller's NodeLost) is written back although the agent's own status
+// did not change.
+func TestManagerOverwritesStatusWrittenByOthers(t *testing.T) {
+	pod := &v1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "default", UID: "u1", ResourceVersion: "1"}}
+	client := fake.NewSimpleClientset(pod)
+	m := New(client, t.Logf)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go m.Run(ctx)
+	running := v1.PodStatus{Phase: v1.PodRunning, Conditions: []v1.PodCondition{{Type: v1.PodReady, Status: v1.ConditionTrue}}}
+	m.SetPodStatus(pod, running)
+	get := func() *v1.Pod {
+		p, err := client.CoreV1().Pods("default").Get(ctx, "p", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	waitFor(t, "status written", func() bool { return get().Status.Phase == v1.PodRunning })
+
+	lost := get()
+	lost.ResourceVersion = "9"
+	lost.Status.Conditions = []v1.PodCondition{{Type: v1.PodReady, Status: v1.ConditionUnknown, Reason: "NodeLost"}}
+	if _, err := client.CoreV1().Pods("default").UpdateStatus(ctx, lost, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	m.PodUpdated(lost)
+	waitFor(t, "NodeLost overwritten", func() bool {
+		c := get().Status.Conditions
+		return len(c) == 1 && c[0].Status == v1.ConditionTrue
+	})
+
+	// An older copy of the pod (an informer lagging the agent's write) is ignored.
+	stale := lost.DeepCopy()
+	stale.ResourceVersion = "2"
+	m.PodUpdated(stale)
+	time.Sleep(50 * time.Millisecond)
+	if c := get().Status.Conditions; len(c) != 1 || c[0].Status != v1.ConditionTrue {
+		t.Errorf("a stale pod copy changed the status: %+v", c)
+	}
+}
