@@ -48,10 +48,13 @@ func (e *eventLog) list() []string {
 	return append([]string(nil), e.all...)
 }
 
-func newHarness(t *testing.T, rt *fakeRuntime) *harness {
+func newHarness(t *testing.T, rt *fakeRuntime) *harness { return startHarness(t, rt, rt) }
+
+// startHarness runs a manager on r, which wraps (or is) rt.
+func startHarness(t *testing.T, r Runtime, rt *fakeRuntime) *harness {
 	h := &harness{t: t, rt: rt, status: NewMemoryStatus(), updates: make(chan []*v1.Pod), dataDir: t.TempDir(), done: make(chan struct{}), events: &eventLog{}}
 	m, err := NewManager(Config{
-		Runtime: rt, Volumes: volume.NewManager(volume.DefaultPlugins()...), Status: h.status, Events: h.events,
+		Runtime: r, Volumes: volume.NewManager(volume.DefaultPlugins()...), Status: h.status, Events: h.events,
 		DataDir: h.dataDir, NodeName: "n1", HostIP: "192.0.2.1",
 		Resync: 10 * time.Millisecond, Housekeeping: 20 * time.Millisecond, Logf: t.Logf,
 	})

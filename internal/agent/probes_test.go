@@ -9,7 +9,6 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 
-	"github.com/peapod/peapod/internal/agent/volume"
 	"github.com/peapod/peapod/internal/runtime"
 )
 
@@ -46,20 +45,7 @@ func (r *execRuntime) ExecSync(_ context.Context, id string, cmd []string, _ tim
 
 func newExecHarness(t *testing.T) (*harness, *execRuntime) {
 	rt := &execRuntime{fakeRuntime: newFakeRuntime(), answers: map[string]int{}}
-	h := &harness{t: t, rt: rt.fakeRuntime, status: NewMemoryStatus(), updates: make(chan []*v1.Pod), dataDir: t.TempDir(), done: make(chan struct{}), events: &eventLog{}}
-	m, err := NewManager(Config{
-		Runtime: rt, Volumes: volume.NewManager(volume.DefaultPlugins()...), Status: h.status, Events: h.events,
-		DataDir: h.dataDir, NodeName: "n1", HostIP: "192.0.2.1",
-		Resync: 10 * time.Millisecond, Housekeeping: 20 * time.Millisecond, Logf: t.Logf,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	h.cancel = cancel
-	go func() { m.Run(ctx, h.updates); close(h.done) }()
-	t.Cleanup(h.stop)
-	return h, rt
+	return startHarness(t, rt, rt.fakeRuntime), rt
 }
 
 func TestProbesDriveReadinessAndRestarts(t *testing.T) {
