@@ -4,6 +4,17 @@
 //
 //	go build -o bin/peapod ./cmd/peapod
 //	go run ./hack/bench-apiserver --peapod bin/peapod --pods 10000 --concurrency 100
+//
+// By default the creates are a closed loop: every client sends its next
+// create as soon as the previous one is answered, so the figure is the
+// server's saturation throughput and, by Little's law, a mean latency of
+// clients/throughput. --rate N makes it an open loop instead: the clients
+// share a schedule of N creates per second and each create's latency is
+// measured from its scheduled send time, so a server (or client pool) that
+// falls behind shows up in the latency rather than hiding in a lower
+// sending rate (no coordinated omission).
+//
+//	go run ./hack/bench-apiserver --peapod bin/peapod --pods 10000 --concurrency 100 --rate 1000
 package main
 
 import (
@@ -32,12 +43,13 @@ func main() {
 	bin := flag.String("peapod", "bin/peapod", "peapod binary")
 	pods := flag.Int("pods", 10000, "pods to create")
 	conc := flag.Int("concurrency", 100, "concurrent clients")
+	rate := flag.Float64("rate", 0, "creates per second shared by all clients (open loop, latency from the scheduled send time); 0 sends as fast as the server answers (closed loop)")
 	lists := flag.Int("lists", 5, "LIST repetitions")
 	kubeconfig := flag.String("kubeconfig", "", "use this running server instead of starting one (RSS then needs --pid)")
 	pid := flag.Int("pid", 0, "pid of the running server (with --kubeconfig)")
 	serverFlags := flag.String("server-flags", "--disable-scheduler --disable-controllers", "extra flags of the started server (the API server alone by default)")
 	flag.Parse()
-	if err := run(*bin, *kubeconfig, strings.Fields(*serverFlags), *pid, *pods, *conc, *lists); err != nil {
+	if err := run(*bin, *kubeconfig, strings.Fields(*serverFlags), *pid, *pods, *conc, *lists, *rate); err != nil {
 		fmt.Fprintln(os.Stderr, "error:", err)
 		os.Exit(1)
 	}
@@ -62,6 +74,20 @@ func pct(d []time.Duration, p float64) time.Duration {
 	return s[i]
 }
 
+// loadAvg is the 1, 5 and 15 minute load average: figures from a shared
+// machine mean little without it.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}
+
 func rssMB(pid int) float64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
@@ -77,7 +103,7 @@ func rssMB(pid int) float64 {
 	return -1
 }
 
-func run(bin, kubeconfig string, serverFlags []string, pid, n, conc, lists int) error {
+func run(bin, kubeconfig string, serverFlags []string, pid, n, conc, lists int, rate float64) error {
 	dir, err := os.MkdirTemp("", "peapod-bench-")
 	if err != nil {
 		return err
@@ -118,7 +144,7 @@ func run(bin, kubeconfig string, serverFlags []string, pid, n, conc, lists int) 
 		return fmt.Errorf("creating the default ServiceAccount: %w", err)
 	}
 	pods := cs.CoreV1().Pods("default")
-	fmt.Printf("machine: %d-core, server RSS at start %.0f MB\n", numCPU(), rssMB(pid))
+	fmt.Printf("machine: %d-core, load average %s, server RSS at start %.0f MB\n", numCPU(), loadAvg(), rssMB(pid))
 
 	// Watch: delivery latency from the create's acknowledgement.
 	acked := sync.Map{}
@@ -161,17 +187,30 @@ func run(bin, kubeconfig string, serverFlags []string, pid, n, conc, lists int) 
 	var mu sync.Mutex
 	var createLat []time.Duration
 	var errs int
-	jobs := make(chan int)
+	// Each job carries its scheduled send time (zero in the closed loop).
+	type job struct {
+		i   int
+		due time.Time
+	}
+	jobs := make(chan job, n)
 	var wg sync.WaitGroup
 	start := time.Now()
+	var late time.Duration // paced: the largest delay between schedule and send
 	for i := 0; i < conc; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for j := range jobs {
-				pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("bench-%05d", j), Labels: map[string]string{"app": "bench"}},
+				pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("bench-%05d", j.i), Labels: map[string]string{"app": "bench"}},
 					Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "busybox", Command: []string{"sleep", "3600"}}}}}
 				t0 := time.Now()
+				if !j.due.IsZero() {
+					if d := time.Until(j.due); d > 0 {
+						time.Sleep(d)
+					}
+					t0 = j.due // latency includes any wait for a free client
+				}
+				sent := time.Now()
 				_, err := pods.Create(ctx, pod, metav1.CreateOptions{})
 				d := time.Since(t0)
 				acked.Store(pod.Name, time.Now())
@@ -181,12 +220,19 @@ func run(bin, kubeconfig string, serverFlags []string, pid, n, conc, lists int) 
 				} else {
 					createLat = append(createLat, d)
 				}
+				if !j.due.IsZero() && sent.Sub(j.due) > late {
+					late = sent.Sub(j.due)
+				}
 				mu.Unlock()
 			}
 		}()
 	}
 	for i := 0; i < n; i++ {
-		jobs <- i
+		j := job{i: i}
+		if rate > 0 {
+			j.due = start.Add(time.Duration(float64(i) / rate * float64(time.Second)))
+		}
+		jobs <- j
 	}
 	close(jobs)
 	wg.Wait()
@@ -196,7 +242,11 @@ func run(bin, kubeconfig string, serverFlags []string, pid, n, conc, lists int) 
 	case <-time.After(30 * time.Second):
 	}
 	w.Stop()
-	fmt.Printf("create %d pods, %d clients: %.0f/s, p50 %v, p99 %v, max %v, errors %d\n", n, conc, float64(n)/total.Seconds(),
+	mode := "closed loop"
+	if rate > 0 {
+		mode = fmt.Sprintf("open loop at %.0f/s, latency from the scheduled send, max send delay %v", rate, late.Round(time.Millisecond))
+	}
+	fmt.Printf("create %d pods, %d clients (%s): %.0f/s, p50 %v, p99 %v, max %v, errors %d\n", n, conc, mode, float64(n)/total.Seconds(),
 		pct(createLat, .5).Round(time.Microsecond*100), pct(createLat, .99).Round(time.Microsecond*100), pct(createLat, 1).Round(time.Millisecond), errs)
 	fmt.Printf("watch delivery after ack (%d events): p50 %v, p99 %v\n", len(watchLat), pct(watchLat, .5).Round(time.Microsecond*100), pct(watchLat, .99).Round(time.Microsecond*100))
 
@@ -220,7 +270,7 @@ func run(bin, kubeconfig string, serverFlags []string, pid, n, conc, lists int) 
 		}
 		fmt.Printf("LIST %d pods (resourceVersion=%q): median %v, max %v\n", items, rv, pct(listLat, .5).Round(time.Millisecond), pct(listLat, 1).Round(time.Millisecond))
 	}
-	fmt.Printf("server RSS with %d pods: %.0f MB\n", n, rssMB(pid))
+	fmt.Printf("server RSS with %d pods: %.0f MB (load average %s)\n", n, rssMB(pid), loadAvg())
 	return nil
 }
 
