@@ -1,90 +1,183 @@
 package apiserver
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
+	"io"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
+	"time"
 
 	openapiv2 "github.com/google/gnostic-models/openapiv2"
 	"google.golang.org/protobuf/proto"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/peapod/peapod/internal/version"
 )
 
-// OpenAPI: a v3 index and one small document per group-version whose only
-// job is to tell kubectl that every PATCH accepts fieldValidation, so
-// kubectl's default validation is delegated to the server (KUBECTL.md §2).
-// /openapi/v2 is a minimal document without definitions.
-
-func gvPath(gv schema.GroupVersion) string {
-	if gv.Group == "" {
-		return "api/" + gv.Version
-	}
-	return "apis/" + gv.Group + "/" + gv.Version
-}
-
-func (s *Server) openAPIDoc(gv schema.GroupVersion) map[string]any {
-	params := []any{
-		map[string]any{"name": "fieldValidation", "in": "query", "schema": map[string]any{"type": "string", "uniqueItems": true}},
-		map[string]any{"name": "fieldManager", "in": "query", "schema": map[string]any{"type": "string", "uniqueItems": true}},
-		map[string]any{"name": "dryRun", "in": "query", "schema": map[string]any{"type": "string", "uniqueItems": true}},
-	}
-	paths := map[string]any{}
-	for _, r := range s.sortedResources(gv) {
-		gvk := r.GVK()
-		ext := map[string]any{"group": gvk.Group, "version": gvk.Version, "kind": gvk.Kind}
-		op := func(id string) map[string]any {
-			return map[string]any{"operationId": id + r.Kind, "x-kubernetes-group-version-kind": ext, "parameters": params,
-				"responses": map[string]any{"200": map[string]any{"description": "OK"}}}
-		}
-		base := "/" + gvPath(gv) + "/"
-		if r.Namespaced {
-			base += "namespaces/{namespace}/"
-		}
-		paths[base+r.GVR.Resource] = map[string]any{"post": op("create")}
-		paths[base+r.GVR.Resource+"/{name}"] = map[string]any{"patch": op("patch"), "put": op("replace")}
-		if hasSubresource(r, "status") {
-			paths[base+r.GVR.Resource+"/{name}/status"] = map[string]any{"patch": op("patchStatus"), "put": op("replaceStatus")}
-		}
-	}
-	return map[string]any{
-		"openapi": "3.0.0",
-		"info":    map[string]any{"title": "peapod", "version": gv.String()},
-		"paths":   paths,
-	}
-}
+// OpenAPI v3, as kube-apiserver serves it (kube-openapi pkg/handler3):
+// /openapi/v3 indexes one document per served group-version by a
+// serverRelativeURL carrying the document's hash; /openapi/v3/<gv> serves
+// the document, with an ETag, and, when asked for by the right ?hash=, as
+// cacheable for a year (a stale hash is redirected to the current one).
+// kubectl reads these for `kubectl explain`, for whether PATCH takes
+// fieldValidation (server-side validation) and for strategic merge patch
+// metadata in client-side apply (KUBECTL.md §2).
 
 func (s *Server) serveOpenAPIV3(w http.ResponseWriter, r *http.Request) {
-	rest := strings.TrimPrefix(strings.TrimPrefix(r.URL.Path, "/openapi/v3"), "/")
-	w.Header().Set("Content-Type", "application/json")
+	rest := strings.Trim(strings.TrimPrefix(r.URL.Path, "/openapi/v3"), "/")
 	if rest == "" {
-		paths := map[string]any{}
-		for _, gv := range s.groups {
-			doc, _ := json.Marshal(s.openAPIDoc(gv))
-			sum := sha256.Sum256(doc)
-			paths[gvPath(gv)] = map[string]any{"serverRelativeURL": "/openapi/v3/" + gvPath(gv) + "?hash=" + strings.ToUpper(hex.EncodeToString(sum[:16]))}
-		}
-		s.writeJSONRaw(w, map[string]any{"paths": paths})
+		s.serveOpenAPIV3Index(w, r)
 		return
 	}
-	for _, gv := range s.groups {
-		if gvPath(gv) == rest {
-			s.writeJSONRaw(w, s.openAPIDoc(gv))
-			return
+	var gv schema.GroupVersion
+	found := false
+	for _, g := range s.groups {
+		if gvPath(g) == rest {
+			gv, found = g, true
+			break
 		}
 	}
-	w.Header().Del("Content-Type")
-	s.notFound(w, r)
+	if !found {
+		s.notFound(w, r)
+		return
+	}
+	if !acceptsJSON(r.Header.Get("Accept")) {
+		s.writeStatus(w, r, &metav1.Status{Status: metav1.StatusFailure, Code: http.StatusNotAcceptable,
+			Reason: metav1.StatusReasonNotAcceptable, Message: "only application/json is served for OpenAPI v3 documents"})
+		return
+	}
+	doc, err := s.openAPIV3Doc(gv)
+	if err != nil {
+		s.writeError(w, r, err, schema.GroupResource{}, "")
+		return
+	}
+	h := w.Header()
+	h.Set("Vary", "Accept, Accept-Encoding")
+	h.Set("Etag", strconv.Quote(doc.hash))
+	if hash := r.URL.Query().Get("hash"); hash != "" {
+		if hash != doc.hash {
+			http.Redirect(w, r, openAPIV3URL(gv, doc.hash), http.StatusMovedPermanently)
+			return
+		}
+		h.Set("Cache-Control", "public, immutable")
+		h.Set("Expires", s.cfg.Now().AddDate(1, 0, 0).UTC().Format(http.TimeFormat))
+	}
+	h.Set("Content-Type", "application/json")
+	if etagMatches(r.Header.Get("If-None-Match"), doc.hash) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	if !doc.gzipped || acceptsGzip(r.Header.Get("Accept-Encoding")) {
+		if doc.gzipped {
+			h.Set("Content-Encoding", "gzip")
+		}
+		h.Set("Content-Length", strconv.Itoa(len(doc.body)))
+		w.WriteHeader(http.StatusOK)
+		w.Write(doc.body)
+		return
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(doc.body))
+	if err != nil {
+		s.writeError(w, r, err, schema.GroupResource{}, "")
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+	io.Copy(w, zr)
+}
+
+// serveOpenAPIV3Index answers /openapi/v3: every served group-version's
+// document URL, hash included.
+func (s *Server) serveOpenAPIV3Index(w http.ResponseWriter, r *http.Request) {
+	type entry struct {
+		ServerRelativeURL string `json:"serverRelativeURL"`
+	}
+	paths := map[string]entry{}
+	for _, gv := range s.groups {
+		doc, err := s.openAPIV3Doc(gv)
+		if err != nil {
+			s.writeError(w, r, err, schema.GroupResource{}, "")
+			return
+		}
+		paths[gvPath(gv)] = entry{ServerRelativeURL: openAPIV3URL(gv, doc.hash)}
+	}
+	data, err := json.Marshal(map[string]any{"paths": paths})
+	if err != nil {
+		s.writeError(w, r, err, schema.GroupResource{}, "")
+		return
+	}
+	w.Header().Set("Etag", strconv.Quote(openAPIHash(data)))
+	w.Header().Set("Content-Type", "application/json")
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(data))
+}
+
+func openAPIV3URL(gv schema.GroupVersion, hash string) string {
+	return "/openapi/v3/" + gvPath(gv) + "?" + url.Values{"hash": {hash}}.Encode()
+}
+
+// acceptsJSON reports whether an Accept header admits application/json
+// (no header admits anything).
+func acceptsJSON(accept string) bool {
+	if strings.TrimSpace(accept) == "" {
+		return true
+	}
+	for _, clause := range strings.Split(accept, ",") {
+		typ, q := mediaRangeQ(clause)
+		if q && (typ == "application/json" || typ == "application/*" || typ == "*/*") {
+			return true
+		}
+	}
+	return false
+}
+
+// acceptsGzip reports whether an Accept-Encoding header admits gzip.
+func acceptsGzip(enc string) bool {
+	for _, clause := range strings.Split(enc, ",") {
+		coding, q := mediaRangeQ(clause)
+		if q && (coding == "gzip" || coding == "*") {
+			return true
+		}
+	}
+	return false
+}
+
+// mediaRangeQ splits one clause of an Accept or Accept-Encoding header
+// into its lower-cased value and whether its q is non-zero.
+func mediaRangeQ(clause string) (string, bool) {
+	parts := strings.Split(clause, ";")
+	for _, p := range parts[1:] {
+		k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
+		if strings.EqualFold(k, "q") {
+			if q, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil && q == 0 {
+				return "", false
+			}
+		}
+	}
+	return strings.ToLower(strings.TrimSpace(parts[0])), true
+}
+
+// etagMatches reports whether an If-None-Match header names the entity
+// tag hash (quoted, possibly weak) or is "*".
+func etagMatches(ifNoneMatch, hash string) bool {
+	for _, tag := range strings.Split(ifNoneMatch, ",") {
+		tag = strings.TrimPrefix(strings.TrimSpace(tag), "W/")
+		if tag == "*" || tag == strconv.Quote(hash) {
+			return true
+		}
+	}
+	return false
 }
 
 // serveOpenAPIV2 answers a minimal, path-less swagger 2.0 document
-// (protobuf, as kubectl asks for it, or JSON). kubectl falls back to v2
-// for kinds v3 does not list; with no definitions it skips client-side
-// validation, so an unknown kind gets kubectl's own "no matches for kind"
-// error instead of "failed to download openapi".
+// (protobuf, as kubectl asks for it, or JSON). kubectl 1.27+ reads v3;
+// it falls back to v2 only when /openapi/v3 fails, and with no
+// definitions it then skips client-side validation, so an unknown kind
+// gets kubectl's own "no matches for kind" error instead of "failed to
+// download openapi".
 func (s *Server) serveOpenAPIV2(w http.ResponseWriter, r *http.Request) {
 	doc := &openapiv2.Document{
 		Swagger: "2.0",

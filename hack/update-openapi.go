@@ -1,0 +1,301 @@
+//go:build ignore
+
+// update-openapi regenerates internal/apiserver/openapi/v3/*.json.gz, the
+// OpenAPI v3 documents the API server serves at /openapi/v3/<gv> (what
+// `kubectl explain` reads).
+//
+//	go run hack/update-openapi.go            # k8s.io/kubernetes v1.33.13
+//	go run hack/update-openapi.go -version v1.33.13
+//
+// Provenance: the documents for the built-in group-versions are Kubernetes'
+// own generated specs, api/openapi-spec/v3/*.json in the k8s.io/kubernetes
+// module zip (fetched with `go mod download`, i.e. from the Go module proxy),
+// licensed Apache-2.0 (see that module's LICENSE). Each is trimmed to the
+// resources and subresources peapod serves and to the schemas those paths
+// reference. settings.k8s.io/v1alpha1 (PodPreset, absent from Kubernetes
+// since 1.20) is built here: the hand-written schemas in
+// internal/apiserver/openapi/settings.k8s.io_v1alpha1.schemas.json, and
+// paths copied from core/v1 configmaps (the same verbs and parameters,
+// fieldValidation included) with the kind renamed.
+//
+// The output is deterministic: the same inputs give the same bytes, so the
+// hashes in /openapi/v3 only change when the documents do.
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// served lists, per document, the resources peapod serves and their
+// subresources. Keep it in step with internal/cli/server.go.
+var served = []struct {
+	path      string // "api/v1", "apis/<group>/<version>"
+	resources map[string][]string
+}{
+	{"api/v1", map[string][]string{
+		"pods":            {"status", "binding", "log", "exec", "attach", "portforward"},
+		"namespaces":      {"status"},
+		"nodes":           {"status"},
+		"secrets":         nil,
+		"configmaps":      nil,
+		"serviceaccounts": {"token"},
+		"events":          nil,
+	}},
+	{"apis/coordination.k8s.io/v1", map[string][]string{"leases": nil}},
+	{"apis/authorization.k8s.io/v1", map[string][]string{"selfsubjectaccessreviews": nil}},
+	{"apis/rbac.authorization.k8s.io/v1", map[string][]string{
+		"roles": nil, "rolebindings": nil, "clusterroles": nil, "clusterrolebindings": nil,
+	}},
+}
+
+const (
+	outDir       = "internal/apiserver/openapi/v3"
+	settingsSrc  = "internal/apiserver/openapi/settings.k8s.io_v1alpha1.schemas.json"
+	settingsPath = "apis/settings.k8s.io/v1alpha1"
+	schemaRef    = "#/components/schemas/"
+)
+
+type doc = map[string]any
+
+func main() {
+	version := flag.String("version", "v1.33.13", "k8s.io/kubernetes module version to take the specs from")
+	flag.Parse()
+	dir, err := moduleDir("k8s.io/kubernetes@" + *version)
+	if err != nil {
+		log.Fatal(err)
+	}
+	specDir := filepath.Join(dir, "api", "openapi-spec", "v3")
+	var settings doc
+	for _, s := range served {
+		d, err := readJSON(filepath.Join(specDir, strings.ReplaceAll(s.path, "/", "__")+"_openapi.json"))
+		if err != nil {
+			log.Fatal(err)
+		}
+		if s.path == "api/v1" {
+			// Before trimming: all core and meta schemas are there.
+			if settings, err = settingsDoc(d); err != nil {
+				log.Fatal(err)
+			}
+		}
+		trim(d, s.path, s.resources)
+		if err := write(s.path, d); err != nil {
+			log.Fatal(err)
+		}
+	}
+	if settings == nil {
+		log.Fatal("no api/v1 document")
+	}
+	if err := write(settingsPath, settings); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// moduleDir downloads mod to the module cache and returns its directory.
+func moduleDir(mod string) (string, error) {
+	out, err := exec.Command("go", "mod", "download", "-json", mod).Output()
+	if err != nil {
+		return "", fmt.Errorf("go mod download %s: %w", mod, err)
+	}
+	var info struct{ Dir, Error string }
+	if err := json.Unmarshal(out, &info); err != nil {
+		return "", err
+	}
+	if info.Error != "" {
+		return "", fmt.Errorf("go mod download %s: %s", mod, info.Error)
+	}
+	return info.Dir, nil
+}
+
+func readJSON(path string) (doc, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var d doc
+	if err := dec.Decode(&d); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return d, nil
+}
+
+// keepPath reports whether the API path p (e.g.
+// /api/v1/watch/namespaces/{namespace}/pods/{name}) is for a served
+// resource and subresource of the document at prefix.
+func keepPath(p, prefix string, resources map[string][]string) bool {
+	rest := strings.TrimPrefix(p, "/"+prefix+"/")
+	if rest == "" { // the group-version's resource list
+		return true
+	}
+	rest = strings.TrimPrefix(rest, "watch/")
+	rest = strings.TrimPrefix(rest, "namespaces/{namespace}/")
+	parts := strings.Split(rest, "/")
+	subs, ok := resources[parts[0]]
+	if !ok {
+		return false
+	}
+	if len(parts) <= 2 {
+		return true
+	}
+	for _, s := range subs {
+		if parts[2] == s {
+			return true
+		}
+	}
+	return false
+}
+
+// trim drops the paths of resources peapod does not serve and the schemas
+// no kept path reaches.
+func trim(d doc, prefix string, resources map[string][]string) {
+	paths := d["paths"].(map[string]any)
+	for p := range paths {
+		if !keepPath(p, prefix, resources) {
+			delete(paths, p)
+		}
+	}
+	comps := d["components"].(map[string]any)
+	schemas := comps["schemas"].(map[string]any)
+	comps["schemas"] = closure(paths, schemas)
+}
+
+// closure returns the schemas referenced from roots, transitively.
+func closure(roots any, schemas map[string]any) map[string]any {
+	out := map[string]any{}
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			if ref, ok := v["$ref"].(string); ok && strings.HasPrefix(ref, schemaRef) {
+				name := strings.TrimPrefix(ref, schemaRef)
+				if _, seen := out[name]; !seen {
+					s, ok := schemas[name]
+					if !ok {
+						log.Fatalf("dangling $ref %s", ref)
+					}
+					out[name] = s
+					walk(s)
+				}
+			}
+			for _, x := range v {
+				walk(x)
+			}
+		case []any:
+			for _, x := range v {
+				walk(x)
+			}
+		}
+	}
+	walk(roots)
+	return out
+}
+
+// podPresetPaths copies the core/v1 configmaps paths as
+// settings.k8s.io/v1alpha1 podpresets paths.
+func podPresetPaths(core map[string]any) map[string]any {
+	out := map[string]any{}
+	for p, item := range core {
+		if !keepPath(p, "api/v1", map[string][]string{"configmaps": nil}) || p == "/api/v1/" {
+			continue
+		}
+		data, err := json.Marshal(item)
+		if err != nil {
+			log.Fatal(err)
+		}
+		s := string(data)
+		for _, r := range [][2]string{
+			{"io.k8s.api.core.v1.ConfigMap", "io.k8s.api.settings.v1alpha1.PodPreset"},
+			{`"group":"","kind":"ConfigMap","version":"v1"`, `"group":"settings.k8s.io","kind":"PodPreset","version":"v1alpha1"`},
+			{"ConfigMap", "PodPreset"},
+			{"core_v1", "settings_v1alpha1"},
+			{"CoreV1", "SettingsV1alpha1"},
+		} {
+			s = strings.ReplaceAll(s, r[0], r[1])
+		}
+		if strings.Contains(s, "configmap") || strings.Contains(s, "ConfigMap") {
+			log.Fatalf("path %s: configmap left after renaming", p)
+		}
+		var v any
+		dec := json.NewDecoder(strings.NewReader(s))
+		dec.UseNumber()
+		if err := dec.Decode(&v); err != nil {
+			log.Fatal(err)
+		}
+		// The server answers 415 to a strategic merge patch of a PodPreset
+		// (kubectl uses a JSON merge patch for kinds it does not know).
+		if patch, ok := v.(map[string]any)["patch"].(map[string]any); ok {
+			delete(patch["requestBody"].(map[string]any)["content"].(map[string]any), "application/strategic-merge-patch+json")
+		}
+		p = strings.Replace(p, "/api/v1/", "/"+settingsPath+"/", 1)
+		out[strings.Replace(p, "configmaps", "podpresets", 1)] = v
+	}
+	if len(out) == 0 {
+		log.Fatal("no configmaps paths in api/v1")
+	}
+	return out
+}
+
+// settingsDoc builds the settings.k8s.io/v1alpha1 document: the PodPreset
+// paths and hand-written schemas, plus the core and meta schemas they
+// reference, taken from the untrimmed core/v1 document.
+func settingsDoc(core doc) (doc, error) {
+	own, err := readJSON(settingsSrc)
+	if err != nil {
+		return nil, err
+	}
+	paths := podPresetPaths(core["paths"].(map[string]any))
+	coreComps := core["components"].(map[string]any)
+	all := map[string]any{}
+	for k, v := range coreComps["schemas"].(map[string]any) {
+		all[k] = v
+	}
+	for k, v := range own {
+		all[k] = v
+	}
+	comps := map[string]any{"schemas": closure(paths, all)}
+	if sec, ok := coreComps["securitySchemes"]; ok {
+		comps["securitySchemes"] = sec
+	}
+	return doc{
+		"openapi":    core["openapi"],
+		"info":       core["info"],
+		"paths":      paths,
+		"components": comps,
+	}, nil
+}
+
+// write stores d gzip-compressed as outDir/<path with / as __>.json.gz.
+func write(path string, d doc) error {
+	var js bytes.Buffer
+	enc := json.NewEncoder(&js)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(d); err != nil {
+		return err
+	}
+	var gz bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&gz, gzip.BestCompression)
+	if err != nil {
+		return err
+	}
+	zw.Write(bytes.TrimSuffix(js.Bytes(), []byte("\n")))
+	if err := zw.Close(); err != nil {
+		return err
+	}
+	name := filepath.Join(outDir, strings.ReplaceAll(path, "/", "__")+".json.gz")
+	if err := os.WriteFile(name, gz.Bytes(), 0o644); err != nil {
+		return err
+	}
+	fmt.Printf("%s: %d paths, %d schemas, %d bytes JSON, %d bytes gzip\n", name, len(d["paths"].(map[string]any)),
+		len(d["components"].(map[string]any)["schemas"].(map[string]any)), js.Len(), gz.Len())
+	return nil
+}
