@@ -48,6 +48,10 @@ type Config struct {
 	// Objects gives pods their Secrets, ConfigMaps and service account
 	// tokens (nil: none, as for static pods without an API server).
 	Objects volume.ObjectSource
+	// Node is the node that pods are admitted to (resources, pods count,
+	// node affinity, host ports, NoExecute taints; package admit). Nil
+	// admits every pod.
+	Node NodeSource
 }
 
 // Manager runs one worker per pod of its source. Run's goroutine owns the
@@ -63,6 +67,7 @@ type Manager struct {
 	wg      sync.WaitGroup
 	// objectChanges are Secrets/ConfigMaps that changed (see objects.go).
 	objectChanges chan volume.ObjectRef
+	adm           admissionState
 }
 
 // NewManager checks cfg and returns a manager.
@@ -110,6 +115,7 @@ func NewManager(cfg Config) (*Manager, error) {
 		desired: map[types.UID]*v1.Pod{},
 		workers: map[types.UID]*worker{},
 		done:    make(chan types.UID),
+		adm:     admissionState{node: cfg.Node, admitted: map[types.UID]bool{}, inert: map[types.UID]bool{}},
 	}
 	m.useObjects(cfg.Objects)
 	return m, nil
@@ -136,6 +142,9 @@ func (m *Manager) Run(ctx context.Context, updates <-chan []*v1.Pod) {
 				w.wake()
 			}
 		case pods := <-updates:
+			if !m.synced {
+				m.notePreexisting(ctx)
+			}
 			m.setDesired(ctx, pods)
 			if !m.synced {
 				m.synced = true
@@ -146,6 +155,7 @@ func (m *Manager) Run(ctx context.Context, updates <-chan []*v1.Pod) {
 			if m.d.prober != nil {
 				m.d.prober.RemovePod(uid)
 			}
+			m.forgetAdmission()
 			m.reconcile(ctx)
 		case <-t.C:
 			if m.synced {
@@ -182,6 +192,8 @@ func (m *Manager) setDesired(ctx context.Context, pods []*v1.Pod) {
 		}
 	}
 	m.desired = next
+	m.admitNew(ctx)
+	m.forgetAdmission()
 	m.reconcile(ctx)
 }
 
@@ -198,12 +210,12 @@ func samePod(a, b *v1.Pod) bool {
 	return apiequality.Semantic.DeepEqual(am, bm)
 }
 
-// reconcile starts a worker for every desired pod that has none, unless
-// another pod of the same namespace/name is still terminating (a changed
+// reconcile starts a worker for every admitted desired pod that has none,
+// unless another pod of the same namespace/name is still terminating (a changed
 // static pod manifest: the old pod goes first, as in the kubelet).
 func (m *Manager) reconcile(ctx context.Context) {
 	for uid, p := range m.desired {
-		if _, ok := m.workers[uid]; ok || p.DeletionTimestamp != nil {
+		if _, ok := m.workers[uid]; ok || p.DeletionTimestamp != nil || !m.adm.admitted[uid] {
 			continue
 		}
 		busy := false

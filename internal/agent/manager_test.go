@@ -52,12 +52,21 @@ func newHarness(t *testing.T, rt *fakeRuntime) *harness { return startHarness(t,
 
 // startHarness runs a manager on r, which wraps (or is) rt.
 func startHarness(t *testing.T, r Runtime, rt *fakeRuntime) *harness {
+	return startHarnessWith(t, r, rt, nil)
+}
+
+// startHarnessWith is startHarness with the config changed by mut.
+func startHarnessWith(t *testing.T, r Runtime, rt *fakeRuntime, mut func(*Config)) *harness {
 	h := &harness{t: t, rt: rt, status: NewMemoryStatus(), updates: make(chan []*v1.Pod), dataDir: t.TempDir(), done: make(chan struct{}), events: &eventLog{}}
-	m, err := NewManager(Config{
+	cfg := Config{
 		Runtime: r, Volumes: volume.NewManager(volume.DefaultPlugins()...), Status: h.status, Events: h.events,
 		DataDir: h.dataDir, NodeName: "n1", HostIP: "192.0.2.1",
 		Resync: 10 * time.Millisecond, Housekeeping: 20 * time.Millisecond, Logf: t.Logf,
-	})
+	}
+	if mut != nil {
+		mut(&cfg)
+	}
+	m, err := NewManager(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

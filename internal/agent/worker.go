@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
@@ -72,6 +73,9 @@ type worker struct {
 	// or an object it references changed, or the worker is new (adoption).
 	volumesRefreshedAt time.Time
 	volumesStale       bool
+	// finished is set once the worker published a terminal phase: the pod
+	// no longer counts against the node's resources at admission.
+	finished atomic.Bool
 }
 
 const (
@@ -409,6 +413,9 @@ func anyUnknown(cs []*runtime.ContainerStatus) bool {
 func (w *worker) publish(pod *v1.Pod, obs *plan.Observed) {
 	s := plan.GenerateStatus(pod, obs, w.now())
 	w.lastStatus = &s
+	if plan.IsTerminalPhase(s.Phase) {
+		w.finished.Store(true)
+	}
 	w.status.SetPodStatus(pod, s)
 }
 

@@ -19,6 +19,7 @@ import (
 	v1 "k8s.io/api/core/v1"
 
 	"github.com/peapod/peapod/internal/agent"
+	"github.com/peapod/peapod/internal/agent/node"
 	"github.com/peapod/peapod/internal/agent/server"
 	"github.com/peapod/peapod/internal/agent/volume"
 	"github.com/peapod/peapod/internal/image"
@@ -150,11 +151,17 @@ func runAgent(ctx context.Context, o *agentOptions, logw io.Writer) error {
 	var lister agent.PodLister = status
 	var recorder agent.Recorder
 	var join *agentJoin
+	// Admission (docs/agent.md): against the Node object with --server,
+	// else against the host's own figures and --node-labels.
+	nodeSource := agent.StaticNode(node.AdmitNode(node.Desired(node.Config{
+		Name: o.nodeName, Labels: o.join.nodeLabels, Host: node.ReadHost(dataDir),
+	})))
 	if o.server != "" {
 		if join, err = newAgentJoin(o, dataDir, nodeIP, logf); err != nil {
 			return err
 		}
 		sink, lister, recorder = join.status, join.status, join.events
+		nodeSource = join.heartbeat.Node
 	}
 	mgr, err := agent.NewManager(agent.Config{
 		Runtime:        rt,
@@ -168,6 +175,7 @@ func runAgent(ctx context.Context, o *agentOptions, logw io.Writer) error {
 		HostResolvConf: resolv,
 		Logf:           logf,
 		Objects:        join.objectSource(),
+		Node:           nodeSource,
 	})
 	if err != nil {
 		return err

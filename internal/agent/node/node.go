@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"sync/atomic"
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -15,6 +16,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/peapod/peapod/internal/agent/admit"
 )
 
 // Kubernetes' timings: the lease lasts 40 s and is renewed every 10 s;
@@ -47,6 +50,9 @@ type Heartbeat struct {
 	client kubernetes.Interface
 	cfg    Config
 	last   *v1.Node
+	// latest is the newest node object seen, for readers on other
+	// goroutines (admission).
+	latest atomic.Pointer[v1.Node]
 }
 
 // New returns a heartbeat for cfg; Name is required.
@@ -109,7 +115,7 @@ func (h *Heartbeat) ensureNode(ctx context.Context) error {
 	if apierrors.IsNotFound(err) {
 		created, err := nodes.Create(ctx, want, metav1.CreateOptions{FieldManager: "peapod-agent"})
 		if err == nil {
-			h.last = created
+			h.setLast(created)
 			h.cfg.Logf("node %s: registered", h.cfg.Name)
 			return nil
 		}
@@ -135,7 +141,7 @@ func (h *Heartbeat) ensureNode(ctx context.Context) error {
 			return fmt.Errorf("updating node %s: %w", h.cfg.Name, err)
 		}
 	}
-	h.last = cur
+	h.setLast(cur)
 	h.cfg.Logf("node %s: re-registered (existing object reused)", h.cfg.Name)
 	return nil
 }
@@ -157,13 +163,13 @@ func (h *Heartbeat) postStatus(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			h.last = cur
+			h.setLast(cur)
 		}
 		n := h.last.DeepCopy()
 		n.Status = Status(h.cfg, h.last.Status, h.cfg.Now())
 		upd, err := nodes.UpdateStatus(ctx, n, metav1.UpdateOptions{FieldManager: "peapod-agent"})
 		if err == nil {
-			h.last = upd
+			h.setLast(upd)
 			return nil
 		}
 		h.last = nil
@@ -201,4 +207,32 @@ func (h *Heartbeat) renewLease(ctx context.Context) error {
 func LeaseSpec(name string, now metav1.MicroTime) coordinationv1.LeaseSpec {
 	d := int32(LeaseDurationSeconds)
 	return coordinationv1.LeaseSpec{HolderIdentity: &name, LeaseDurationSeconds: &d, RenewTime: &now}
+}
+
+func (h *Heartbeat) setLast(n *v1.Node) {
+	h.last = n
+	h.latest.Store(n)
+}
+
+// Node is the node for admission: the latest object the heartbeat saw
+// (labels and taints as others set them, within an interval), or with
+// fresh one read from the API server now. Safe for concurrent use.
+func (h *Heartbeat) Node(ctx context.Context, fresh bool) (admit.Node, error) {
+	if fresh {
+		n, err := h.client.CoreV1().Nodes().Get(ctx, h.cfg.Name, metav1.GetOptions{})
+		if err != nil {
+			return admit.Node{}, fmt.Errorf("reading node %s: %w", h.cfg.Name, err)
+		}
+		h.latest.Store(n)
+		return AdmitNode(n), nil
+	}
+	if n := h.latest.Load(); n != nil {
+		return AdmitNode(n), nil
+	}
+	return AdmitNode(Desired(h.cfg)), nil
+}
+
+// AdmitNode is what admission needs of n.
+func AdmitNode(n *v1.Node) admit.Node {
+	return admit.Node{Name: n.Name, Allocatable: n.Status.Allocatable, Labels: n.Labels, Taints: n.Spec.Taints}
 }

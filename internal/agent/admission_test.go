@@ -1,0 +1,119 @@
+package agent
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/peapod/peapod/internal/agent/admit"
+	"github.com/peapod/peapod/internal/runtime"
+)
+
+// apiPod is a pod of the API server bound to n1 asking for cpu, created at
+// the given second.
+func apiPod(name, cpu string, created int) *v1.Pod {
+	p := &v1.Pod{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: name, Namespace: "default", UID: types.UID("uid-" + name),
+			CreationTimestamp: metav1.NewTime(time.Unix(int64(1000+created), 0)),
+		},
+		Spec: v1.PodSpec{NodeName: "n1", Containers: []v1.Container{{Name: "c", Image: "busybox", ImagePullPolicy: v1.PullNever}}},
+	}
+	if cpu != "" {
+		p.Spec.Containers[0].Resources.Requests = v1.ResourceList{v1.ResourceCPU: resource.MustParse(cpu)}
+	}
+	return p
+}
+
+func oneCPUNode(c *Config) {
+	c.Node = StaticNode(admit.Node{Name: "n1", Allocatable: v1.ResourceList{
+		v1.ResourceCPU: resource.MustParse("1"), v1.ResourcePods: resource.MustParse("110"),
+	}})
+}
+
+func TestAdmissionRejectsWhatDoesNotFit(t *testing.T) {
+	rt := newFakeRuntime()
+	h := startHarnessWith(t, rt, rt, oneCPUNode)
+	// Sent together: the older pod is admitted first, and counts.
+	small, big, late := apiPod("small", "600m", 1), apiPod("big", "2", 2), apiPod("late", "500m", 3)
+	h.send(late, big, small)
+	h.waitFor("small", "Running", running("c"))
+	got := h.waitFor("big", "Failed", func(p *v1.Pod) bool { return p.Status.Phase == v1.PodFailed })
+	if got.Status.Reason != "OutOfcpu" || got.Status.Message != "Pod was rejected: Node didn't have enough resource: cpu, requested: 2000, used: 600, capacity: 1000" {
+		t.Fatalf("big: reason %q message %q", got.Status.Reason, got.Status.Message)
+	}
+	got = h.waitFor("late", "Failed", func(p *v1.Pod) bool { return p.Status.Phase == v1.PodFailed })
+	if got.Status.Message != "Pod was rejected: Node didn't have enough resource: cpu, requested: 500, used: 600, capacity: 1000" {
+		t.Fatalf("late: message %q", got.Status.Message)
+	}
+	want := "Warning OutOfcpu : Node didn't have enough resource: cpu, requested: 2000, used: 600, capacity: 1000"
+	found := false
+	for _, e := range h.events.list() {
+		found = found || e == want
+	}
+	if !found {
+		t.Fatalf("no event %q in %v", want, h.events.list())
+	}
+	// A rejected pod is never retried, even when room appears.
+	h.send(big, late)
+	time.Sleep(100 * time.Millisecond)
+	for _, c := range rt.callList() {
+		if strings.Contains(c, "big") || strings.Contains(c, "late") {
+			t.Fatalf("a rejected pod reached the runtime: %v", rt.callList())
+		}
+	}
+	if sb, _ := rt.count(); sb != 0 {
+		t.Fatalf("%d sandboxes left after small went away", sb)
+	}
+}
+
+func TestAdmissionFreesTheResourcesOfFinishedPods(t *testing.T) {
+	rt := newFakeRuntime()
+	h := startHarnessWith(t, rt, rt, oneCPUNode)
+	job := apiPod("job", "1", 1)
+	job.Spec.RestartPolicy = v1.RestartPolicyNever
+	h.send(job)
+	h.waitFor("job", "Running", running("c"))
+	if !rt.exit("c", 0) {
+		t.Fatal("no container to exit")
+	}
+	h.waitFor("job", "Succeeded", func(p *v1.Pod) bool { return p.Status.Phase == v1.PodSucceeded })
+	next := apiPod("next", "1", 2)
+	h.send(job, next)
+	h.waitFor("next", "Running", running("c"))
+}
+
+func TestAdmissionKeepsPodsRunningAtRestart(t *testing.T) {
+	rt := newFakeRuntime()
+	ctx := context.Background()
+	// A pod the previous agent admitted (on a bigger node, say) still runs.
+	old := apiPod("old", "2", 1)
+	d := &deps{dataDir: "/x", clusterDomain: "cluster.local"}
+	sb, _ := rt.RunPodSandbox(ctx, d.sandboxConfig(old, 0))
+	labels := podLabels(old)
+	labels[runtime.LabelContainerName] = "c"
+	cid, _ := rt.CreateContainer(ctx, sb, &runtime.ContainerConfig{Spec: old.Spec.Containers[0], Labels: labels})
+	rt.StartContainer(ctx, cid)
+	// And one it rejected: Failed in the API, nothing in the runtime.
+	rejected := apiPod("rejected", "4", 2)
+	rejected.Status = v1.PodStatus{Phase: v1.PodFailed, Reason: "OutOfcpu"}
+
+	h := startHarnessWith(t, rt, rt, oneCPUNode)
+	h.send(old, rejected)
+	h.waitFor("old", "Running", running("c"))
+	time.Sleep(100 * time.Millisecond)
+	for _, c := range rt.callList() {
+		if strings.Contains(c, "rejected") {
+			t.Fatalf("a pod the API shows Failed was started: %v", rt.callList())
+		}
+	}
+	if n, _ := rt.count(); n != 1 {
+		t.Fatalf("%d sandboxes, want the adopted one only", n)
+	}
+}

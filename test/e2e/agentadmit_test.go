@@ -1,0 +1,106 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// TestAgentAdmission: pods bound to a node with spec.nodeName (no
+// scheduler) that do not fit it are rejected by the agent as the kubelet
+// does: phase Failed, its reason and message, a Warning event, and nothing
+// created on the host; a pod that fits runs next to them.
+func TestAgentAdmission(t *testing.T) {
+	s := apiStart(t)
+	cs := s.clientset()
+	ctx := context.Background()
+	a := clusterStartAgent(t, s, "adm-n1", "disktype=hdd")
+	t.Cleanup(func() { clusterDeleteAllPods(t, s, cs) }) // before the agent stops
+
+	var node *v1.Node
+	deadline := time.Now().Add(30 * time.Second)
+	for node == nil {
+		if n, err := cs.CoreV1().Nodes().Get(ctx, "adm-n1", metav1.GetOptions{}); err == nil && agentadmitReady(n) {
+			node = n
+		} else if time.Now().After(deadline) {
+			t.Fatalf("node adm-n1 not Ready: %v", err)
+		} else {
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	cpu := node.Status.Allocatable[v1.ResourceCPU]
+	capMilli := cpu.MilliValue()
+	want := capMilli + 1000
+
+	clusterApply(t, s, "adm-big", clusterPod("adm-big",
+		"  nodeName: adm-n1\n", "Always", "busybox", "exec sleep 3600")+
+		fmt.Sprintf("    resources: {requests: {cpu: %dm}}\n", want))
+	clusterApply(t, s, "adm-ssd", clusterPod("adm-ssd",
+		"  nodeName: adm-n1\n  nodeSelector: {disktype: ssd}\n", "Always", "busybox", "exec sleep 3600"))
+	clusterApply(t, s, "adm-ok", clusterPod("adm-ok",
+		"  nodeName: adm-n1\n", "Always", "busybox", "exec sleep 3600")+"    resources: {requests: {cpu: 100m}}\n")
+
+	failed := func(p *v1.Pod) bool { return p.Status.Phase == v1.PodFailed }
+	big := clusterWaitPod(t, cs, "adm-big", "Failed", 20*time.Second, failed)
+	msg := fmt.Sprintf("Node didn't have enough resource: cpu, requested: %d, used: ", want)
+	if big.Status.Reason != "OutOfcpu" || !strings.HasPrefix(big.Status.Message, "Pod was rejected: "+msg) ||
+		!strings.HasSuffix(big.Status.Message, fmt.Sprintf(", capacity: %d", capMilli)) {
+		t.Errorf("adm-big: reason %q message %q", big.Status.Reason, big.Status.Message)
+	}
+	if len(big.Status.ContainerStatuses) != 0 || big.Status.PodIP != "" {
+		t.Errorf("adm-big has runtime state: %+v", big.Status)
+	}
+	// What kubectl shows: STATUS is the reason, and describe the event.
+	if out := s.kubectl("get", "pod", "adm-big", "--no-headers"); !strings.Contains(out, "OutOfcpu") {
+		t.Errorf("kubectl get pod adm-big: %q", out)
+	}
+	clusterEvent(t, cs, "adm-big", func(e v1.Event) bool {
+		return e.Type == v1.EventTypeWarning && e.Reason == "OutOfcpu" && strings.HasPrefix(e.Message, msg)
+	})
+	if out := s.kubectl("describe", "pod", "adm-big"); !strings.Contains(out, "OutOfcpu") || !strings.Contains(out, "Pod was rejected") {
+		t.Errorf("kubectl describe pod adm-big:\n%s", out)
+	}
+
+	ssd := clusterWaitPod(t, cs, "adm-ssd", "Failed", 20*time.Second, failed)
+	if ssd.Status.Reason != "NodeAffinity" ||
+		ssd.Status.Message != "Pod was rejected: Predicate NodeAffinity failed: node(s) didn't match Pod's node affinity/selector" {
+		t.Errorf("adm-ssd: reason %q message %q", ssd.Status.Reason, ssd.Status.Message)
+	}
+
+	clusterWaitPod(t, cs, "adm-ok", "Running", 20*time.Second, func(p *v1.Pod) bool { return p.Status.Phase == v1.PodRunning })
+
+	// Nothing of the rejected pods reached the host: only adm-ok has a
+	// pod directory and log files.
+	ents, _ := os.ReadDir(filepath.Join(a.dataDir, "pods"))
+	for _, e := range ents {
+		if !strings.HasPrefix(e.Name(), "default_adm-ok_") {
+			t.Errorf("pod directory %s on the host", e.Name())
+		}
+	}
+	if len(ents) != 1 {
+		t.Errorf("pod directories: %v, want adm-ok's only", ents)
+	}
+	// And it stays so: a rejected pod is not retried.
+	time.Sleep(2 * time.Second)
+	if p, err := cs.CoreV1().Pods("default").Get(ctx, "adm-big", metav1.GetOptions{}); err != nil || p.Status.Phase != v1.PodFailed {
+		t.Errorf("adm-big later: %v %v", p.Status.Phase, err)
+	}
+	// A rejected (terminal) pod is deleted at once.
+	s.kubectl("delete", "pod", "adm-big", "adm-ssd", "--wait=true", "--timeout=20s")
+}
+
+func agentadmitReady(n *v1.Node) bool {
+	for _, c := range n.Status.Conditions {
+		if c.Type == v1.NodeReady && c.Status == v1.ConditionTrue {
+			return true
+		}
+	}
+	return false
+}
