@@ -117,16 +117,22 @@ func (w *worker) kill(ctx context.Context, pod *v1.Pod, obs *plan.Observed, kill
 			if !w.orphan {
 				w.events.Event(pod, fieldPath(pod, k.Name), v1.EventTypeNormal, EventKilling, k.Message)
 			}
-			grace := k.Grace
-			if c := specOf(pod, k.Name); c != nil {
-				grace = w.hooks.PreStop(ctx, pod, c, k.ContainerID, t, grace)
-			}
-			if err := w.rt.StopContainer(ctx, k.ContainerID, grace); err != nil && !isNotFound(err) {
-				w.logf("pod %s: stopping container %s: %v", podName(pod), k.Name, err)
-			}
+			w.stopContainer(ctx, pod, specOf(pod, k.Name), k.Name, k.ContainerID, t, k.Grace)
 		}()
 	}
 	wg.Wait()
+}
+
+// stopContainer is the kubelet's killContainer after the Killing event:
+// the preStop hook of c (nil: none) within grace, then the stop signal
+// with the grace left.
+func (w *worker) stopContainer(ctx context.Context, pod *v1.Pod, c *v1.Container, name, id string, t prober.Target, grace time.Duration) {
+	if c != nil {
+		grace = w.hooks.PreStop(ctx, pod, c, id, t, grace)
+	}
+	if err := w.rt.StopContainer(ctx, id, grace); err != nil && !isNotFound(err) {
+		w.logf("pod %s: stopping container %s: %v", podName(pod), name, err)
+	}
 }
 
 // sandboxNetwork reads the sandbox's IPs for env and the downward API,
@@ -194,10 +200,10 @@ func (w *worker) start(ctx context.Context, pod *v1.Pod, sandboxID string, net p
 	if err := w.hooks.PostStart(ctx, pod, c, id, t); err != nil {
 		w.events.Event(pod, fp, v1.EventTypeWarning, EventFailedPostStart, "PostStartHook failed")
 		w.startFailed(c, plan.ReasonPostStartHookError, err.Error())
+		// As the kubelet's killContainer: Killing, then preStop within
+		// the pod's grace, then the stop signal.
 		w.events.Event(pod, fp, v1.EventTypeNormal, EventKilling, EventFailedPostStart)
-		if err := w.rt.StopContainer(ctx, id, max(plan.PodGrace(pod), 2*time.Second)); err != nil {
-			w.logf("pod %s: stopping container %s after its postStart hook failed: %v", podName(pod), c.Name, err)
-		}
+		w.stopContainer(ctx, pod, c, c.Name, id, t, max(plan.PodGrace(pod), 2*time.Second))
 		return
 	}
 	delete(w.startErrors, c.Name)

@@ -33,6 +33,9 @@ func (r *execRuntime) ExecSync(_ context.Context, id string, cmd []string, _ tim
 	if !ok {
 		return nil, runtime.ErrNotFound
 	}
+	r.fakeRuntime.mu.Lock()
+	r.fakeRuntime.record("exec " + cmd[0])
+	r.fakeRuntime.mu.Unlock()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	code := r.answers[cmd[0]]
@@ -113,6 +116,38 @@ func TestPostStartFailureKillsAndRestarts(t *testing.T) {
 	if strings.Contains(got, "FailedPreStopHook") && !strings.Contains(got, "PreStopHook failed: command 'bye' exited with 1") {
 		t.Errorf("preStop failure event:\n%s", got)
 	}
+}
+
+// TestPostStartFailureRunsPreStop: the kubelet kills a container whose
+// postStart failed through killContainer, so its preStop hook runs before
+// the stop signal (grace floored at 2 s).
+func TestPostStartFailureRunsPreStop(t *testing.T) {
+	h, rt := newExecHarness(t)
+	rt.set("hook", 2)
+	h.send(staticPod(t, `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{"terminationGracePeriodSeconds":1,
+	"containers":[{"name":"c","image":"busybox","imagePullPolicy":"IfNotPresent",
+	  "lifecycle":{"postStart":{"exec":{"command":["hook"]}},"preStop":{"exec":{"command":["bye"]}}}}]}}`))
+	h.waitFor("p-n1", "PostStartHookError or CrashLoopBackOff", func(p *v1.Pod) bool {
+		cs := p.Status.ContainerStatuses
+		return len(cs) == 1 && cs[0].State.Waiting != nil &&
+			(cs[0].State.Waiting.Reason == "PostStartHookError" || cs[0].State.Waiting.Reason == "CrashLoopBackOff")
+	})
+	calls := rt.callList()
+	idx := func(want string) int {
+		for i, c := range calls {
+			if c == want {
+				return i
+			}
+		}
+		return -1
+	}
+	hook, bye, stop := idx("exec hook"), idx("exec bye"), idx("stop c 2s")
+	if hook < 0 || bye < hook || stop < bye {
+		t.Fatalf("want exec hook, then exec bye (preStop), then stop c 2s; calls:\n%s", strings.Join(calls, "\n"))
+	}
+	rt.set("hook", 0)
+	h.send()
+	h.waitGone("p-n1")
 }
 
 func podConditionTrue(p *v1.Pod, t v1.PodConditionType) bool {
