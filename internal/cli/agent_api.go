@@ -99,7 +99,7 @@ func newAgentJoin(o *agentOptions, dataDir, nodeIP string, logf func(string, ...
 	host.KubeletVersion = version.Info().GitVersion
 	hb, err := node.New(client, node.Config{
 		Name: o.nodeName, Labels: o.join.nodeLabels, NodeIP: nodeIP, PodCIDR: o.podCIDR,
-		Port: int32(o.port), Host: host, Logf: logf,
+		Port: int32(o.port), Host: host, DataDir: dataDir, Logf: logf,
 	})
 	if err != nil {
 		return nil, err

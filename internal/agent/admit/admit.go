@@ -32,6 +32,9 @@ const (
 	ReasonTaintToleration = "TaintToleration"
 	ReasonOSSelector      = "PodOSSelectorNodeLabelDoesNotMatch"
 	ReasonOSNotSupported  = "PodOSNotSupported"
+	// ReasonEvicted rejects pods while the node is under pressure (the
+	// kubelet's eviction manager admission).
+	ReasonEvicted = "Evicted"
 	// RejectedPrefix starts the status message of a rejected pod (the
 	// kubelet's rejectPod); the event carries the message without it.
 	RejectedPrefix = "Pod was rejected: "
@@ -44,6 +47,9 @@ type Node struct {
 	Allocatable v1.ResourceList
 	Labels      map[string]string
 	Taints      []v1.Taint
+	// Pressure lists the node's pressure conditions that are True
+	// (MemoryPressure, DiskPressure, PIDPressure).
+	Pressure []v1.NodeConditionType
 }
 
 // Verdict is the decision on one pod. A rejected pod has a Reason and a
@@ -56,12 +62,16 @@ type Verdict struct {
 
 // Pod decides whether pod may run on node next to admitted, the pods the
 // agent admitted before that have not finished. Only the first failed
-// check is reported, in the kubelet's order: the OS label and field, the
+// check is reported, in the kubelet's order: node pressure (the eviction
+// manager's handler), the OS label and field, the
 // pods count, cpu, memory, ephemeral storage and other resources the node
 // offers, the node affinity (nodeSelector and required node affinity),
 // host ports, then NoExecute taints (not for static pods: the kubelet
 // checks taints only for pods of the API server).
 func Pod(node Node, admitted []*v1.Pod, pod *v1.Pod) Verdict {
+	if v := pressure(node.Pressure, pod); !v.Admit {
+		return v
+	}
 	if os, ok := pod.Labels[v1.LabelOSStable]; ok && os != nodeOS(node) {
 		return reject(ReasonOSSelector, "Failed to admit pod as the `kubernetes.io/os` label doesn't match node label")
 	}
@@ -167,4 +177,38 @@ func insufficient(name v1.ResourceName, requested, used, capacity int64) Verdict
 // predicate is the kubelet's PredicateFailureError.
 func predicate(name, desc string) Verdict {
 	return reject(name, fmt.Sprintf("Predicate %s failed: %s", name, desc))
+}
+
+// pressure is the kubelet eviction manager's admission: under memory
+// pressure alone only BestEffort pods that do not tolerate the
+// memory-pressure taint are rejected; under any other pressure every pod
+// is. Static pods (critical in the kubelet) are always admitted.
+func pressure(conds []v1.NodeConditionType, pod *v1.Pod) Verdict {
+	if len(conds) == 0 || plan.IsStaticPod(pod) {
+		return Verdict{Admit: true}
+	}
+	if len(conds) == 1 && conds[0] == v1.NodeMemoryPressure {
+		taint := v1.Taint{Key: v1.TaintNodeMemoryPressure, Effect: v1.TaintEffectNoSchedule}
+		if !bestEffort(pod) || slices.ContainsFunc(pod.Spec.Tolerations, func(t v1.Toleration) bool { return t.ToleratesTaint(&taint) }) {
+			return Verdict{Admit: true}
+		}
+	}
+	return reject(ReasonEvicted, fmt.Sprintf("The node had condition: %v. ", conds))
+}
+
+// bestEffort reports a pod whose containers request and limit no cpu or
+// memory (QoS class BestEffort).
+func bestEffort(pod *v1.Pod) bool {
+	for _, cs := range [][]v1.Container{pod.Spec.InitContainers, pod.Spec.Containers} {
+		for _, c := range cs {
+			for _, l := range []v1.ResourceList{c.Resources.Requests, c.Resources.Limits} {
+				for _, name := range []v1.ResourceName{v1.ResourceCPU, v1.ResourceMemory} {
+					if q, ok := l[name]; ok && !q.IsZero() {
+						return false
+					}
+				}
+			}
+		}
+	}
+	return true
 }

@@ -178,6 +178,35 @@ func TestPod(t *testing.T) {
 		}),
 		want: Verdict{Reason: "OutOfmemory", Message: "Node didn't have enough resource: memory, requested: 2147483648, used: 0, capacity: 1073741824"},
 	}, {
+		name: "memory pressure rejects BestEffort pods",
+		node: node(func(n *Node) { n.Pressure = []v1.NodeConditionType{v1.NodeMemoryPressure} }),
+		pod:  pod("a"),
+		want: Verdict{Reason: "Evicted", Message: "The node had condition: [MemoryPressure]. "},
+	}, {
+		name: "memory pressure admits Burstable pods",
+		node: node(func(n *Node) { n.Pressure = []v1.NodeConditionType{v1.NodeMemoryPressure} }),
+		pod:  pod("a", "cpu", "100m"),
+		want: Verdict{Admit: true},
+	}, {
+		name: "memory pressure admits BestEffort pods tolerating its taint",
+		node: node(func(n *Node) { n.Pressure = []v1.NodeConditionType{v1.NodeMemoryPressure} }),
+		pod: with(pod("a"), func(p *v1.Pod) {
+			p.Spec.Tolerations = []v1.Toleration{{Key: "node.kubernetes.io/memory-pressure", Operator: v1.TolerationOpExists}}
+		}),
+		want: Verdict{Admit: true},
+	}, {
+		name: "disk pressure rejects every pod",
+		node: node(func(n *Node) { n.Pressure = []v1.NodeConditionType{v1.NodeMemoryPressure, v1.NodeDiskPressure} }),
+		pod:  pod("a", "cpu", "100m"),
+		want: Verdict{Reason: "Evicted", Message: "The node had condition: [MemoryPressure DiskPressure]. "},
+	}, {
+		name: "static pods are admitted under pressure",
+		node: node(func(n *Node) { n.Pressure = []v1.NodeConditionType{v1.NodeDiskPressure} }),
+		pod: with(pod("a"), func(p *v1.Pod) {
+			p.Annotations = map[string]string{"kubernetes.io/config.source": "file"}
+		}),
+		want: Verdict{Admit: true},
+	}, {
 		name: "OS label",
 		node: node(nil),
 		pod:  with(pod("a"), func(p *v1.Pod) { p.Labels = map[string]string{"kubernetes.io/os": "windows"} }),

@@ -38,6 +38,14 @@ type Config struct {
 	Port    int32 // the agent API's port (daemonEndpoints.kubeletEndpoint)
 	// Host facts; see HostInfo.
 	Host HostInfo
+	// DataDir is the agent's data dir, whose filesystem DiskPressure
+	// watches.
+	DataDir string
+	// Thresholds of the pressure conditions; nil: DefaultThresholds.
+	Thresholds *Thresholds
+	// Measure reads the host for the pressure conditions at each status
+	// post; default ReadMeasures(DataDir).
+	Measure func() Measures
 	// Interval of status posts and lease renewals; default 10 s.
 	Interval time.Duration
 	Now      func() time.Time
@@ -68,6 +76,10 @@ func New(client kubernetes.Interface, cfg Config) (*Heartbeat, error) {
 	}
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
+	}
+	if cfg.Measure == nil {
+		dir := cfg.DataDir
+		cfg.Measure = func() Measures { return ReadMeasures(dir) }
 	}
 	return &Heartbeat{client: client, cfg: cfg}, nil
 }
@@ -166,7 +178,8 @@ func (h *Heartbeat) postStatus(ctx context.Context) error {
 			h.setLast(cur)
 		}
 		n := h.last.DeepCopy()
-		n.Status = Status(h.cfg, h.last.Status, h.cfg.Now())
+		n.Status = Status(h.cfg, h.cfg.Measure(), h.last.Status, h.cfg.Now())
+		h.logPressure(h.last.Status, n.Status)
 		upd, err := nodes.UpdateStatus(ctx, n, metav1.UpdateOptions{FieldManager: "peapod-agent"})
 		if err == nil {
 			h.setLast(upd)
@@ -234,5 +247,34 @@ func (h *Heartbeat) Node(ctx context.Context, fresh bool) (admit.Node, error) {
 
 // AdmitNode is what admission needs of n.
 func AdmitNode(n *v1.Node) admit.Node {
-	return admit.Node{Name: n.Name, Allocatable: n.Status.Allocatable, Labels: n.Labels, Taints: n.Spec.Taints}
+	a := admit.Node{Name: n.Name, Allocatable: n.Status.Allocatable, Labels: n.Labels, Taints: n.Spec.Taints}
+	for _, t := range []v1.NodeConditionType{v1.NodeMemoryPressure, v1.NodeDiskPressure, v1.NodePIDPressure} {
+		for _, c := range n.Status.Conditions {
+			if c.Type == t && c.Status == v1.ConditionTrue {
+				a.Pressure = append(a.Pressure, t)
+			}
+		}
+	}
+	return a
+}
+
+func (c Config) thresholds() Thresholds {
+	if c.Thresholds != nil {
+		return *c.Thresholds
+	}
+	return DefaultThresholds
+}
+
+// logPressure logs the pressure conditions that changed status.
+func (h *Heartbeat) logPressure(prev, next v1.NodeStatus) {
+	for _, c := range next.Conditions {
+		if c.Type == v1.NodeReady {
+			continue
+		}
+		for _, p := range prev.Conditions {
+			if p.Type == c.Type && p.Status != c.Status {
+				h.cfg.Logf("node %s: %s is %s: %s", h.cfg.Name, c.Type, c.Status, c.Message)
+			}
+		}
+	}
 }

@@ -21,7 +21,7 @@ func testConfig() Config {
 func TestStatus(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	cfg := testConfig()
-	s := Status(cfg, v1.NodeStatus{}, t0)
+	s := Status(cfg, Measures{}, v1.NodeStatus{}, t0)
 	if q := s.Capacity[v1.ResourcePods]; q.Value() != 110 {
 		t.Errorf("pods %v", q.String())
 	}
@@ -55,7 +55,7 @@ func TestStatus(t *testing.T) {
 	}
 	// A later status keeps the transition times and moves the heartbeat.
 	t1 := t0.Add(10 * time.Second)
-	s2 := Status(cfg, s, t1)
+	s2 := Status(cfg, Measures{}, s, t1)
 	for _, c := range s2.Conditions {
 		if !c.LastTransitionTime.Time.Equal(t0) || !c.LastHeartbeatTime.Time.Equal(t1) {
 			t.Errorf("%s: transition %v heartbeat %v", c.Type, c.LastTransitionTime, c.LastHeartbeatTime)

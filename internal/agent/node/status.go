@@ -111,13 +111,14 @@ func Desired(cfg Config) *v1.Node {
 		n.Spec.PodCIDR = cfg.PodCIDR
 		n.Spec.PodCIDRs = []string{cfg.PodCIDR}
 	}
-	n.Status = Status(cfg, v1.NodeStatus{}, time.Now())
+	n.Status = Status(cfg, Measures{}, v1.NodeStatus{}, time.Now())
 	return n
 }
 
-// Status is the node status at now; prev supplies the conditions'
-// lastTransitionTime when they did not change.
-func Status(cfg Config, prev v1.NodeStatus, now time.Time) v1.NodeStatus {
+// Status is the node status at now with the pressure conditions of m;
+// prev supplies the conditions' lastTransitionTime when they did not
+// change.
+func Status(cfg Config, m Measures, prev v1.NodeStatus, now time.Time) v1.NodeStatus {
 	h := cfg.Host
 	capacity := v1.ResourceList{
 		v1.ResourceCPU:              *resource.NewQuantity(h.CPUs, resource.DecimalSI),
@@ -150,17 +151,9 @@ func Status(cfg Config, prev v1.NodeStatus, now time.Time) v1.NodeStatus {
 	s.Addresses = append(s.Addresses, v1.NodeAddress{Type: v1.NodeHostName, Address: hostname})
 	s.Images = prev.Images
 	hb := metav1.NewTime(now)
-	for _, c := range []struct {
-		t       v1.NodeConditionType
-		status  v1.ConditionStatus
-		reason  string
-		message string
-	}{
-		{v1.NodeMemoryPressure, v1.ConditionFalse, "KubeletHasSufficientMemory", "kubelet has sufficient memory available"},
-		{v1.NodeDiskPressure, v1.ConditionFalse, "KubeletHasNoDiskPressure", "kubelet has no disk pressure"},
-		{v1.NodePIDPressure, v1.ConditionFalse, "KubeletHasSufficientPID", "kubelet has sufficient PID available"},
-		{v1.NodeReady, v1.ConditionTrue, "KubeletReady", "kubelet is posting ready status"},
-	} {
+	conds := append(pressureConditions(PressureOf(m, cfg.thresholds())),
+		pressureCondition{v1.NodeReady, v1.ConditionTrue, "KubeletReady", "kubelet is posting ready status"})
+	for _, c := range conds {
 		cond := v1.NodeCondition{Type: c.t, Status: c.status, Reason: c.reason, Message: c.message, LastHeartbeatTime: hb, LastTransitionTime: hb}
 		for _, p := range prev.Conditions {
 			if p.Type == c.t && p.Status == c.status && !p.LastTransitionTime.IsZero() {
