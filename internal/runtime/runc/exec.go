@@ -81,12 +81,15 @@ func killExec(pidFile string, runc *exec.Cmd) {
 }
 
 // ExecSync runs cmd in the container and collects its output; at
-// timeout (0: none beyond ctx) the process is killed.
+// timeout (0: none beyond ctx) the process is killed. It takes the fast
+// path (nsexec.go: the agent enters the container itself) and falls back
+// to `runc exec` when that cannot be set up.
 func (d *Driver) ExecSync(ctx context.Context, id string, cmd []string, timeout time.Duration) (*runtime.ExecResult, error) {
 	if len(cmd) == 0 {
 		return nil, errors.New("exec: empty command")
 	}
-	if _, err := d.runningContainer(id); err != nil {
+	m, err := d.runningContainer(id)
+	if err != nil {
 		return nil, err
 	}
 	if timeout > 0 {
@@ -94,6 +97,15 @@ func (d *Driver) ExecSync(ctx context.Context, id string, cmd []string, timeout 
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
+	res, err := d.nsexecSync(ctx, m, cmd)
+	if !errors.Is(err, errNsexecUnavailable) {
+		return res, err
+	}
+	return d.runcExecSync(ctx, id, cmd)
+}
+
+// runcExecSync runs cmd through `runc exec`, killed when ctx is done.
+func (d *Driver) runcExecSync(ctx context.Context, id string, cmd []string) (*runtime.ExecResult, error) {
 	pidFile := d.execPidFile()
 	defer os.Remove(pidFile)
 	c := d.execCommand(id, pidFile, nil, cmd)

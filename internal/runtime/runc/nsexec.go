@@ -1,0 +1,498 @@
+package runc
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	goruntime "runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/peapod/peapod/internal/runtime"
+)
+
+// The fast ExecSync path ("nsexec"): what `runc exec` does for a
+// non-interactive process, done from the agent without runc. A fresh
+// goroutine locks its OS thread for good (Go discards the thread when the
+// goroutine ends, so nothing below leaks to other goroutines), then on
+// that thread:
+//
+//  1. unshare(CLONE_FS): Go threads share one fs_struct, and setns into a
+//     mount namespace refuses a shared one;
+//  2. joins the container's cgroups: on v1 its TID goes into each
+//     hierarchy's `tasks` file (the child inherits them); the unified
+//     (v2) cgroup is given to clone3 (CLONE_INTO_CGROUP);
+//  3. setns(pidfd of the container's process) into its mount, PID, network,
+//     IPC, UTS and cgroup namespaces at once (PID only affects children;
+//     the mount namespace sets root and cwd to the container's root);
+//  4. restricts itself as runc does: the capability bounding set (and
+//     inheritable, ambient) to the container's capabilities, no_new_privs
+//     if the spec has it;
+//  5. resolves the command on the container's PATH and fork/execs it
+//     (os/exec) with the spec's env, cwd, uid, gid and groups, in a new
+//     session, stdout/stderr captured.
+//
+// The child is the agent's child (reaped by Wait) but lives in the
+// container's PID namespace and cgroups; a timeout kills its process
+// group. Anything the fast path cannot honour (rlimits, seccomp,
+// AppArmor/SELinux labels, an unknown capability, a container in a user
+// namespace) or fails to set up makes ExecSync fall back to `runc exec`.
+
+// errNsexecUnavailable marks a fast-path setup failure: ExecSync then
+// uses runc exec.
+var errNsexecUnavailable = errors.New("fast exec path unavailable")
+
+// nsexecWaitDelay bounds how long ExecSync waits for the output pipes
+// after the process exited (a background child may hold them).
+const nsexecWaitDelay = time.Second
+
+// nsexecSpec is what the fast path runs: the command with the container
+// process's identity.
+type nsexecSpec struct {
+	pid      int
+	pidStart uint64
+	args     []string
+	env      []string
+	cwd      string
+	uid, gid uint32
+	groups   []uint32
+	// caps is the container's capability set (the bounding set to keep).
+	caps       map[uintptr]bool
+	noNewPrivs bool
+	// cgroupTasks are the v1 `tasks` files of the container's cgroups;
+	// cgroupV2 its unified cgroup directory ("" if none).
+	cgroupTasks []string
+	cgroupV2    string
+}
+
+// capNumbers maps the capability names of OCI specs to their numbers.
+var capNumbers = map[string]uintptr{
+	"CAP_CHOWN": unix.CAP_CHOWN, "CAP_DAC_OVERRIDE": unix.CAP_DAC_OVERRIDE,
+	"CAP_DAC_READ_SEARCH": unix.CAP_DAC_READ_SEARCH, "CAP_FOWNER": unix.CAP_FOWNER,
+	"CAP_FSETID": unix.CAP_FSETID, "CAP_KILL": unix.CAP_KILL, "CAP_SETGID": unix.CAP_SETGID,
+	"CAP_SETUID": unix.CAP_SETUID, "CAP_SETPCAP": unix.CAP_SETPCAP,
+	"CAP_LINUX_IMMUTABLE": unix.CAP_LINUX_IMMUTABLE, "CAP_NET_BIND_SERVICE": unix.CAP_NET_BIND_SERVICE,
+	"CAP_NET_BROADCAST": unix.CAP_NET_BROADCAST, "CAP_NET_ADMIN": unix.CAP_NET_ADMIN,
+	"CAP_NET_RAW": unix.CAP_NET_RAW, "CAP_IPC_LOCK": unix.CAP_IPC_LOCK, "CAP_IPC_OWNER": unix.CAP_IPC_OWNER,
+	"CAP_SYS_MODULE": unix.CAP_SYS_MODULE, "CAP_SYS_RAWIO": unix.CAP_SYS_RAWIO,
+	"CAP_SYS_CHROOT": unix.CAP_SYS_CHROOT, "CAP_SYS_PTRACE": unix.CAP_SYS_PTRACE,
+	"CAP_SYS_PACCT": unix.CAP_SYS_PACCT, "CAP_SYS_ADMIN": unix.CAP_SYS_ADMIN,
+	"CAP_SYS_BOOT": unix.CAP_SYS_BOOT, "CAP_SYS_NICE": unix.CAP_SYS_NICE,
+	"CAP_SYS_RESOURCE": unix.CAP_SYS_RESOURCE, "CAP_SYS_TIME": unix.CAP_SYS_TIME,
+	"CAP_SYS_TTY_CONFIG": unix.CAP_SYS_TTY_CONFIG, "CAP_MKNOD": unix.CAP_MKNOD,
+	"CAP_LEASE": unix.CAP_LEASE, "CAP_AUDIT_WRITE": unix.CAP_AUDIT_WRITE,
+	"CAP_AUDIT_CONTROL": unix.CAP_AUDIT_CONTROL, "CAP_SETFCAP": unix.CAP_SETFCAP,
+	"CAP_MAC_OVERRIDE": unix.CAP_MAC_OVERRIDE, "CAP_MAC_ADMIN": unix.CAP_MAC_ADMIN,
+	"CAP_SYSLOG": unix.CAP_SYSLOG, "CAP_WAKE_ALARM": unix.CAP_WAKE_ALARM,
+	"CAP_BLOCK_SUSPEND": unix.CAP_BLOCK_SUSPEND, "CAP_AUDIT_READ": unix.CAP_AUDIT_READ,
+	"CAP_PERFMON": unix.CAP_PERFMON, "CAP_BPF": unix.CAP_BPF,
+	"CAP_CHECKPOINT_RESTORE": unix.CAP_CHECKPOINT_RESTORE,
+}
+
+// nsexecFromSpec builds the fast path's plan from the container's OCI
+// spec (as `runc exec` takes the process from config.json). An error
+// wrapping errNsexecUnavailable means the spec asks for something the
+// fast path does not do.
+func nsexecFromSpec(s *specs.Spec, cmd []string) (*nsexecSpec, error) {
+	unavailable := func(what string) error { return fmt.Errorf("%w: the spec sets %s", errNsexecUnavailable, what) }
+	p := s.Process
+	if p == nil {
+		return nil, unavailable("no process")
+	}
+	switch {
+	case len(p.Rlimits) > 0:
+		return nil, unavailable("rlimits")
+	case p.ApparmorProfile != "":
+		return nil, unavailable("an AppArmor profile")
+	case p.SelinuxLabel != "":
+		return nil, unavailable("an SELinux label")
+	case p.OOMScoreAdj != nil:
+		return nil, unavailable("oomScoreAdj")
+	case p.User.Umask != nil:
+		return nil, unavailable("a umask")
+	case p.Capabilities != nil && len(p.Capabilities.Ambient) > 0:
+		return nil, unavailable("ambient capabilities")
+	}
+	if l := s.Linux; l != nil {
+		if l.Seccomp != nil {
+			return nil, unavailable("seccomp")
+		}
+		for _, ns := range l.Namespaces {
+			if ns.Type == specs.UserNamespace {
+				return nil, unavailable("a user namespace")
+			}
+		}
+	}
+	cwd := p.Cwd
+	if cwd == "" {
+		cwd = "/"
+	}
+	out := &nsexecSpec{
+		args: cmd, env: p.Env, cwd: cwd,
+		uid: p.User.UID, gid: p.User.GID, groups: p.User.AdditionalGids,
+		caps: map[uintptr]bool{}, noNewPrivs: p.NoNewPrivileges,
+	}
+	if p.Capabilities != nil {
+		for _, n := range p.Capabilities.Bounding {
+			c, ok := capNumbers[n]
+			if !ok {
+				return nil, unavailable("capability " + n)
+			}
+			out.caps[c] = true
+		}
+	}
+	return out, nil
+}
+
+// nsexecCgroups lists the cgroups of process pid as the fast path joins
+// them: the v1 hierarchies' tasks files and the unified directory.
+func nsexecCgroups(pid int) (tasks []string, unified string, err error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cgroup")
+	if err != nil {
+		return nil, "", err
+	}
+	sc := bufio.NewScanner(strings.NewReader(string(b)))
+	for sc.Scan() {
+		f := strings.SplitN(sc.Text(), ":", 3)
+		if len(f) != 3 {
+			continue
+		}
+		if f[0] == "0" && f[1] == "" {
+			root := "/sys/fs/cgroup"
+			var st unix.Statfs_t
+			if unix.Statfs(root, &st) != nil || st.Type != unix.CGROUP2_SUPER_MAGIC {
+				root = "/sys/fs/cgroup/unified"
+			}
+			unified = filepath.Join(root, f[2])
+			continue
+		}
+		dir := ""
+		for _, cand := range append([]string{strings.TrimPrefix(f[1], "name=")}, strings.Split(f[1], ",")...) {
+			if d := filepath.Join("/sys/fs/cgroup", cand); cand != "" {
+				if _, err := os.Stat(filepath.Join(d, "tasks")); err == nil {
+					dir = d
+					break
+				}
+			}
+		}
+		if dir == "" {
+			return nil, "", fmt.Errorf("no mount for cgroup hierarchy %q", f[1])
+		}
+		tasks = append(tasks, filepath.Join(dir, f[2], "tasks"))
+	}
+	return tasks, unified, nil
+}
+
+// nsexecPrepare reads what the fast path needs of running container m.
+func (d *Driver) nsexecPrepare(m containerMeta, cmd []string) (*nsexecSpec, error) {
+	var s specs.Spec
+	if err := readJSON(filepath.Join(d.dirs.containers, m.ID, "config.json"), &s); err != nil {
+		return nil, fmt.Errorf("%w: %v", errNsexecUnavailable, err)
+	}
+	ns, err := nsexecFromSpec(&s, cmd)
+	if err != nil {
+		return nil, err
+	}
+	ns.pid, ns.pidStart = m.PID, m.PIDStart
+	if ns.cgroupTasks, ns.cgroupV2, err = nsexecCgroups(m.PID); err != nil {
+		return nil, fmt.Errorf("%w: cgroups of the container: %v", errNsexecUnavailable, err)
+	}
+	return ns, nil
+}
+
+// nsexecStarted is a process the fast path started.
+type nsexecStarted struct {
+	cmd *exec.Cmd
+	// execErr is set when the command could not be started inside the
+	// container (not found, not executable, bad cwd): what runc exec
+	// would report.
+	execErr error
+}
+
+// nsexecStart starts s on a fresh, locked, then discarded thread.
+func nsexecStart(s *nsexecSpec, stdout, stderr io.Writer) (nsexecStarted, error) {
+	type result struct {
+		st  nsexecStarted
+		err error
+	}
+	ch := make(chan result, 1)
+	run := func() {
+		// Never unlocked: the thread's namespaces, cgroups, capabilities
+		// and no_new_privs go with it when this goroutine ends.
+		goruntime.LockOSThread()
+		st, err := nsexecOnThread(s, stdout, stderr)
+		ch <- result{st, err}
+	}
+	go func() {
+		goruntime.LockOSThread()
+		if unix.Gettid() != unix.Getpid() {
+			run()
+			return
+		}
+		// The main thread is never discarded (Go parks it for good
+		// instead, pinning the container's cgroups and namespaces): while
+		// it stays locked to this goroutine, run on another thread, then
+		// give it back untouched.
+		inner := make(chan struct{})
+		go func() {
+			defer close(inner)
+			run()
+		}()
+		<-inner
+		goruntime.UnlockOSThread()
+	}()
+	r := <-ch
+	return r.st, r.err
+}
+
+func nsexecOnThread(s *nsexecSpec, stdout, stderr io.Writer) (nsexecStarted, error) {
+	fail := func(what string, err error) (nsexecStarted, error) {
+		return nsexecStarted{}, fmt.Errorf("%w: %s: %v", errNsexecUnavailable, what, err)
+	}
+	// Opened in the agent's mount namespace, before the switch.
+	devnull, err := os.Open(os.DevNull)
+	if err != nil {
+		return fail("open /dev/null", err)
+	}
+	defer devnull.Close()
+	var cgfd *os.File
+	if s.cgroupV2 != "" {
+		if cgfd, err = os.OpenFile(s.cgroupV2, os.O_RDONLY|unix.O_DIRECTORY, 0); err != nil {
+			return fail("open the unified cgroup", err)
+		}
+		defer cgfd.Close()
+	}
+	pidfd, err := unix.PidfdOpen(s.pid, 0)
+	if err != nil {
+		return fail("pidfd of the container", err)
+	}
+	defer unix.Close(pidfd)
+	if !alive(s.pid, s.pidStart) {
+		return fail("container process", errors.New("gone"))
+	}
+	if err := unix.Unshare(unix.CLONE_FS); err != nil {
+		return fail("unshare CLONE_FS", err)
+	}
+	tid := []byte(strconv.Itoa(unix.Gettid()))
+	for _, t := range s.cgroupTasks {
+		if err := writeExisting(t, tid); err != nil {
+			return fail("join cgroup", err)
+		}
+	}
+	if err := unix.Setns(pidfd, unix.CLONE_NEWNS|unix.CLONE_NEWPID|unix.CLONE_NEWNET|unix.CLONE_NEWIPC|unix.CLONE_NEWUTS|unix.CLONE_NEWCGROUP); err != nil {
+		return fail("setns", err)
+	}
+	if err := restrictThread(s.caps, s.noNewPrivs); err != nil {
+		return fail("privileges", err)
+	}
+	// Only stdio reaches the command, as with runc: descriptors the agent
+	// inherited without close-on-exec get it (Go opens all its own so).
+	if err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		return fail("close-on-exec", err)
+	}
+	path, err := nsexecLookPath(s.args[0], s.env, s.cwd)
+	if err != nil {
+		return nsexecStarted{execErr: err}, nil
+	}
+	groups := s.groups
+	if groups == nil {
+		groups = []uint32{} // setgroups([]): no groups of the agent's
+	}
+	c := &exec.Cmd{
+		Path: path, Args: s.args, Env: s.env, Dir: s.cwd,
+		Stdin: devnull, Stdout: stdout, Stderr: stderr,
+		WaitDelay: nsexecWaitDelay,
+		SysProcAttr: &syscall.SysProcAttr{
+			Setsid:     true,
+			Credential: &syscall.Credential{Uid: s.uid, Gid: s.gid, Groups: groups},
+		},
+	}
+	if cgfd != nil {
+		c.SysProcAttr.UseCgroupFD, c.SysProcAttr.CgroupFD = true, int(cgfd.Fd())
+	}
+	if err := c.Start(); err != nil {
+		return nsexecStarted{execErr: err}, nil
+	}
+	return nsexecStarted{cmd: c}, nil
+}
+
+// writeExisting writes b to an existing file (a cgroup control file).
+func writeExisting(path string, b []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(b)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// restrictThread limits the calling thread (and so its children) to caps:
+// the bounding set loses every other capability, the inheritable and
+// ambient sets are emptied; no_new_privs when asked. A root child then
+// execs with exactly caps (permitted = effective = bounding), a non-root
+// one with none, as under runc.
+func restrictThread(caps map[uintptr]bool, noNewPrivs bool) error {
+	for c := uintptr(0); c < 64; c++ {
+		if caps[c] {
+			continue
+		}
+		if err := unix.Prctl(unix.PR_CAPBSET_DROP, c, 0, 0, 0); err != nil {
+			if errors.Is(err, unix.EINVAL) {
+				break // past the kernel's last capability
+			}
+			return fmt.Errorf("drop capability %d: %w", c, err)
+		}
+	}
+	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil {
+		return fmt.Errorf("clear ambient capabilities: %w", err)
+	}
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return fmt.Errorf("capget: %w", err)
+	}
+	if data[0].Inheritable != 0 || data[1].Inheritable != 0 {
+		data[0].Inheritable, data[1].Inheritable = 0, 0
+		if err := unix.Capset(&hdr, &data[0]); err != nil {
+			return fmt.Errorf("capset: %w", err)
+		}
+	}
+	if noNewPrivs {
+		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+			return fmt.Errorf("no_new_privs: %w", err)
+		}
+	}
+	return nil
+}
+
+// nsexecLookPath resolves name as runc does: a name with a slash as is
+// (relative to cwd), others on the container env's PATH. It runs on the
+// switched thread, so it looks at the container's filesystem.
+func nsexecLookPath(name string, env []string, cwd string) (string, error) {
+	if strings.Contains(name, "/") {
+		p := name
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(cwd, p)
+		}
+		if err := executable(p); err != nil {
+			return "", &exec.Error{Name: name, Err: err}
+		}
+		return name, nil
+	}
+	pathEnv := ""
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			pathEnv = v
+		}
+	}
+	for _, dir := range filepath.SplitList(pathEnv) {
+		if dir == "" || !filepath.IsAbs(dir) {
+			continue
+		}
+		p := filepath.Join(dir, name)
+		if executable(p) == nil {
+			return p, nil
+		}
+	}
+	return "", &exec.Error{Name: name, Err: exec.ErrNotFound}
+}
+
+func executable(p string) error {
+	fi, err := os.Stat(p)
+	if err != nil {
+		return err
+	}
+	if fi.IsDir() || fi.Mode().Perm()&0o111 == 0 {
+		return os.ErrPermission
+	}
+	return nil
+}
+
+// nsexecSync runs cmd in running container m through the fast path. An
+// error wrapping errNsexecUnavailable means nothing ran: use runc exec.
+func (d *Driver) nsexecSync(ctx context.Context, m containerMeta, cmd []string) (*runtime.ExecResult, error) {
+	s, err := d.nsexecPrepare(m, cmd)
+	if err != nil {
+		return nil, err
+	}
+	stdout := &cappedBuffer{max: maxExecOutput}
+	stderr := &cappedBuffer{max: maxExecOutput}
+	st, err := nsexecStart(s, stdout, stderr)
+	if err != nil {
+		return nil, err
+	}
+	if st.execErr != nil {
+		return nsexecStartFailure(st.execErr), nil
+	}
+	c := st.cmd
+	done := make(chan error, 1)
+	go func() { done <- c.Wait() }()
+	var werr error
+	select {
+	case werr = <-done:
+	case <-ctx.Done():
+		// Its process group: the command and what it started without a
+		// new session. The group dies with SIGKILL; Wait reaps the child.
+		unix.Kill(-c.Process.Pid, unix.SIGKILL)
+		c.Process.Kill()
+		<-done
+		return &runtime.ExecResult{Stdout: stdout.Bytes(), Stderr: stderr.Bytes(), ExitCode: -1},
+			fmt.Errorf("exec %q: %w", cmd[0], ctx.Err())
+	}
+	res := &runtime.ExecResult{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}
+	var ee *exec.ExitError
+	switch {
+	case werr == nil, errors.Is(werr, exec.ErrWaitDelay):
+	case errors.As(werr, &ee):
+		res.ExitCode = ee.ExitCode()
+		if ee.ExitCode() < 0 {
+			// Killed by a signal: 128+n, as runc exec reports it.
+			if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+				res.ExitCode = 128 + int(ws.Signal())
+			}
+		}
+	default:
+		return nil, fmt.Errorf("exec: %w", werr)
+	}
+	return res, nil
+}
+
+// nsexecStartFailure is the result when the command could not be
+// started in the container; it mirrors runc exec's (see
+// TestNsexecMatchesRunc).
+func nsexecStartFailure(err error) *runtime.ExecResult {
+	return &runtime.ExecResult{
+		Stderr:   []byte(fmt.Sprintf("exec failed: unable to start container process: %v\n", err)),
+		ExitCode: 255,
+	}
+}
+
+// ExecSyncRunc is ExecSync through `runc exec` only (the fallback of the
+// fast path), for comparisons and benchmarks.
+func (d *Driver) ExecSyncRunc(ctx context.Context, id string, cmd []string, timeout time.Duration) (*runtime.ExecResult, error) {
+	if len(cmd) == 0 {
+		return nil, errors.New("exec: empty command")
+	}
+	if _, err := d.runningContainer(id); err != nil {
+		return nil, err
+	}
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	return d.runcExecSync(ctx, id, cmd)
+}

@@ -1,0 +1,87 @@
+package runc
+
+import (
+	"errors"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+func TestNsexecFromSpec(t *testing.T) {
+	base := func() *specs.Spec {
+		return &specs.Spec{
+			Process: &specs.Process{
+				User: specs.User{UID: 1000, GID: 1001, AdditionalGids: []uint32{2000}},
+				Env:  []string{"PATH=/bin", "A=b"},
+				Cwd:  "/work",
+				Capabilities: &specs.LinuxCapabilities{
+					Bounding: []string{"CAP_CHOWN", "CAP_KILL"}, Effective: []string{"CAP_CHOWN", "CAP_KILL"},
+				},
+				NoNewPrivileges: true,
+			},
+			Linux: &specs.Linux{Namespaces: []specs.LinuxNamespace{{Type: specs.MountNamespace}, {Type: specs.PIDNamespace}}},
+		}
+	}
+	s, err := nsexecFromSpec(base(), []string{"cat", "/x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.uid != 1000 || s.gid != 1001 || len(s.groups) != 1 || s.cwd != "/work" || !s.noNewPrivs ||
+		len(s.env) != 2 || len(s.args) != 2 || len(s.caps) != 2 || !s.caps[unix.CAP_CHOWN] || !s.caps[unix.CAP_KILL] {
+		t.Errorf("plan: %+v", s)
+	}
+	empty := base()
+	empty.Process.Cwd, empty.Process.Capabilities = "", nil
+	if s, err := nsexecFromSpec(empty, []string{"true"}); err != nil || s.cwd != "/" || len(s.caps) != 0 {
+		t.Errorf("no cwd, no caps: %+v %v", s, err)
+	}
+
+	zero := 0
+	mask := uint32(0o77)
+	for name, mut := range map[string]func(*specs.Spec){
+		"no process": func(s *specs.Spec) { s.Process = nil },
+		"rlimits": func(s *specs.Spec) {
+			s.Process.Rlimits = []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Hard: 1, Soft: 1}}
+		},
+		"apparmor":  func(s *specs.Spec) { s.Process.ApparmorProfile = "runtime/default" },
+		"selinux":   func(s *specs.Spec) { s.Process.SelinuxLabel = "system_u:system_r:container_t:s0" },
+		"oom score": func(s *specs.Spec) { s.Process.OOMScoreAdj = &zero },
+		"umask":     func(s *specs.Spec) { s.Process.User.Umask = &mask },
+		"ambient":   func(s *specs.Spec) { s.Process.Capabilities.Ambient = []string{"CAP_KILL"} },
+		"seccomp":   func(s *specs.Spec) { s.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActErrno} },
+		"user namespace": func(s *specs.Spec) {
+			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
+		},
+		"unknown cap": func(s *specs.Spec) {
+			s.Process.Capabilities.Bounding = append(s.Process.Capabilities.Bounding, "CAP_NEW_THING")
+		},
+	} {
+		sp := base()
+		mut(sp)
+		if _, err := nsexecFromSpec(sp, []string{"true"}); !errors.Is(err, errNsexecUnavailable) {
+			t.Errorf("%s: %v, want the runc exec fallback", name, err)
+		}
+	}
+}
+
+func TestNsexecCapNumbers(t *testing.T) {
+	// Every capability the kernel has is named (privileged containers keep
+	// them all in their bounding set).
+	last := uintptr(0)
+	for c := uintptr(0); c < 64; c++ {
+		if _, _, e := unix.Syscall6(unix.SYS_PRCTL, unix.PR_CAPBSET_READ, c, 0, 0, 0, 0); e != 0 {
+			break
+		}
+		last = c
+	}
+	seen := map[uintptr]bool{}
+	for _, c := range capNumbers {
+		seen[c] = true
+	}
+	for c := uintptr(0); c <= last; c++ {
+		if !seen[c] {
+			t.Errorf("capability %d has no name", c)
+		}
+	}
+}

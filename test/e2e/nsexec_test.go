@@ -1,0 +1,242 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+
+	"github.com/peapod/peapod/internal/runtime"
+)
+
+// nsexecExec runs cmd through ExecSync (the fast path) or through runc
+// exec, and renders the result for comparison.
+func nsexecExec(t *testing.T, e *runtimeEnv, viaRunc bool, id string, cmd ...string) string {
+	t.Helper()
+	exec := e.d.ExecSync
+	if viaRunc {
+		exec = e.d.ExecSyncRunc
+	}
+	res, err := exec(context.Background(), id, cmd, 10*time.Second)
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	stderr := string(res.Stderr)
+	if m := nsexecRuncLog.FindStringSubmatch(stderr); m != nil {
+		// runc's own errors come as logrus lines; the fast path writes
+		// the message alone.
+		if msg, err := strconv.Unquote(m[1]); err == nil {
+			stderr = msg + "\n"
+		}
+	}
+	return fmt.Sprintf("exit %d\nstdout:\n%s\nstderr:\n%s", res.ExitCode, res.Stdout, stderr)
+}
+
+var nsexecRuncLog = regexp.MustCompile(`^time="[^"]*" level=error msg=("(?:[^"\\]|\\.)*")\n$`)
+
+// nsexecSortLines sorts an output's lines (env order is not a contract).
+func nsexecSortLines(s string) string {
+	l := strings.Split(s, "\n")
+	sort.Strings(l)
+	return strings.Join(l, "\n")
+}
+
+// TestNsexecMatchesRunc runs the same commands through the fast exec
+// path and through runc exec in containers with a volume, env, a working
+// dir, a non-root user, dropped capabilities and no_new_privs, and
+// requires the same results: filesystem (volume included), hostname,
+// network, PID namespace, user, env, cwd, cgroups, capabilities, exit
+// codes, output, a missing command.
+func TestNsexecMatchesRunc(t *testing.T) {
+	e := runtimeNewEnv(t)
+	ctx := context.Background()
+	sb := e.runPod(e.sandboxConfig("nsexec"))
+	vol := filepath.Join(e.dataDir, "vol")
+	if err := os.MkdirAll(vol, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(vol, "file"), []byte("from the volume\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	create := func(c v1.Container, psc *v1.PodSecurityContext) string {
+		t.Helper()
+		c.Image = "busybox"
+		id, err := e.d.CreateContainer(ctx, sb, &runtime.ContainerConfig{
+			Spec: c, ImageRef: e.imageID, PodSecurityContext: psc,
+			Env:    []runtime.EnvVar{{Name: "GREETING", Value: "hello"}, {Name: "PATH", Value: "/usr/bin:/bin:/usr/sbin:/sbin"}},
+			Mounts: []runtime.Mount{{ContainerPath: "/data", HostPath: vol, ReadOnly: true}},
+		})
+		if err != nil {
+			t.Fatalf("CreateContainer %s: %v", c.Name, err)
+		}
+		if err := e.d.StartContainer(ctx, id); err != nil {
+			t.Fatalf("StartContainer %s: %v", c.Name, err)
+		}
+		return id
+	}
+	no := false
+	uid, gid := int64(1000), int64(1001)
+	web := create(v1.Container{Name: "web", WorkingDir: "/tmp",
+		Command: []string{"sh", "-c", "echo served > /tmp/index.html; exec httpd -f -p 127.0.0.1:8080 -h /tmp"}}, nil)
+	user := create(v1.Container{Name: "user", WorkingDir: "/data", Command: []string{"sleep", "3600"},
+		SecurityContext: &v1.SecurityContext{RunAsUser: &uid, RunAsGroup: &gid, AllowPrivilegeEscalation: &no}},
+		&v1.PodSecurityContext{SupplementalGroups: []int64{2000}})
+	nocaps := create(v1.Container{Name: "nocaps", Command: []string{"sleep", "3601"},
+		SecurityContext: &v1.SecurityContext{Capabilities: &v1.Capabilities{Drop: []v1.Capability{"ALL"}}}}, nil)
+
+	cmds := [][]string{
+		{"id"},
+		{"pwd"},
+		{"sh", "-c", "env | grep -v '^PWD='"}, // sorted below
+		{"hostname"},
+		{"cat", "/etc/hostname", "/data/file"},
+		{"cat", "/proc/self/cgroup"},
+		{"sh", "-c", "for n in mnt net pid ipc uts cgroup; do readlink /proc/self/ns/$n; done"},
+		{"grep", "-E", "^(Cap|NoNewPrivs|Seccomp:|Uid|Gid|Groups)", "/proc/self/status"},
+		{"cat", "/proc/self/limits"},
+		{"sh", "-c", "umask; ls /proc/self/fd"},
+		{"sh", "-c", "cut -d' ' -f6 /proc/$$/stat | grep -qx $$ && echo session leader"},
+		{"sh", "-c", "ps -o args | grep -c '^httpd -f\\|^sleep 360'"},
+		{"wget", "-q", "-O", "-", "http://127.0.0.1:8080/index.html"},
+		{"sh", "-c", "echo out; echo err >&2; exit 3"},
+		{"sh", "-c", "kill -9 $$"},
+		{"no-such-command"},
+		{"/tmp"},
+		{"chown", "1", "/tmp"},
+		{"touch", "/data/x"},
+	}
+	for _, id := range []string{web, user, nocaps} {
+		for _, cmd := range cmds {
+			fast, slow := nsexecExec(t, e, false, id, cmd...), nsexecExec(t, e, true, id, cmd...)
+			if cmd[0] == "sh" && strings.HasPrefix(cmd[2], "env") {
+				fast, slow = nsexecSortLines(fast), nsexecSortLines(slow)
+			}
+			if fast != slow {
+				t.Errorf("container %s, %q:\nfast path:\n%s\nrunc exec:\n%s", id[:8], cmd, fast, slow)
+			}
+		}
+	}
+
+	// Spot checks of the values themselves (both paths agreed on them).
+	want := map[string]struct {
+		id   string
+		cmd  []string
+		want string
+	}{
+		"user":   {user, []string{"id"}, "uid=1000 gid=1001 groups=2000"},
+		"cwd":    {user, []string{"pwd"}, "/data"},
+		"env":    {web, []string{"sh", "-c", "echo $GREETING"}, "hello"},
+		"volume": {web, []string{"cat", "/data/file"}, "from the volume"},
+		"net":    {user, []string{"wget", "-q", "-O", "-", "http://127.0.0.1:8080/index.html"}, "served"},
+		"host":   {nocaps, []string{"hostname"}, "nsexec"},
+		"nnp":    {user, []string{"sh", "-c", "grep NoNewPrivs /proc/self/status | tr -d '\\t '"}, "NoNewPrivs:1"},
+	}
+	for name, w := range want {
+		res, err := e.d.ExecSync(ctx, w.id, w.cmd, 10*time.Second)
+		if err != nil || res.ExitCode != 0 || !strings.Contains(string(res.Stdout), w.want) {
+			t.Errorf("%s: %q: %v %+v (want %q)", name, w.cmd, err, res, w.want)
+		}
+	}
+	// The container's cgroups: the exec'd process is where the container's
+	// main process (PID 1 of its namespace) is.
+	if res, err := e.d.ExecSync(ctx, web, []string{"sh", "-c", "cmp /proc/self/cgroup /proc/1/cgroup && grep -c " + filepath.Base(web) + " /proc/self/cgroup"}, 10*time.Second); err != nil || res.ExitCode != 0 {
+		t.Errorf("cgroup: %v %+v", err, res)
+	}
+	// drop: [ALL] as root: no chown, no CAP_CHOWN.
+	if res, err := e.d.ExecSync(ctx, nocaps, []string{"chown", "1", "/tmp"}, 10*time.Second); err != nil || res.ExitCode == 0 {
+		t.Errorf("chown without capabilities: %v %+v", err, res)
+	}
+	if res, err := e.d.ExecSync(ctx, web, []string{"chown", "1", "/tmp"}, 10*time.Second); err != nil || res.ExitCode != 0 {
+		t.Errorf("chown with the default capabilities: %v %+v", err, res)
+	}
+}
+
+// nsexecChildren lists the test process's child processes whose command
+// is comm (zombies included).
+func nsexecChildren(comm string) []string {
+	ents, _ := os.ReadDir("/proc")
+	var out []string
+	self := strconv.Itoa(os.Getpid())
+	for _, ent := range ents {
+		b, err := os.ReadFile("/proc/" + ent.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		i, j := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+		if i < 0 || j < i {
+			continue
+		}
+		f := strings.Fields(s[j+1:])
+		if len(f) > 2 && s[i+1:j] == comm && f[1] == self {
+			out = append(out, ent.Name()+" "+f[0])
+		}
+	}
+	return out
+}
+
+// TestNsexecTimeoutAndLeaks: a hanging command is killed at the timeout
+// with what it started, leaving no process, zombie, thread or fd behind.
+func TestNsexecTimeoutAndLeaks(t *testing.T) {
+	e := runtimeNewEnv(t)
+	ctx := context.Background()
+	sb := e.runPod(e.sandboxConfig("nsexec-leaks"))
+	id := e.start(sb, runtimeSleeper("c"))
+
+	t0 := time.Now()
+	_, err := e.d.ExecSync(ctx, id, []string{"sh", "-c", "sleep 1234 & sleep 1235"}, 300*time.Millisecond)
+	if !errors.Is(err, context.DeadlineExceeded) || time.Since(t0) > 3*time.Second {
+		t.Errorf("timeout: %v after %v", err, time.Since(t0))
+	}
+	if ps := e.exec(id, "ps", "-o", "args"); strings.Contains(ps, "sleep 123") {
+		t.Errorf("timed-out exec left processes:\n%s", ps)
+	}
+	if z := nsexecChildren("sleep"); len(z) > 0 {
+		t.Errorf("children left: %v", z)
+	}
+
+	count := func(dir string) int {
+		ents, _ := os.ReadDir(dir)
+		return len(ents)
+	}
+	hostNS := map[string]string{}
+	for _, ns := range []string{"mnt", "net", "pid", "uts", "ipc", "cgroup"} {
+		hostNS[ns] = runtimeHostNS(ns)
+	}
+	fds0, threads0 := count("/proc/self/fd"), count("/proc/self/task")
+	for i := 0; i < 50; i++ {
+		res, err := e.d.ExecSync(ctx, id, []string{"sh", "-c", "echo $$"}, 5*time.Second)
+		if err != nil || res.ExitCode != 0 {
+			t.Fatalf("exec %d: %v %+v", i, err, res)
+		}
+	}
+	time.Sleep(100 * time.Millisecond)
+	fds1, threads1 := count("/proc/self/fd"), count("/proc/self/task")
+	if fds1 > fds0+2 {
+		t.Errorf("fds %d → %d after 50 execs", fds0, fds1)
+	}
+	if threads1 > threads0+4 {
+		t.Errorf("threads %d → %d after 50 execs (locked threads not discarded?)", threads0, threads1)
+	}
+	if z := nsexecChildren("sh"); len(z) > 0 {
+		t.Errorf("children left: %v", z)
+	}
+	// The agent's threads are still in the host's namespaces (the
+	// switched ones were discarded, not reused).
+	for i := 0; i < 20; i++ {
+		for ns, host := range hostNS {
+			if got := runtimeHostNS(ns); got != host {
+				t.Fatalf("a thread of the test process is in %s namespace %s, not the host's %s", ns, got, host)
+			}
+		}
+	}
+}
