@@ -43,7 +43,7 @@ var served = []struct {
 }{
 	{"api/v1", map[string][]string{
 		"pods":            {"status", "binding", "log", "exec", "attach", "portforward"},
-		"namespaces":      {"status"},
+		"namespaces":      {"status", "finalize"},
 		"nodes":           {"status"},
 		"secrets":         nil,
 		"configmaps":      nil,
