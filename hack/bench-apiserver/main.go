@@ -74,6 +74,27 @@ func pct(d []time.Duration, p float64) time.Duration {
 	return s[i]
 }
 
+// cpuTime is the user+system CPU time the process used so far (from
+// /proc/<pid>/stat, in clock ticks of 10 ms); -1 if unknown.
+func cpuTime(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return -1
+	}
+	// The fields after the command name, which is in parentheses.
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return -1
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return -1
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * 10 * time.Millisecond
+}
+
 // loadAvg is the 1, 5 and 15 minute load average: figures from a shared
 // machine mean little without it.
 func loadAvg() string {
@@ -194,6 +215,7 @@ func run(bin, kubeconfig string, serverFlags []string, pid, n, conc, lists int, 
 	}
 	jobs := make(chan job, n)
 	var wg sync.WaitGroup
+	cpu0 := cpuTime(pid)
 	start := time.Now()
 	var late time.Duration // paced: the largest delay between schedule and send
 	for i := 0; i < conc; i++ {
@@ -237,6 +259,7 @@ func run(bin, kubeconfig string, serverFlags []string, pid, n, conc, lists int, 
 	close(jobs)
 	wg.Wait()
 	total := time.Since(start)
+	cpu := cpuTime(pid) - cpu0
 	select {
 	case <-watchDone:
 	case <-time.After(30 * time.Second):
@@ -248,6 +271,9 @@ func run(bin, kubeconfig string, serverFlags []string, pid, n, conc, lists int, 
 	}
 	fmt.Printf("create %d pods, %d clients (%s): %.0f/s, p50 %v, p99 %v, max %v, errors %d\n", n, conc, mode, float64(n)/total.Seconds(),
 		pct(createLat, .5).Round(time.Microsecond*100), pct(createLat, .99).Round(time.Microsecond*100), pct(createLat, 1).Round(time.Millisecond), errs)
+	// CPU per create depends less on what else runs on the machine than
+	// latency does: compare it between builds on a busy machine.
+	fmt.Printf("server CPU during the creates: %v, %.0f µs per create\n", cpu.Round(10*time.Millisecond), float64(cpu.Microseconds())/float64(n))
 	fmt.Printf("watch delivery after ack (%d events): p50 %v, p99 %v\n", len(watchLat), pct(watchLat, .5).Round(time.Microsecond*100), pct(watchLat, .99).Round(time.Microsecond*100))
 
 	// Watch delivery at a steady rate: one label patch every 10 ms, timed

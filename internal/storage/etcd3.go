@@ -36,6 +36,8 @@ type Store struct {
 	progressOnce sync.Once
 	progressOK   bool
 
+	revs *revisionBatcher // shares reads of etcd's current revision
+
 	mu      sync.Mutex
 	caches  map[string]*cacher // by resource prefix, "/registry/pods/"
 	closed  bool
@@ -95,6 +97,7 @@ func New(client *clientv3.Client, codec Codec, opts ...Option) *Store {
 		baseCtx:     ctx,
 		stopAll:     cancel,
 	}
+	s.revs = newRevisionBatcher(s.readRevision)
 	for _, o := range opts {
 		o(s)
 	}
@@ -250,6 +253,9 @@ func (s *Store) Get(ctx context.Context, key string, resourceVersion string, out
 	if err != nil {
 		return fmt.Errorf("%q: %w", key, err)
 	}
+	if served, err := s.consistentGetFromCache(ctx, key, minRV, out); served || err != nil {
+		return err
+	}
 	resp, err := s.client.Get(ctx, key)
 	if err != nil {
 		return wrapErr(key, err)
@@ -267,8 +273,19 @@ func (s *Store) Get(ctx context.Context, key string, resourceVersion string, out
 	return s.decodeKV(ctx, resp.Kvs[0], out)
 }
 
-// CurrentRevision implements Interface.
+// CurrentRevision implements Interface. Concurrent calls share etcd
+// requests (revisionBatcher): each still gets a revision at least as new as
+// etcd's at the time of its call.
 func (s *Store) CurrentRevision(ctx context.Context) (int64, error) {
+	rev, err := s.revs.get(ctx)
+	if err != nil && ctx.Err() != nil {
+		return 0, wrapErr(compactRevKey, ctx.Err())
+	}
+	return rev, err
+}
+
+// readRevision reads etcd's current revision (a linearizable read).
+func (s *Store) readRevision(ctx context.Context) (int64, error) {
 	resp, err := s.client.Get(ctx, compactRevKey, clientv3.WithCountOnly())
 	if err != nil {
 		return 0, wrapErr(compactRevKey, err)
