@@ -32,8 +32,14 @@ func main() {
 	noMasq := flag.Bool("no-masq", false, "disable ipMasq")
 	warm := flag.Int("warm", 0, "warm sandboxes (runc.Config.WarmSandboxes)")
 	label := flag.String("label", "peapod", "row label")
+	hold := flag.Duration("hold", 0, "keep the burst's pods this long before tearing them down (to inspect the host)")
 	flag.Parse()
-	if err := run(*label, *imagePath, *n, *burst, *bridge, *cidr, *noMasq, *warm); err != nil {
+	cpu, err := newCPUMeter("peapod-bench")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench-runtime: cpu accounting off:", err)
+	}
+	defer cpu.close()
+	if err := run(*label, *imagePath, *n, *burst, *bridge, *cidr, *noMasq, *warm, *hold, cpu); err != nil {
 		fmt.Fprintln(os.Stderr, "bench-runtime:", err)
 		os.Exit(1)
 	}
@@ -41,7 +47,7 @@ func main() {
 
 type phases struct{ sandbox, create, start, total, teardown time.Duration }
 
-func run(label, imagePath string, n, burst int, bridge, cidr string, noMasq bool, warm int) error {
+func run(label, imagePath string, n, burst int, bridge, cidr string, noMasq bool, warm int, hold time.Duration, cpu *cpuMeter) error {
 	ctx := context.Background()
 	dataDir, err := os.MkdirTemp("", "peapod-bench-")
 	if err != nil {
@@ -94,6 +100,9 @@ func run(label, imagePath string, n, burst int, bridge, cidr string, noMasq bool
 		return sb, p, nil
 	}
 	var all []phases
+	if n < 1 {
+		n = 1
+	}
 	for i := 0; i < n; i++ {
 		sb, p, err := startPod(i)
 		if err != nil {
@@ -134,6 +143,8 @@ func run(label, imagePath string, n, burst int, bridge, cidr string, noMasq bool
 		var wg sync.WaitGroup
 		errs := make(chan error, burst)
 		sbs := make([]string, burst)
+		c0 := cpu.read()
+		fmt.Fprintf(os.Stderr, "burst start, CLOCK_MONOTONIC %s\n", monotonic())
 		t0 := time.Now()
 		for i := 0; i < burst; i++ {
 			wg.Add(1)
@@ -148,13 +159,22 @@ func run(label, imagePath string, n, burst int, bridge, cidr string, noMasq bool
 		}
 		wg.Wait()
 		el := time.Since(t0)
+		fmt.Fprintf(os.Stderr, "burst end, CLOCK_MONOTONIC %s\n", monotonic())
+		c1 := cpu.read()
 		close(errs)
 		for err := range errs {
 			return err
 		}
 		fmt.Printf("| %s %d pods burst | %v total | %v per pod |\n", label, burst, el.Round(time.Millisecond), (el / time.Duration(burst)).Round(100*time.Microsecond))
+		if cpu != nil {
+			fmt.Printf("| %s %d pods burst, CPU per pod | %s |\n", label, burst, c1.sub(c0).perPod(burst))
+		}
 		pss, procs := runtimePSS(dataDir, "peapod-bench")
 		fmt.Printf("| %s host memory per pod (PSS of %d conmon/catatonit processes / %d pods) | %.2f MiB | |\n", label, procs, burst, float64(pss)/float64(burst)/1024)
+		if hold > 0 {
+			fmt.Fprintf(os.Stderr, "holding %d pods for %v (data dir %s)\n", burst, hold, dataDir)
+			time.Sleep(hold)
+		}
 		t1 := time.Now()
 		for _, sb := range sbs {
 			wg.Add(1)

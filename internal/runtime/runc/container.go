@@ -56,21 +56,22 @@ func (d *Driver) CreateContainer(ctx context.Context, sandboxID string, cfg *run
 	}
 
 	id := newID()
-	dir := filepath.Join(d.dirs.containers, id)
+	dir, disk := filepath.Join(d.dirs.containers, id), d.diskDir(id)
 	if err := os.Mkdir(dir, 0o711); err != nil {
 		return "", fmt.Errorf("container dir: %w", err)
 	}
 	defer func() {
 		if err != nil {
-			d.cfg.Images.UnmountRootfs(dir)
+			d.cfg.Images.UnmountRootfs(disk)
+			os.RemoveAll(disk)
 			os.RemoveAll(dir)
 		}
 	}()
-	rootfs, err := d.cfg.Images.MountRootfs(ctx, img.ID, dir)
+	rootfs, err := d.cfg.Images.MountRootfs(ctx, img.ID, disk)
 	if err != nil {
 		return "", fmt.Errorf("container %q: rootfs: %w", cfg.Spec.Name, err)
 	}
-	termLog := filepath.Join(dir, "termination-log")
+	termLog := filepath.Join(disk, "termination-log")
 	if err := os.WriteFile(termLog, nil, 0o666); err != nil {
 		return "", err
 	}
@@ -119,9 +120,9 @@ func (d *Driver) CreateContainer(ctx context.Context, sandboxID string, cfg *run
 		CgroupsPath: cgroupsPath,
 		Mounts:      mounts,
 		Files: oci.PodFiles{
-			Hosts:          filepath.Join(sb.dir, "hosts"),
-			Hostname:       filepath.Join(sb.dir, "hostname"),
-			ResolvConf:     filepath.Join(sb.dir, "resolv.conf"),
+			Hosts:          filepath.Join(d.diskDir(sandboxID), "hosts"),
+			Hostname:       filepath.Join(d.diskDir(sandboxID), "hostname"),
+			ResolvConf:     filepath.Join(d.diskDir(sandboxID), "resolv.conf"),
 			Shm:            sm.Shm,
 			TerminationLog: termLog,
 		},
@@ -306,12 +307,21 @@ func (d *Driver) RemoveContainer(ctx context.Context, id string) error {
 	if err := d.runcDelete(ctx, id); err != nil {
 		return fmt.Errorf("remove container %q: %w", m.Name, err)
 	}
-	if err := d.cfg.Images.UnmountRootfs(c.dir); err != nil {
+	if err := d.cfg.Images.UnmountRootfs(d.diskDir(id)); err != nil {
 		return fmt.Errorf("remove container %q: %w", m.Name, err)
 	}
 	removeCgroup(m.CgroupsPath)
 	os.Remove(filepath.Join(d.dirs.socks, id))
 	os.Remove(d.exitPath(id))
+	if err := os.RemoveAll(d.diskDir(id)); err != nil {
+		return fmt.Errorf("remove container %q: %w", m.Name, err)
+	}
+	if _, err := os.Lstat(filepath.Join(c.dir, "rootfs")); err == nil {
+		// Created by an older driver, which kept the rootfs here.
+		if err := d.cfg.Images.UnmountRootfs(c.dir); err != nil {
+			return fmt.Errorf("remove container %q: %w", m.Name, err)
+		}
+	}
 	if err := os.RemoveAll(c.dir); err != nil {
 		return fmt.Errorf("remove container %q: %w", m.Name, err)
 	}

@@ -1,18 +1,21 @@
 // Package runc is the node runtime on runc, conmon, catatonit and CNI.
 //
-// Layout under Config.DataDir (nothing outside it, nothing global):
+// Layout under Config.DataDir (nothing outside it, nothing global); the
+// directories marked * are tmpfs mounts of the driver (statefs.go):
 //
-//	runtime/sandboxes/<id>/   meta.json, hosts, hostname, resolv.conf,
-//	                          netns (bind-mounted network namespace),
-//	                          shm/ (the pod's /dev/shm tmpfs),
+//	runtime/sandboxes/<id>/ * meta.json, netns (bind-mounted network
+//	                          namespace), shm/ (the pod's /dev/shm tmpfs),
 //	                          infra/ (bundle, conmon persist dir)
-//	runtime/containers/<id>/  meta.json, config.json, rootfs (overlay from
-//	                          the image store), termination-log, conmon
-//	                          files (exit, oom, ctl, winsz, attach)
-//	runtime/exits/<id>        conmon's exit files
-//	runtime/socks/<id>        conmon's attach socket links
-//	runtime/runc/             runc --root
-//	runtime/cni/{cache,ipam}/ libcni results and host-local leases
+//	runtime/containers/<id>/* meta.json, config.json, conmon files (exit,
+//	                          oom, ctl, winsz, attach)
+//	runtime/exits/<id>      * conmon's exit files
+//	runtime/socks/<id>      * conmon's attach socket links
+//	runtime/runc/           * runc --root
+//	runtime/cni/{cache,ipam}/ * libcni results and host-local leases
+//	runtime/disk/<id>/        on disk: a sandbox's hosts, hostname,
+//	                          resolv.conf; a container's rootfs (overlay
+//	                          from the image store: upper/, work/, rootfs/)
+//	                          and termination-log
 //
 // Every container (the infra one included) runs under its own conmon, so
 // containers outlive the agent; a new Driver on the same DataDir adopts
@@ -29,6 +32,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -168,8 +172,16 @@ type Driver struct {
 var _ runtime.Service = (*Driver)(nil)
 
 type dirs struct {
-	root, sandboxes, containers, exits, socks, runcRoot string
+	root, sandboxes, containers, exits, socks, runcRoot, cni, disk string
 }
+
+// state lists the directories on tmpfs (statefs.go).
+func (d dirs) state() []string {
+	return []string{d.sandboxes, d.containers, d.exits, d.socks, d.runcRoot, d.cni}
+}
+
+// diskDir is where the object id keeps what must stay on disk.
+func (d *Driver) diskDir(id string) string { return filepath.Join(d.dirs.disk, id) }
 
 // New builds a driver from cfg, creating its directories and adopting the
 // sandboxes and containers a previous driver left on disk.
@@ -188,19 +200,24 @@ func New(cfg Config) (*Driver, error) {
 			exits:      filepath.Join(root, "exits"),
 			socks:      filepath.Join(root, "socks"),
 			runcRoot:   filepath.Join(root, "runc"),
+			cni:        filepath.Join(root, "cni"),
+			disk:       filepath.Join(root, "disk"),
 		},
 		sandboxes:  map[string]*sandbox{},
 		containers: map[string]*container{},
 	}
-	for _, p := range []string{d.dirs.sandboxes, d.dirs.containers, d.dirs.exits, d.dirs.socks, d.dirs.runcRoot} {
-		if err := os.MkdirAll(p, 0o711); err != nil {
+	if err := os.MkdirAll(d.dirs.disk, 0o711); err != nil {
+		return nil, fmt.Errorf("runtime dirs: %w", err)
+	}
+	for _, p := range d.dirs.state() {
+		if err := mountStateFS(p); err != nil {
 			return nil, fmt.Errorf("runtime dirs: %w", err)
 		}
 	}
 	cni, err := network.NewCNI(network.Config{
 		PluginDirs:  cfg.CNIPluginDirs,
-		CacheDir:    filepath.Join(root, "cni", "cache"),
-		IPAMDir:     filepath.Join(root, "cni", "ipam"),
+		CacheDir:    filepath.Join(d.dirs.cni, "cache"),
+		IPAMDir:     filepath.Join(d.dirs.cni, "ipam"),
 		NetworkName: cfg.NetworkName,
 		Bridge:      cfg.Bridge,
 		Subnet:      cfg.PodCIDR,
@@ -250,8 +267,9 @@ func (d *Driver) Close() {
 }
 
 // Prune removes node-level resources that no sandbox uses any more: the
-// warm pool (stopped for good), the bridge, the masquerade rule and the
-// driver's cgroup parent. Call it at shutdown or in tests.
+// warm pool (stopped for good), the bridge, the masquerade rule, the
+// driver's cgroup parent and its state tmpfs mounts. Call it at shutdown
+// or in tests; the driver is not usable afterwards.
 func (d *Driver) Prune(ctx context.Context) error {
 	d.mu.Lock()
 	n := 0
@@ -276,7 +294,14 @@ func (d *Driver) Prune(ctx context.Context) error {
 	if err := d.cni.RemoveMasquerade(ctx); err != nil {
 		return err
 	}
-	return d.cni.RemoveBridge(ctx)
+	if err := d.cni.RemoveBridge(ctx); err != nil {
+		return err
+	}
+	var errs []error
+	for _, p := range d.dirs.state() {
+		errs = append(errs, unmountStateFS(p))
+	}
+	return errors.Join(errs...)
 }
 
 // ensureMasquerade installs the pod CIDR's masquerade rule once.

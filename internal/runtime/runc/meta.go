@@ -177,10 +177,8 @@ func (d *Driver) adopt() error {
 			d.cfg.Logf("runtime: adopting container %s: %v", e.Name(), err)
 			if errors.Is(err, os.ErrNotExist) {
 				// Interrupted inside CreateContainer before the record was
-				// written: only the rootfs may exist.
-				if d.cfg.Images.UnmountRootfs(dir) == nil {
-					os.RemoveAll(dir)
-				}
+				// written: only the rootfs may exist (removed below).
+				os.RemoveAll(dir)
 			}
 			continue
 		}
@@ -190,6 +188,25 @@ func (d *Driver) adopt() error {
 		c := &container{dir: dir}
 		c.m.Store(&m)
 		d.containers[m.ID] = c
+	}
+	// What stays on disk of objects without a record: all of it after a
+	// reboot (the records were on tmpfs), or an interrupted create.
+	disk, err := os.ReadDir(d.dirs.disk)
+	if err != nil {
+		return err
+	}
+	for _, e := range disk {
+		_, sb := d.sandboxes[e.Name()]
+		_, c := d.containers[e.Name()]
+		if sb || c {
+			continue
+		}
+		dir := filepath.Join(d.dirs.disk, e.Name())
+		if err := d.cfg.Images.UnmountRootfs(dir); err != nil {
+			d.cfg.Logf("runtime: removing leftover %s: %v", dir, err)
+			continue
+		}
+		os.RemoveAll(dir)
 	}
 	return nil
 }

@@ -141,7 +141,7 @@ func (d *Driver) nameWarm(sb *sandbox, cfg *runtime.SandboxConfig) error {
 		}),
 	}
 	for name, b := range files {
-		if err := os.WriteFile(filepath.Join(sb.dir, name), b, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(d.diskDir(m.ID), name), b, 0o644); err != nil {
 			return err
 		}
 	}

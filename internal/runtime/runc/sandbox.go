@@ -92,6 +92,10 @@ func (d *Driver) createSandbox(ctx context.Context, cfg *runtime.SandboxConfig, 
 	if err := os.Mkdir(dir, 0o711); err != nil {
 		return "", fmt.Errorf("sandbox dir: %w", err)
 	}
+	if err := os.Mkdir(d.diskDir(id), 0o711); err != nil {
+		os.Remove(dir)
+		return "", fmt.Errorf("sandbox dir: %w", err)
+	}
 	hostname := cfg.Hostname
 	if cfg.HostNetwork {
 		hostname, _ = os.Hostname()
@@ -119,6 +123,7 @@ func (d *Driver) createSandbox(ctx context.Context, cfg *runtime.SandboxConfig, 
 	// record that RemovePodSandbox can clean.
 	if err := sb.update(func(*sandboxMeta) {}); err != nil {
 		os.RemoveAll(dir)
+		os.RemoveAll(d.diskDir(id))
 		return "", err
 	}
 	d.mu.Lock()
@@ -175,7 +180,7 @@ func (d *Driver) createSandbox(ctx context.Context, cfg *runtime.SandboxConfig, 
 		FQDN:        cfg.HostnameFQDN,
 		HostAliases: cfg.HostAliases,
 	})
-	if err := os.WriteFile(filepath.Join(dir, "hosts"), hosts, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(d.diskDir(id), "hosts"), hosts, 0o644); err != nil {
 		return "", err
 	}
 	start, _ := procStart(pid)
@@ -197,10 +202,10 @@ func readFileOr(path string) []byte {
 func (d *Driver) startInfra(ctx context.Context, sb *sandbox) (int, error) {
 	m := sb.meta()
 	cfg := m.Config
-	if err := os.WriteFile(filepath.Join(sb.dir, "hostname"), network.HostnameFile(m.Hostname), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(d.diskDir(m.ID), "hostname"), network.HostnameFile(m.Hostname), 0o644); err != nil {
 		return 0, err
 	}
-	if err := os.WriteFile(filepath.Join(sb.dir, "resolv.conf"),
+	if err := os.WriteFile(filepath.Join(d.diskDir(m.ID), "resolv.conf"),
 		network.ResolvConf(cfg.DNS.Searches, cfg.DNS.Servers, cfg.DNS.Options, readFileOr("/etc/resolv.conf")), 0o644); err != nil {
 		return 0, err
 	}
@@ -437,6 +442,9 @@ func (d *Driver) removeSandboxLocked(ctx context.Context, sb *sandbox, force boo
 	os.Remove(filepath.Join(d.dirs.socks, m.ID))
 	if len(errs) > 0 {
 		return fmt.Errorf("removing sandbox %s: %w", m.ID, errors.Join(errs...))
+	}
+	if err := os.RemoveAll(d.diskDir(m.ID)); err != nil {
+		return fmt.Errorf("removing sandbox %s: %w", m.ID, err)
 	}
 	if err := os.RemoveAll(sb.dir); err != nil {
 		return fmt.Errorf("removing sandbox %s: %w", m.ID, err)

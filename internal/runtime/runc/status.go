@@ -57,7 +57,7 @@ func (d *Driver) containerStatus(c *container) (*runtime.ContainerStatus, error)
 		default:
 			st.Reason = "Error"
 		}
-		st.Message = terminationMessage(m, c.dir, code)
+		st.Message = terminationMessage(m, d.diskDir(m.ID), code)
 		if !m.Started {
 			// Killed before it was started.
 			st.StartedAt = st.FinishedAt
