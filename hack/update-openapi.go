@@ -33,6 +33,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	openapiv2 "github.com/google/gnostic-models/openapiv2"
+	"google.golang.org/protobuf/proto"
 )
 
 // served lists, per document, the resources peapod serves and their
@@ -59,9 +62,11 @@ var served = []struct {
 
 const (
 	outDir       = "internal/apiserver/openapi/v3"
+	outDirV2     = "internal/apiserver/openapi/v2"
 	settingsSrc  = "internal/apiserver/openapi/settings.k8s.io_v1alpha1.schemas.json"
 	settingsPath = "apis/settings.k8s.io/v1alpha1"
 	schemaRef    = "#/components/schemas/"
+	smp          = "application/strategic-merge-patch+json"
 )
 
 type doc = map[string]any
@@ -95,6 +100,9 @@ func main() {
 		log.Fatal("no api/v1 document")
 	}
 	if err := write(settingsPath, settings); err != nil {
+		log.Fatal(err)
+	}
+	if err := writeSwagger(filepath.Dir(specDir)); err != nil {
 		log.Fatal(err)
 	}
 }
@@ -171,19 +179,34 @@ func trim(d doc, prefix string, resources map[string][]string) {
 
 // closure returns the schemas referenced from roots, transitively.
 func closure(roots any, schemas map[string]any) map[string]any {
-	out := map[string]any{}
+	return closureOf(roots, map[string]map[string]any{schemaRef: schemas})[schemaRef]
+}
+
+// closureOf returns, for each "$ref" prefix (#/components/schemas/,
+// #/definitions/, #/parameters/), the entries of its table referenced from
+// roots, transitively.
+func closureOf(roots any, tables map[string]map[string]any) map[string]map[string]any {
+	out := map[string]map[string]any{}
+	for prefix := range tables {
+		out[prefix] = map[string]any{}
+	}
 	var walk func(v any)
 	walk = func(v any) {
 		switch v := v.(type) {
 		case map[string]any:
-			if ref, ok := v["$ref"].(string); ok && strings.HasPrefix(ref, schemaRef) {
-				name := strings.TrimPrefix(ref, schemaRef)
-				if _, seen := out[name]; !seen {
-					s, ok := schemas[name]
+			if ref, ok := v["$ref"].(string); ok {
+				i := strings.LastIndex(ref, "/") + 1
+				prefix, name := ref[:i], ref[i:]
+				table, ok := tables[prefix]
+				if !ok {
+					log.Fatalf("unknown $ref %s", ref)
+				}
+				if _, seen := out[prefix][name]; !seen {
+					s, ok := table[name]
 					if !ok {
 						log.Fatalf("dangling $ref %s", ref)
 					}
-					out[name] = s
+					out[prefix][name] = s
 					walk(s)
 				}
 			}
@@ -234,7 +257,18 @@ func podPresetPaths(core map[string]any) map[string]any {
 		// The server answers 415 to a strategic merge patch of a PodPreset
 		// (kubectl uses a JSON merge patch for kinds it does not know).
 		if patch, ok := v.(map[string]any)["patch"].(map[string]any); ok {
-			delete(patch["requestBody"].(map[string]any)["content"].(map[string]any), "application/strategic-merge-patch+json")
+			if body, ok := patch["requestBody"].(map[string]any); ok { // v3
+				delete(body["content"].(map[string]any), smp)
+			}
+			if consumes, ok := patch["consumes"].([]any); ok { // v2
+				var keep []any
+				for _, c := range consumes {
+					if c != smp {
+						keep = append(keep, c)
+					}
+				}
+				patch["consumes"] = keep
+			}
 		}
 		p = strings.Replace(p, "/api/v1/", "/"+settingsPath+"/", 1)
 		out[strings.Replace(p, "configmaps", "podpresets", 1)] = v
@@ -276,26 +310,125 @@ func settingsDoc(core doc) (doc, error) {
 
 // write stores d gzip-compressed as outDir/<path with / as __>.json.gz.
 func write(path string, d doc) error {
+	js, err := marshal(d)
+	if err != nil {
+		return err
+	}
+	name := filepath.Join(outDir, strings.ReplaceAll(path, "/", "__")+".json.gz")
+	fmt.Printf("%s: %d paths, %d schemas, %d bytes JSON\n", name, len(d["paths"].(map[string]any)),
+		len(d["components"].(map[string]any)["schemas"].(map[string]any)), len(js))
+	return writeGzip(name, js)
+}
+
+func marshal(d doc) ([]byte, error) {
 	var js bytes.Buffer
 	enc := json.NewEncoder(&js)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(d); err != nil {
-		return err
+		return nil, err
 	}
+	return bytes.TrimSuffix(js.Bytes(), []byte("\n")), nil
+}
+
+func writeGzip(name string, data []byte) error {
 	var gz bytes.Buffer
 	zw, err := gzip.NewWriterLevel(&gz, gzip.BestCompression)
 	if err != nil {
 		return err
 	}
-	zw.Write(bytes.TrimSuffix(js.Bytes(), []byte("\n")))
+	zw.Write(data)
 	if err := zw.Close(); err != nil {
 		return err
 	}
-	name := filepath.Join(outDir, strings.ReplaceAll(path, "/", "__")+".json.gz")
-	if err := os.WriteFile(name, gz.Bytes(), 0o644); err != nil {
+	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
 		return err
 	}
-	fmt.Printf("%s: %d paths, %d schemas, %d bytes JSON, %d bytes gzip\n", name, len(d["paths"].(map[string]any)),
-		len(d["components"].(map[string]any)["schemas"].(map[string]any)), js.Len(), gz.Len())
-	return nil
+	fmt.Printf("%s: %d bytes gzip\n", name, gz.Len())
+	return os.WriteFile(name, gz.Bytes(), 0o644)
+}
+
+// writeSwagger builds the OpenAPI v2 document (/openapi/v2) the same way
+// from api/openapi-spec/swagger.json: the served paths, the PodPreset paths
+// and definitions, and what they reference; stored as JSON and as the
+// protobuf kubectl asks for.
+func writeSwagger(specDir string) error {
+	d, err := readJSON(filepath.Join(specDir, "swagger.json"))
+	if err != nil {
+		return err
+	}
+	all := d["paths"].(map[string]any)
+	paths := podPresetPaths(all)
+	for p, item := range all {
+		for _, s := range served {
+			if strings.HasPrefix(p, "/"+s.path+"/") && keepPath(p, s.path, s.resources) {
+				paths[p] = item
+			}
+		}
+	}
+	own, err := readJSON(settingsSrc)
+	if err != nil {
+		return err
+	}
+	defs := map[string]any{}
+	for k, v := range d["definitions"].(map[string]any) {
+		defs[k] = v
+	}
+	for k, v := range own {
+		defs[k] = toV2(v)
+	}
+	kept := closureOf(paths, map[string]map[string]any{
+		"#/definitions/": defs,
+		"#/parameters/":  d["parameters"].(map[string]any),
+	})
+	d["paths"] = paths
+	d["definitions"] = kept["#/definitions/"]
+	d["parameters"] = kept["#/parameters/"]
+	js, err := marshal(d)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%s: %d paths, %d definitions, %d bytes JSON\n", outDirV2, len(paths), len(kept["#/definitions/"]), len(js))
+	if err := writeGzip(filepath.Join(outDirV2, "swagger.json.gz"), js); err != nil {
+		return err
+	}
+	pb, err := openapiv2.ParseDocument(js)
+	if err != nil {
+		return fmt.Errorf("swagger: %w", err)
+	}
+	bin, err := proto.MarshalOptions{Deterministic: true}.Marshal(pb)
+	if err != nil {
+		return err
+	}
+	return writeGzip(filepath.Join(outDirV2, "swagger.pb.gz"), bin)
+}
+
+// toV2 turns a v3 schema into a v2 definition: {"allOf":[{"$ref"}],
+// "default":{}} becomes {"$ref"}, and refs point at #/definitions/.
+func toV2(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		out := map[string]any{}
+		if all, ok := v["allOf"].([]any); ok && len(all) == 1 {
+			if ref, ok := all[0].(map[string]any)["$ref"].(string); ok {
+				out["$ref"] = ref
+			}
+		}
+		for k, x := range v {
+			if _, isRef := out["$ref"]; isRef && (k == "allOf" || k == "default") {
+				continue
+			}
+			out[k] = toV2(x)
+		}
+		if ref, ok := out["$ref"].(string); ok {
+			out["$ref"] = strings.Replace(ref, schemaRef, "#/definitions/", 1)
+		}
+		return out
+	case []any:
+		out := make([]any, len(v))
+		for i, x := range v {
+			out[i] = toV2(x)
+		}
+		return out
+	}
+	return v
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -11,12 +12,8 @@ import (
 	"strings"
 	"time"
 
-	openapiv2 "github.com/google/gnostic-models/openapiv2"
-	"google.golang.org/protobuf/proto"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-
-	"github.com/peapod/peapod/internal/version"
 )
 
 // OpenAPI v3, as kube-apiserver serves it (kube-openapi pkg/handler3):
@@ -58,7 +55,7 @@ func (s *Server) serveOpenAPIV3(w http.ResponseWriter, r *http.Request) {
 	}
 	h := w.Header()
 	h.Set("Vary", "Accept, Accept-Encoding")
-	h.Set("Etag", strconv.Quote(doc.hash))
+	h.Set("Etag", strconv.Quote(doc.hash)) // also on a redirect, as kube
 	if hash := r.URL.Query().Get("hash"); hash != "" {
 		if hash != doc.hash {
 			http.Redirect(w, r, openAPIV3URL(gv, doc.hash), http.StatusMovedPermanently)
@@ -68,20 +65,29 @@ func (s *Server) serveOpenAPIV3(w http.ResponseWriter, r *http.Request) {
 		h.Set("Expires", s.cfg.Now().AddDate(1, 0, 0).UTC().Format(http.TimeFormat))
 	}
 	h.Set("Content-Type", "application/json")
-	if etagMatches(r.Header.Get("If-None-Match"), doc.hash) {
+	s.writeOpenAPIBody(w, r, doc.body, doc.gzipped, doc.hash)
+}
+
+// writeOpenAPIBody answers 304 to an If-None-Match naming hash, else
+// body: as it is, marked gzip-encoded when it is and the client accepts
+// gzip, or decompressed on the fly for a client that does not.
+func (s *Server) writeOpenAPIBody(w http.ResponseWriter, r *http.Request, body []byte, gzipped bool, hash string) {
+	h := w.Header()
+	h.Set("Etag", strconv.Quote(hash))
+	if etagMatches(r.Header.Get("If-None-Match"), hash) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	if !doc.gzipped || acceptsGzip(r.Header.Get("Accept-Encoding")) {
-		if doc.gzipped {
+	if !gzipped || acceptsGzip(r.Header.Get("Accept-Encoding")) {
+		if gzipped {
 			h.Set("Content-Encoding", "gzip")
 		}
-		h.Set("Content-Length", strconv.Itoa(len(doc.body)))
+		h.Set("Content-Length", strconv.Itoa(len(body)))
 		w.WriteHeader(http.StatusOK)
-		w.Write(doc.body)
+		w.Write(body)
 		return
 	}
-	zr, err := gzip.NewReader(bytes.NewReader(doc.body))
+	zr, err := gzip.NewReader(bytes.NewReader(body))
 	if err != nil {
 		s.writeError(w, r, err, schema.GroupResource{}, "")
 		return
@@ -172,29 +178,23 @@ func etagMatches(ifNoneMatch, hash string) bool {
 	return false
 }
 
-// serveOpenAPIV2 answers a minimal, path-less swagger 2.0 document
-// (protobuf, as kubectl asks for it, or JSON). kubectl 1.27+ reads v3;
-// it falls back to v2 only when /openapi/v3 fails, and with no
-// definitions it then skips client-side validation, so an unknown kind
-// gets kubectl's own "no matches for kind" error instead of "failed to
-// download openapi".
+// serveOpenAPIV2 answers the swagger 2.0 document: the same schemas and
+// paths as the v3 documents, as protobuf when asked for (kubectl does) or
+// JSON. kubectl 1.27+ reads v3 and uses v2 only when v3 fails or for
+// `kubectl explain --output plaintext-openapiv2`; for a kind v2 does not
+// define kubectl skips client-side validation, so an unknown kind still
+// gets kubectl's own "no matches for kind" error.
 func (s *Server) serveOpenAPIV2(w http.ResponseWriter, r *http.Request) {
-	doc := &openapiv2.Document{
-		Swagger: "2.0",
-		Info:    &openapiv2.Info{Title: "peapod", Version: version.Info().GitVersion},
-		Paths:   &openapiv2.Paths{},
-	}
+	name, ctype := "openapi/v2/swagger.json.gz", "application/json"
 	if strings.Contains(r.Header.Get("Accept"), "protobuf") {
-		data, err := proto.Marshal(doc)
-		if err != nil {
-			s.writeError(w, r, err, schema.GroupResource{}, "")
-			return
-		}
-		w.Header().Set("Content-Type", "application/com.github.proto-openapi.spec.v2.v1.0+protobuf")
-		w.WriteHeader(http.StatusOK)
-		w.Write(data)
+		name, ctype = "openapi/v2/swagger.pb.gz", "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
+	}
+	body, err := openAPIFiles.ReadFile(name)
+	if err != nil {
+		s.writeError(w, r, fmt.Errorf("openapi v2: %w", err), schema.GroupResource{}, "")
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
-	s.writeJSONRaw(w, map[string]any{"swagger": "2.0", "info": map[string]any{"title": "peapod", "version": version.Info().GitVersion}, "paths": map[string]any{}})
+	w.Header().Set("Vary", "Accept, Accept-Encoding")
+	w.Header().Set("Content-Type", ctype)
+	s.writeOpenAPIBody(w, r, body, true, openAPIHash(body))
 }

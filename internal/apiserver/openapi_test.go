@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 
+	openapiv2 "github.com/google/gnostic-models/openapiv2"
+	"google.golang.org/protobuf/proto"
 	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -242,7 +244,7 @@ type openAPITestDoc struct {
 // explain looks up), and every PATCH declares fieldValidation (what
 // kubectl's default validation looks for).
 func TestOpenAPIV3EmbeddedDocuments(t *testing.T) {
-	files, err := fs.Glob(openAPIV3Files, "openapi/v3/*.json.gz")
+	files, err := fs.Glob(openAPIFiles, "openapi/v3/*.json.gz")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no embedded documents: %v", err)
 	}
@@ -258,7 +260,7 @@ func TestOpenAPIV3EmbeddedDocuments(t *testing.T) {
 		t.Errorf("embedded %v, want %d documents", files, len(want))
 	}
 	for _, f := range files {
-		gz, _ := openAPIV3Files.ReadFile(f)
+		gz, _ := openAPIFiles.ReadFile(f)
 		zr, err := gzip.NewReader(bytes.NewReader(gz))
 		if err != nil {
 			t.Fatalf("%s: %v", f, err)
@@ -334,7 +336,7 @@ func regexpRefs(raw []byte) []string {
 // The hand-written PodPreset schema has exactly the Go type's fields, and
 // its PATCH does not offer strategic merge patch (the server refuses it).
 func TestOpenAPIV3PodPresetMatchesGoType(t *testing.T) {
-	gz, err := openAPIV3Files.ReadFile(openAPIV3File(schema.GroupVersion{Group: "settings.k8s.io", Version: "v1alpha1"}))
+	gz, err := openAPIFiles.ReadFile(openAPIV3File(schema.GroupVersion{Group: "settings.k8s.io", Version: "v1alpha1"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -415,5 +417,55 @@ func TestOpenAPIHeaderParsing(t *testing.T) {
 		if got := etagMatches(c.inm, "AB"); got != c.match {
 			t.Errorf("etagMatches(%q) = %v", c.inm, got)
 		}
+	}
+}
+
+// /openapi/v2 is one swagger document with the same kinds, as protobuf
+// (what kubectl asks for) or JSON, cacheable by ETag.
+func TestOpenAPIV2(t *testing.T) {
+	e := newTestEnv(t)
+	resp, b := openAPIGet(t, e.srv.URL, "/openapi/v2", "Accept", "application/com.github.proto-openapi.spec.v2@v1.0+protobuf", "Accept-Encoding", "gzip")
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Encoding") != "gzip" || !strings.Contains(resp.Header.Get("Content-Type"), "protobuf") {
+		t.Fatalf("protobuf: %d %v", resp.StatusCode, resp.Header)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pb, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v2 openapiv2.Document
+	if err := proto.Unmarshal(pb, &v2); err != nil || v2.Swagger != "2.0" {
+		t.Fatalf("protobuf document: %v %q", err, v2.Swagger)
+	}
+	defs := map[string]bool{}
+	for _, d := range v2.GetDefinitions().GetAdditionalProperties() {
+		defs[d.Name] = true
+	}
+	for _, d := range []string{"io.k8s.api.core.v1.Pod", "io.k8s.api.core.v1.Probe", "io.k8s.api.settings.v1alpha1.PodPreset", "io.k8s.api.coordination.v1.Lease"} {
+		if !defs[d] {
+			t.Errorf("v2 lacks definition %s", d)
+		}
+	}
+	etag := resp.Header.Get("Etag")
+	if resp, _ := openAPIGet(t, e.srv.URL, "/openapi/v2", "Accept", "application/com.github.proto-openapi.spec.v2@v1.0+protobuf", "If-None-Match", etag); etag == "" || resp.StatusCode != http.StatusNotModified {
+		t.Errorf("v2 revalidation: Etag %q, %d", etag, resp.StatusCode)
+	}
+
+	resp, js := openAPIGet(t, e.srv.URL, "/openapi/v2")
+	var doc struct {
+		Swagger     string                     `json:"swagger"`
+		Definitions map[string]json.RawMessage `json:"definitions"`
+	}
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/json" || json.Unmarshal(js, &doc) != nil {
+		t.Fatalf("json: %d %v", resp.StatusCode, resp.Header)
+	}
+	if doc.Swagger != "2.0" || len(doc.Definitions) != len(defs) {
+		t.Errorf("json document: swagger %q, %d definitions, protobuf has %d", doc.Swagger, len(doc.Definitions), len(defs))
+	}
+	if resp.Header.Get("Etag") == etag {
+		t.Errorf("JSON and protobuf share an Etag")
 	}
 }

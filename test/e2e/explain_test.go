@@ -46,6 +46,9 @@ func TestExplain(t *testing.T) {
 	explainWant(t, "explain pods --recursive", out, "DESCRIPTION:", "livenessProbe\t<Probe>", "terminationGracePeriodSeconds\t<integer>",
 		"managedFields\t<[]ManagedFieldsEntry>")
 
+	out = s.kubectl("explain", "podpresets.spec.volumeMounts", "--output", "plaintext-openapiv2")
+	explainWant(t, "explain from OpenAPI v2", out, "KIND:     PodPreset", "mountPath\t<string> -required-")
+
 	if out, ok := explainKubectl(s, "explain", "pods.spec.nope"); ok || !strings.Contains(out, `field "nope" does not exist`) {
 		t.Errorf("unknown field: want an error naming it, got ok=%v:\n%s", ok, out)
 	}
