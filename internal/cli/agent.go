@@ -42,6 +42,9 @@ type agentOptions struct {
 	server          string
 	tokenFile       string
 	join            agentJoinOptions
+	// standalone is set for `peapod agent` (not the server's in-process
+	// agent): the agent owns the process's memory settings.
+	standalone bool
 }
 
 func newAgentCommand() *cobra.Command {
@@ -55,6 +58,7 @@ Stopping the agent leaves the containers running; the next agent on the same
 --data-dir adopts them.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.standalone = true
 			return runAgent(cmd.Context(), o, cmd.ErrOrStderr())
 		},
 	}
@@ -112,6 +116,11 @@ func runAgent(ctx context.Context, o *agentOptions, logw io.Writer) error {
 	}
 	logger := log.New(logw, "agent: ", log.LstdFlags|log.Lmicroseconds)
 	logf := logger.Printf
+	if o.standalone {
+		limit := agent.SetDefaultMemoryLimit(os.Getenv)
+		logf("Go memory limit %d MiB (GOMEMLIMIT overrides), GC percent %d (GOGC overrides)", limit>>20, agent.SetDefaultGCPercent(os.Getenv))
+		go releaseExecPages(ctx, logf)
+	}
 
 	dataDir, err := filepath.Abs(o.dataDir)
 	if err != nil {
@@ -267,4 +276,32 @@ func firstHostIPv4() string {
 		}
 	}
 	return ""
+}
+
+// Pages of the executable resident but unused (the server's package
+// initialisation, kernel fault-around) are given back once the agent has
+// started, then now and then (see agent.ReleaseExecPages).
+const (
+	releaseExecFirst = 30 * time.Second
+	releaseExecEvery = 10 * time.Minute
+)
+
+func releaseExecPages(ctx context.Context, logf func(string, ...any)) {
+	t := time.NewTimer(releaseExecFirst)
+	defer t.Stop()
+	for first := true; ; first = false {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if _, err := agent.ReleaseExecPages(); err != nil {
+			logf("releasing the executable's unused pages: %v (not retried)", err)
+			return
+		}
+		if first {
+			logf("released the executable's unused pages (again every %v)", releaseExecEvery)
+		}
+		t.Reset(releaseExecEvery)
+	}
 }

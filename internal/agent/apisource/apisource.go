@@ -97,6 +97,10 @@ func (s *Source) Run(ctx context.Context, out chan<- []*v1.Pod) {
 		}
 	}
 	inf := cache.NewSharedIndexInformer(lw, &v1.Pod{}, 0, cache.Indexers{})
+	// The agent never reads managedFields, the bulk of a small pod's
+	// metadata: the cache does not keep them (status writes without them
+	// leave the server's untouched).
+	inf.SetTransform(dropManagedFields)
 	inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { s.updated(obj); poke() },
 		UpdateFunc: func(_, obj any) { s.updated(obj); poke() },
@@ -224,4 +228,13 @@ func Merge(ctx context.Context, out chan<- []*v1.Pod, sources ...RunFunc) {
 			return
 		}
 	}
+}
+
+// dropManagedFields is the informer's transform: pods without their
+// managedFields.
+func dropManagedFields(obj any) (any, error) {
+	if p, ok := obj.(*v1.Pod); ok {
+		p.ManagedFields = nil
+	}
+	return obj, nil
 }
