@@ -3,11 +3,14 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -15,6 +18,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/peapod/peapod/internal/agent/prober"
+	"github.com/peapod/peapod/internal/runtime"
+	"github.com/peapod/peapod/internal/runtime/runc"
 )
 
 // probesSeedPod is the seed's test-liveness-exec pod, unchanged.
@@ -241,12 +246,20 @@ func TestProbesLatency(t *testing.T) {
 	}
 	target := prober.Target{PodIP: st.IP, NetNS: st.NetNSPath}
 	ctx := context.Background()
+	cpu := func() time.Duration {
+		var r syscall.Rusage
+		syscall.Getrusage(syscall.RUSAGE_SELF, &r)
+		return time.Duration(r.Utime.Nano() + r.Stime.Nano())
+	}
 	measure := func(name string, n int, probe func() (prober.Result, string)) time.Duration {
 		var d []time.Duration
+		var used time.Duration
 		for i := 0; i < n; i++ {
+			c0 := cpu()
 			start := time.Now()
 			r, out := probe()
 			d = append(d, time.Since(start))
+			used += cpu() - c0
 			if r != prober.Success {
 				t.Fatalf("%s probe #%d: %v %q", name, i, r, out)
 			}
@@ -256,8 +269,10 @@ func TestProbesLatency(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 		}
 		sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
-		p50, p90 := d[n/2], d[n*9/10]
-		t.Logf("%s probe: p50 %v, p90 %v (n=%d)", name, p50.Round(100*time.Microsecond), p90.Round(100*time.Microsecond), n)
+		p50, p90, p99 := d[n/2], d[n*9/10], d[n*99/100]
+		t.Logf("%s probe: p50 %v, p90 %v, p99 %v (n=%d); CPU of this process per probe %v",
+			name, p50.Round(100*time.Microsecond), p90.Round(100*time.Microsecond), p99.Round(100*time.Microsecond), n,
+			(used / time.Duration(n)).Round(time.Microsecond))
 		return p50
 	}
 	// Wait for httpd to listen.
@@ -268,19 +283,36 @@ func TestProbesLatency(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	execP50 := measure("exec", 40, func() (prober.Result, string) {
+	execP50 := measure("exec", 100, func() (prober.Result, string) {
 		return prober.Exec(ctx, e.d, id, []string{"true"}, time.Second)
+	})
+	measure("exec through runc exec (the fallback)", 40, func() (prober.Result, string) {
+		return prober.Exec(ctx, runcExecer{e.d}, id, []string{"true"}, time.Second)
 	})
 	measure("tcpSocket (pod netns)", 100, func() (prober.Result, string) {
 		return prober.TCP(ctx, target, "127.0.0.1", 8080, time.Second)
 	})
+	measure("tcpSocket (pod IP)", 100, func() (prober.Result, string) {
+		return prober.TCP(ctx, target, st.IP, 8080, time.Second)
+	})
 	measure("httpGet (pod netns)", 100, func() (prober.Result, string) {
+		return prober.HTTPGet(ctx, &v1.HTTPGetAction{Host: "127.0.0.1", Path: "/", Port: intstr.FromInt32(8080)}, nil, target, time.Second)
+	})
+	measure("httpGet (pod IP)", 100, func() (prober.Result, string) {
 		return prober.HTTPGet(ctx, &v1.HTTPGetAction{Path: "/", Port: intstr.FromInt32(8080)}, nil, target, time.Second)
 	})
-	// A loose bound (the goal is 15 ms): catches an exec path gone badly wrong.
-	if execP50 > 150*time.Millisecond {
+	// A loose bound (the goal is 15 ms; the fast path takes 1-3 ms on a
+	// loaded machine): catches an exec path gone badly wrong.
+	if execP50 > 50*time.Millisecond {
 		t.Errorf("exec probe p50 %v", execP50)
 	}
+}
+
+// runcExecer execs through runc exec only.
+type runcExecer struct{ d *runc.Driver }
+
+func (r runcExecer) ExecSync(ctx context.Context, id string, cmd []string, timeout time.Duration) (*runtime.ExecResult, error) {
+	return r.d.ExecSyncRunc(ctx, id, cmd, timeout)
 }
 
 // TestProbesKubectl runs the seed's test-liveness-exec pod through kubectl
@@ -363,7 +395,20 @@ func TestProbesAgentLoad(t *testing.T) {
 	}
 	const window = 30 * time.Second
 	s0, c0 := cpu()
-	time.Sleep(window)
+	if out := os.Getenv("PEAPOD_BENCH_PROBES_PROFILE"); out != "" {
+		// The agent's CPU profile over the window (costs a little CPU).
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/profile?seconds=%d", e.port, int(window.Seconds())))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err := os.WriteFile(out, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		time.Sleep(window)
+	}
 	s1, c1 := cpu()
 	t.Logf("%d pods, exec liveness + HTTP readiness every 1 s: agent CPU %.1f%% of a core (+ %.1f%% in reaped children), RSS %s",
 		n, 100*(s1-s0)/window.Seconds(), 100*(c1-c0)/window.Seconds(), rss())

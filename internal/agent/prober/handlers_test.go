@@ -148,3 +148,21 @@ func TestResolvePort(t *testing.T) {
 		}
 	}
 }
+
+func TestTargetPodIPAddr(t *testing.T) {
+	tg := Target{PodIP: "10.77.1.5", NetNS: "/run/netns/x"}
+	for addr, want := range map[string]bool{
+		"10.77.1.5:8080": true,
+		"127.0.0.1:8080": false,
+		"10.77.1.6:80":   false,
+		"web:80":         false,
+		"10.77.1.5":      false, // no port: not an address the dialer gets
+	} {
+		if got := tg.podIPAddr(addr); got != want {
+			t.Errorf("podIPAddr(%q) = %v, want %v", addr, got, want)
+		}
+	}
+	if (Target{}).podIPAddr("10.77.1.5:80") {
+		t.Error("no pod IP matched an address")
+	}
+}

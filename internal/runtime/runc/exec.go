@@ -101,6 +101,7 @@ func (d *Driver) ExecSync(ctx context.Context, id string, cmd []string, timeout 
 	if !errors.Is(err, errNsexecUnavailable) {
 		return res, err
 	}
+	d.cfg.Logf("runtime: exec in container %s through runc exec: %v", m.Name, err)
 	return d.runcExecSync(ctx, id, cmd)
 }
 

@@ -195,11 +195,22 @@ func nsexecCgroups(pid int) (tasks []string, unified string, err error) {
 
 // nsexecPrepare reads what the fast path needs of running container m.
 func (d *Driver) nsexecPrepare(m containerMeta, cmd []string) (*nsexecSpec, error) {
-	var s specs.Spec
+	// Only what the fast path reads (a third of the cost of a whole spec).
+	var s struct {
+		Process *specs.Process `json:"process"`
+		Linux   *struct {
+			Namespaces []specs.LinuxNamespace `json:"namespaces"`
+			Seccomp    *specs.LinuxSeccomp    `json:"seccomp"`
+		} `json:"linux"`
+	}
 	if err := readJSON(filepath.Join(d.dirs.containers, m.ID, "config.json"), &s); err != nil {
 		return nil, fmt.Errorf("%w: %v", errNsexecUnavailable, err)
 	}
-	ns, err := nsexecFromSpec(&s, cmd)
+	spec := &specs.Spec{Process: s.Process}
+	if s.Linux != nil {
+		spec.Linux = &specs.Linux{Namespaces: s.Linux.Namespaces, Seccomp: s.Linux.Seccomp}
+	}
+	ns, err := nsexecFromSpec(spec, cmd)
 	if err != nil {
 		return nil, err
 	}
