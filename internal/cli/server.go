@@ -61,6 +61,7 @@ type serverOptions struct {
 	disableScheduler bool
 	advertiseAddress string
 	compactInterval  time.Duration
+	memoryLimit      string
 	controllers      controllerOptions
 	agent            serverAgentOptions
 }
@@ -97,6 +98,7 @@ encryption key for Secrets; on every start it writes
 	f.BoolVar(&o.disableScheduler, "disable-scheduler", false, "do not run the scheduler (pods then need spec.nodeName)")
 	f.StringVar(&o.advertiseAddress, "advertise-address", "", "address other nodes reach this server on (added to the certificate)")
 	f.DurationVar(&o.compactInterval, "etcd-compaction-interval", 5*time.Minute, "how often to compact etcd history")
+	f.StringVar(&o.memoryLimit, "memory-limit", "auto", "Go soft memory limit of the process: auto (88Mi unless GOMEMLIMIT is set; raised to 1.5x the live heap when that outgrows it), none, or a size such as 256Mi (see docs/apiserver.md)")
 	addControllerFlags(f, &o.controllers)
 	addServerAgentFlags(f, &o.agent)
 	return cmd
@@ -115,11 +117,16 @@ const (
 
 func runServer(ctx context.Context, o *serverOptions, stderr io.Writer) error {
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	memLimit, err := parseMemoryLimit(o.memoryLimit, os.Getenv("GOMEMLIMIT"))
+	if err != nil {
+		return err
+	}
 	if err := os.MkdirAll(o.dataDir, 0o700); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	applyMemoryLimit(ctx, memLimit, log)
 
 	// Bind first: a port in use fails before anything starts.
 	addr := net.JoinHostPort(o.bindAddress, strconv.Itoa(o.securePort))
