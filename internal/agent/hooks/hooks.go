@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -37,9 +39,9 @@ type Runner struct {
 // ErrSleepCancelled is a sleep hook cut short.
 var ErrSleepCancelled = errors.New("container terminated before sleep hook finished")
 
-// Run runs handler h for container c (ID id) of a pod reached through t.
+// Run runs handler h for container c (ID id) of pod, reached through t.
 // Exec hooks have no timeout of their own; ctx bounds them.
-func (r *Runner) Run(ctx context.Context, h *v1.LifecycleHandler, c *v1.Container, id string, t prober.Target) error {
+func (r *Runner) Run(ctx context.Context, pod *v1.Pod, h *v1.LifecycleHandler, c *v1.Container, id string, t prober.Target) error {
 	switch {
 	case h.Exec != nil:
 		res, err := r.Exec.ExecSync(ctx, id, h.Exec.Command, 0)
@@ -51,22 +53,57 @@ func (r *Runner) Run(ctx context.Context, h *v1.LifecycleHandler, c *v1.Containe
 		}
 		return nil
 	case h.HTTPGet != nil:
-		req, err := prober.HTTPRequest(ctx, h.HTTPGet, c, t.PodIP, UserAgent)
-		if err != nil {
-			return err
-		}
-		// Any HTTP response is success; only transport errors fail.
-		res, err := prober.HTTPClient(t, 0).Do(req)
-		if err != nil {
-			return err
-		}
-		io.Copy(io.Discard, io.LimitReader(res.Body, 10*1024))
-		res.Body.Close()
-		return nil
+		return r.httpGet(ctx, pod, h.HTTPGet, c, t)
 	case h.Sleep != nil:
 		return r.sleep(ctx, time.Duration(h.Sleep.Seconds)*time.Second)
 	}
 	return errors.New("lifecycle hook without a handler")
+}
+
+// httpGet sends the hook's request: any HTTP response is success, only
+// transport errors fail. An HTTPS request answered in plain HTTP is
+// retried over HTTP (without Authorization) and, if that gets a response,
+// succeeds with a Warning LifecycleHTTPFallback event on the pod, as the
+// kubelet does for endpoints that predate hooks honouring the scheme.
+func (r *Runner) httpGet(ctx context.Context, pod *v1.Pod, g *v1.HTTPGetAction, c *v1.Container, t prober.Target) error {
+	req, err := prober.HTTPRequest(ctx, g, c, t.PodIP, UserAgent)
+	if err != nil {
+		return err
+	}
+	client := prober.HTTPClient(t, 0)
+	res, err := client.Do(req)
+	discardBody(res)
+	if !isHTTPResponseError(err) {
+		return err
+	}
+	retry := req.Clone(ctx)
+	retry.URL.Scheme = "http"
+	retry.Header.Del("Authorization")
+	res, herr := client.Do(retry)
+	discardBody(res)
+	if herr != nil {
+		return err
+	}
+	if r.Events != nil && pod != nil {
+		r.Events.Event(pod, "", v1.EventTypeWarning, "LifecycleHTTPFallback",
+			fmt.Sprintf("request to HTTPS lifecycle hook %s got HTTP response, retry with HTTP succeeded", retry.URL.Host))
+	}
+	return nil
+}
+
+// isHTTPResponseError is Go's error for an HTTPS request that got a plain
+// HTTP answer (the kubelet's test, word for word).
+func isHTTPResponseError(err error) bool {
+	var ue *url.Error
+	return err != nil && errors.As(err, &ue) && strings.Contains(ue.Err.Error(), "server gave HTTP response to HTTPS client")
+}
+
+func discardBody(res *http.Response) {
+	if res == nil {
+		return
+	}
+	io.Copy(io.Discard, io.LimitReader(res.Body, 10*1024))
+	res.Body.Close()
 }
 
 func (r *Runner) sleep(ctx context.Context, d time.Duration) error {
@@ -84,11 +121,11 @@ func (r *Runner) sleep(ctx context.Context, d time.Duration) error {
 }
 
 // PostStart runs c's postStart hook, if any, to completion.
-func (r *Runner) PostStart(ctx context.Context, _ *v1.Pod, c *v1.Container, id string, t prober.Target) error {
+func (r *Runner) PostStart(ctx context.Context, pod *v1.Pod, c *v1.Container, id string, t prober.Target) error {
 	if c.Lifecycle == nil || c.Lifecycle.PostStart == nil {
 		return nil
 	}
-	return r.Run(ctx, c.Lifecycle.PostStart, c, id, t)
+	return r.Run(ctx, pod, c.Lifecycle.PostStart, c, id, t)
 }
 
 // MinGrace is the least stop timeout a container gets after its preStop
@@ -111,7 +148,7 @@ func (r *Runner) PreStop(ctx context.Context, pod *v1.Pod, c *v1.Container, id s
 	hctx, cancel := context.WithTimeout(ctx, grace)
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- r.Run(hctx, c.Lifecycle.PreStop, c, id, t) }()
+	go func() { done <- r.Run(hctx, pod, c.Lifecycle.PreStop, c, id, t) }()
 	select {
 	case err := <-done:
 		if err != nil && r.Events != nil {

@@ -96,3 +96,44 @@ func TestPostStartHTTPAnyStatusSucceeds(t *testing.T) {
 		t.Fatalf("failing exec postStart succeeded")
 	}
 }
+
+func TestHTTPSHookFallsBackToHTTP(t *testing.T) {
+	var paths []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		paths = append(paths, r.URL.Path+" auth="+r.Header.Get("Authorization"))
+	}))
+	defer srv.Close()
+	h, p, _ := net.SplitHostPort(strings.TrimPrefix(srv.URL, "http://"))
+	port, _ := strconv.Atoi(p)
+	get := &v1.HTTPGetAction{Scheme: v1.URISchemeHTTPS, Path: "/hook", Port: intstr.FromInt32(int32(port)),
+		HTTPHeaders: []v1.HTTPHeader{{Name: "Authorization", Value: "Bearer x"}}}
+	c := &v1.Container{Name: "c", Lifecycle: &v1.Lifecycle{PostStart: &v1.LifecycleHandler{HTTPGet: get}}}
+	ev := &rec{}
+	r := &Runner{Exec: exitExec(0), Events: ev}
+	if err := r.PostStart(context.Background(), &v1.Pod{}, c, "id", prober.Target{PodIP: h}); err != nil {
+		t.Fatalf("HTTPS hook on an HTTP server: %v", err)
+	}
+	if len(paths) != 1 || paths[0] != "/hook auth=" {
+		t.Errorf("requests over HTTP: %q (the retry drops Authorization)", paths)
+	}
+	want := "Warning LifecycleHTTPFallback request to HTTPS lifecycle hook " + net.JoinHostPort(h, p) + " got HTTP response, retry with HTTP succeeded"
+	if len(ev.msgs) != 1 || ev.msgs[0] != want {
+		t.Errorf("events %q, want %q", ev.msgs, want)
+	}
+
+	// A real HTTPS server: no fallback, no event.
+	tls := httptest.NewTLSServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer tls.Close()
+	h, p, _ = net.SplitHostPort(strings.TrimPrefix(tls.URL, "https://"))
+	port, _ = strconv.Atoi(p)
+	get.Port = intstr.FromInt32(int32(port))
+	ev.msgs = nil
+	if err := r.PostStart(context.Background(), &v1.Pod{}, c, "id", prober.Target{PodIP: h}); err != nil || len(ev.msgs) != 0 {
+		t.Errorf("HTTPS server: %v, events %q", err, ev.msgs)
+	}
+	// Nothing listening: the HTTPS error stands (no retry can help).
+	tls.Close()
+	if err := r.PostStart(context.Background(), &v1.Pod{}, c, "id", prober.Target{PodIP: h}); err == nil || !strings.Contains(err.Error(), "connection refused") {
+		t.Errorf("closed port: %v", err)
+	}
+}

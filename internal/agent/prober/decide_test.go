@@ -96,3 +96,21 @@ func TestInitialAndDefaults(t *testing.T) {
 		t.Errorf("defaults")
 	}
 }
+
+func TestStartJitter(t *testing.T) {
+	for _, tc := range []struct {
+		period, since time.Duration
+		r             float64
+		want          time.Duration
+	}{
+		{10 * time.Second, 0, 0.5, 5 * time.Second}, // just started: a fraction of the period
+		{10 * time.Second, 9 * time.Second, 0.25, 2500 * time.Millisecond},
+		{10 * time.Second, 10 * time.Second, 0.5, 0}, // started a period ago or more: none
+		{time.Second, time.Minute, 0.9, 0},
+		{time.Second, 0, 0, 0},
+	} {
+		if got := StartJitter(tc.period, tc.since, tc.r); got != tc.want {
+			t.Errorf("StartJitter(%v, %v, %v) = %v, want %v", tc.period, tc.since, tc.r, got, tc.want)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package prober
 
 import (
 	"context"
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -21,7 +22,11 @@ type Config struct {
 	Events  Recorder
 	// Now is the clock (default time.Now).
 	Now func() time.Time
-	// Jitter delays a new worker's first tick (default none).
+	// Jitter delays the first probe of a container that was already
+	// running when the manager started (an agent restart found it).
+	// Default: the kubelet's restart jitter (StartJitter), a random
+	// fraction of the period within one period of the manager's start, so
+	// the probes of the pods a restart finds do not all fire at once.
 	Jitter func(period time.Duration) time.Duration
 }
 
@@ -42,7 +47,8 @@ type workerKey struct {
 // Manager keeps one worker per running container and declared probe.
 // Its map is guarded by mu: the pod workers call Sync concurrently.
 type Manager struct {
-	cfg Config
+	cfg   Config
+	start time.Time // when NewManager ran
 
 	mu      sync.Mutex
 	workers map[workerKey]*worker
@@ -54,10 +60,27 @@ func NewManager(cfg Config) *Manager {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	start := cfg.Now()
 	if cfg.Jitter == nil {
-		cfg.Jitter = func(time.Duration) time.Duration { return 0 }
+		now := cfg.Now
+		cfg.Jitter = func(period time.Duration) time.Duration {
+			return StartJitter(period, now().Sub(start), rand.Float64())
+		}
 	}
-	return &Manager{cfg: cfg, workers: map[workerKey]*worker{}}
+	return &Manager{cfg: cfg, start: start, workers: map[workerKey]*worker{}}
+}
+
+// StartJitter is how long a worker waits before its first probe
+// (kubelet prober/worker.go): r (in [0,1)) of the period if the manager
+// started less than one period ago, else nothing. (The kubelet applies it
+// to every worker of its first period; the agent only to containers that
+// were already running, which is what it is for: new containers start
+// one by one anyway.)
+func StartJitter(period, sinceStart time.Duration, r float64) time.Duration {
+	if sinceStart >= period {
+		return 0
+	}
+	return time.Duration(r * float64(period))
 }
 
 // Results is the store the workers publish to.

@@ -65,3 +65,25 @@ func TestManagerPublishesAndStops(t *testing.T) {
 	cancel()
 	m.Wait()
 }
+
+func TestWorkerJitterOnlyForContainersFoundRunning(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	m := NewManager(Config{Exec: nil, Results: NewResults(), Now: func() time.Time { return start },
+		Jitter: func(period time.Duration) time.Duration { return period / 2 }})
+	w := &worker{m: m}
+	p := &v1.Probe{PeriodSeconds: 10}
+	if d := w.jitter(Container{StartedAt: start.Add(-time.Hour)}, p); d != 5*time.Second {
+		t.Errorf("container running before the agent started: %v, want 5s", d)
+	}
+	if d := w.jitter(Container{StartedAt: start.Add(time.Second)}, p); d != 0 {
+		t.Errorf("container started after the agent: %v, want none", d)
+	}
+	// The default: the kubelet's StartJitter, within [0, period) in the first period.
+	m = NewManager(Config{Results: NewResults()})
+	w = &worker{m: m}
+	for i := 0; i < 20; i++ {
+		if d := w.jitter(Container{}, p); d < 0 || d >= 10*time.Second {
+			t.Fatalf("default jitter %v", d)
+		}
+	}
+}

@@ -51,19 +51,13 @@ func (w *worker) run(ctx context.Context) {
 	if r, ok := Initial(w.key.kind); ok {
 		res.Set(w.key.uid, w.key.kind, w.key.id, r)
 	}
-	pod, _, _ := w.snapshot()
+	pod, c, _ := w.snapshot()
 	p := w.probe(pod)
 	if p == nil {
 		return
 	}
-	if d := w.m.cfg.Jitter(Period(p)); d > 0 {
-		select {
-		case <-ctx.Done():
-			return
-		case <-w.stop:
-			return
-		case <-time.After(d):
-		}
+	if !w.wait(ctx, w.jitter(c, p)) {
+		return
 	}
 	t := time.NewTicker(Period(p))
 	defer t.Stop()
@@ -75,6 +69,33 @@ func (w *worker) run(ctx context.Context) {
 			return
 		case <-t.C:
 		}
+	}
+}
+
+// jitter is the wait before the first probe: the configured jitter for a
+// container already running when the manager started (an agent restart
+// found it), none for the others.
+func (w *worker) jitter(c Container, p *v1.Probe) time.Duration {
+	if c.StartedAt.After(w.m.start) {
+		return 0
+	}
+	return w.m.cfg.Jitter(Period(p))
+}
+
+// wait waits d; false if the worker was stopped meanwhile.
+func (w *worker) wait(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-w.stop:
+		return false
+	case <-t.C:
+		return true
 	}
 }
 
