@@ -286,6 +286,9 @@ func runServer(ctx context.Context, o *serverOptions, stderr io.Writer) error {
 	if !o.disableAgent {
 		agentDone = startServerAgent(ctx, o, self, nodeToken, log, stderr)
 	}
+	if memLimit.base != 0 || memLimit.fromEnv {
+		go releaseServerExecPages(ctx, log)
+	}
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serving: %w", err)
