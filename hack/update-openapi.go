@@ -347,10 +347,10 @@ func writeGzip(name string, data []byte) error {
 	return os.WriteFile(name, gz.Bytes(), 0o644)
 }
 
-// writeSwagger builds the OpenAPI v2 document (/openapi/v2) the same way
-// from api/openapi-spec/swagger.json: the served paths, the PodPreset paths
-// and definitions, and what they reference; stored as JSON and as the
-// protobuf kubectl asks for.
+// writeSwagger builds the OpenAPI v2 document (/openapi/v2) from
+// api/openapi-spec/swagger.json: the definitions the served paths and the
+// PodPreset paths reference, PodPreset's own included; stored as JSON and
+// as the protobuf kubectl asks for.
 func writeSwagger(specDir string) error {
 	d, err := readJSON(filepath.Join(specDir, "swagger.json"))
 	if err != nil {
@@ -380,14 +380,20 @@ func writeSwagger(specDir string) error {
 		"#/definitions/": defs,
 		"#/parameters/":  d["parameters"].(map[string]any),
 	})
-	d["paths"] = paths
+	// Definitions only, no paths: kubectl reads v2 paths only to ask
+	// whether a kind's PATCH takes fieldValidation when v3 does not list
+	// the kind, and finding other kinds' paths there it would then list
+	// CustomResourceDefinitions, which peapod does not serve; without
+	// paths it skips to its client-side check, which passes kinds v2 does
+	// not define, and the server's "no matches for kind" follows.
+	d["paths"] = map[string]any{}
 	d["definitions"] = kept["#/definitions/"]
-	d["parameters"] = kept["#/parameters/"]
+	delete(d, "parameters")
 	js, err := marshal(d)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("%s: %d paths, %d definitions, %d bytes JSON\n", outDirV2, len(paths), len(kept["#/definitions/"]), len(js))
+	fmt.Printf("%s: %d definitions, %d bytes JSON\n", outDirV2, len(kept["#/definitions/"]), len(js))
 	if err := writeGzip(filepath.Join(outDirV2, "swagger.json.gz"), js); err != nil {
 		return err
 	}

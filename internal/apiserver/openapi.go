@@ -178,12 +178,15 @@ func etagMatches(ifNoneMatch, hash string) bool {
 	return false
 }
 
-// serveOpenAPIV2 answers the swagger 2.0 document: the same schemas and
-// paths as the v3 documents, as protobuf when asked for (kubectl does) or
-// JSON. kubectl 1.27+ reads v3 and uses v2 only when v3 fails or for
-// `kubectl explain --output plaintext-openapiv2`; for a kind v2 does not
-// define kubectl skips client-side validation, so an unknown kind still
-// gets kubectl's own "no matches for kind" error.
+// serveOpenAPIV2 answers the swagger 2.0 document: the v3 documents'
+// schemas as definitions, without paths, as protobuf when asked for
+// (kubectl does) or JSON. kubectl 1.27+ reads v3 and uses v2 for
+// `kubectl explain --output plaintext-openapiv2`, client-side validation
+// of what v3 does not cover (a kind List's items) and, for a kind v3 does
+// not list, the fieldValidation question: with no paths the answer is no,
+// the client-side check passes a kind v2 does not define, and an unknown
+// kind gets kubectl's own "no matches for kind" error (with paths kubectl
+// would first list CustomResourceDefinitions, which are not served).
 func (s *Server) serveOpenAPIV2(w http.ResponseWriter, r *http.Request) {
 	name, ctype := "openapi/v2/swagger.json.gz", "application/json"
 	if strings.Contains(r.Header.Get("Accept"), "protobuf") {

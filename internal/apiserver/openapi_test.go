@@ -420,7 +420,7 @@ func TestOpenAPIHeaderParsing(t *testing.T) {
 	}
 }
 
-// /openapi/v2 is one swagger document with the same kinds, as protobuf
+// /openapi/v2 is one swagger document with the same schemas, as protobuf
 // (what kubectl asks for) or JSON, cacheable by ETag.
 func TestOpenAPIV2(t *testing.T) {
 	e := newTestEnv(t)
@@ -448,6 +448,11 @@ func TestOpenAPIV2(t *testing.T) {
 		if !defs[d] {
 			t.Errorf("v2 lacks definition %s", d)
 		}
+	}
+	// No paths: with them kubectl would look for CRDs (not served) before
+	// letting an unknown kind reach "no matches for kind".
+	if n := len(v2.GetPaths().GetPath()); n != 0 {
+		t.Errorf("v2 has %d paths, want definitions only", n)
 	}
 	etag := resp.Header.Get("Etag")
 	if resp, _ := openAPIGet(t, e.srv.URL, "/openapi/v2", "Accept", "application/com.github.proto-openapi.spec.v2@v1.0+protobuf", "If-None-Match", etag); etag == "" || resp.StatusCode != http.StatusNotModified {
