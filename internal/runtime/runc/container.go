@@ -215,7 +215,7 @@ func readFileIn(rootfs, rel string) []byte {
 	return b
 }
 
-// StartContainer runs `runc start`.
+// StartContainer starts the created container (as `runc start` does).
 func (d *Driver) StartContainer(ctx context.Context, id string) error {
 	c, err := d.getContainer(id)
 	if err != nil {
@@ -231,7 +231,7 @@ func (d *Driver) StartContainer(ctx context.Context, id string) error {
 		return fmt.Errorf("container %q already started: %w", m.Name, runtime.ErrInvalidState)
 	}
 	d.touchStart()
-	if _, err := d.runc(ctx, "start", id); err != nil {
+	if err := d.startCreated(ctx, id, m.PID, m.PIDStart); err != nil {
 		return fmt.Errorf("start container %q: %w", m.Name, err)
 	}
 	return c.update(func(m *containerMeta) { m.Started, m.StartedAt = true, time.Now() })

@@ -244,7 +244,11 @@ func (d *Driver) startInfra(ctx context.Context, sb *sandbox) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if _, err := d.runc(ctx, "start", m.ID); err != nil {
+	start, err := procStart(pid)
+	if err != nil {
+		return 0, fmt.Errorf("infra process %d: %w", pid, err)
+	}
+	if err := d.startCreated(ctx, m.ID, pid, start); err != nil {
 		return 0, err
 	}
 	return pid, nil
