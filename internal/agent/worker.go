@@ -12,6 +12,7 @@ import (
 	"time"
 
 	v1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/peapod/peapod/internal/agent/plan"
@@ -73,6 +74,8 @@ type worker struct {
 	// or an object it references changed, or the worker is new (adoption).
 	volumesRefreshedAt time.Time
 	volumesStale       bool
+	// publishedFor is the pod object the last status was published with.
+	publishedFor *v1.Pod
 	// finished is set once the worker published a terminal phase: the pod
 	// no longer counts against the node's resources at admission.
 	finished atomic.Bool
@@ -412,10 +415,15 @@ func anyUnknown(cs []*runtime.ContainerStatus) bool {
 
 func (w *worker) publish(pod *v1.Pod, obs *plan.Observed) {
 	s := plan.GenerateStatus(pod, obs, w.now())
+	unchanged := w.lastStatus != nil && w.publishedFor == pod && apiequality.Semantic.DeepEqual(*w.lastStatus, s)
 	w.lastStatus = &s
 	if plan.IsTerminalPhase(s.Phase) {
 		w.finished.Store(true)
 	}
+	if unchanged {
+		return // the sink has it (most syncs of a running pod change nothing)
+	}
+	w.publishedFor = pod
 	w.status.SetPodStatus(pod, s)
 }
 

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -73,10 +74,13 @@ func TestAgentMemBench(t *testing.T) {
 	agentmemWaitRunning(t, cs, n, 5*time.Minute)
 	t.Logf("%d pods Running in %v; load average %s", n, time.Since(start).Round(time.Millisecond), clusterLoadAvg())
 	t.Logf("%d pods, just started: %s", n, m.sample(t))
+	cpu0, t0 := m.cpuTicks(), time.Now()
 	time.Sleep(settle)
-	t.Logf("%d pods, settled %v: %s; load average %s", n, settle, m.sample(t), clusterLoadAvg())
+	cpu := float64(m.cpuTicks()-cpu0) / 100 / time.Since(t0).Seconds() * 100 // USER_HZ 100
+	t.Logf("%d pods, settled %v: %s; agent CPU %.1f%% of one core; load average %s", n, settle, m.sample(t), cpu, clusterLoadAvg())
 	if dir := os.Getenv("PEAPOD_BENCH_AGENTMEM_PROFILE"); dir != "" {
 		os.WriteFile(filepath.Join(dir, "agent-heap.pprof"), []byte(m.get(t, "/debug/pprof/heap")), 0o644)
+		os.WriteFile(filepath.Join(dir, "agent-allocs.pprof"), []byte(m.get(t, "/debug/pprof/allocs")), 0o644)
 		os.WriteFile(filepath.Join(dir, "agent-goroutines.txt"), []byte(m.get(t, "/debug/pprof/goroutine?debug=1")), 0o644)
 	}
 }
@@ -89,7 +93,14 @@ func agentmemStartPrivate(t *testing.T, a *clusterAgent) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(bin, b, 0o755); err != nil {
+	// Written back at once, as an installed binary is: the kernel does not
+	// reclaim dirty pages on the agent's MADV_PAGEOUT.
+	f, err := os.OpenFile(bin, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
+	if err == nil {
+		_, err = f.Write(b)
+		err = errors.Join(err, f.Sync(), f.Close())
+	}
+	if err != nil {
 		t.Fatal(err)
 	}
 	a.mu.Lock()
@@ -164,6 +175,22 @@ func (m *agentmemProbe) sample(t *testing.T) string {
 	g := m.get(t, "/debug/pprof/goroutine?debug=1")
 	first, _, _ := strings.Cut(g, "\n")
 	return out + "; " + first
+}
+
+// cpuTicks is the agent's user+system time in clock ticks.
+func (m *agentmemProbe) cpuTicks() int64 {
+	m.a.mu.Lock()
+	pid := m.a.cmd.Process.Pid
+	m.a.mu.Unlock()
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	_, rest, _ := strings.Cut(string(b), ") ")
+	f := strings.Fields(rest)
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	s, _ := strconv.ParseInt(f[12], 10, 64)
+	return u + s
 }
 
 func (m *agentmemProbe) get(t *testing.T, path string) string {

@@ -56,6 +56,7 @@ func (s *Source) deleted(obj any) {
 	now := metav1.Now()
 	zero := int64(0)
 	p.DeletionTimestamp, p.DeletionGracePeriodSeconds = &now, &zero
+	p.ResourceVersion = "" // not the version last sent: compared in full
 	s.mu.Lock()
 	if s.tombs == nil {
 		s.tombs = map[types.UID]tomb{}
@@ -115,7 +116,7 @@ func (s *Source) Run(ctx context.Context, out chan<- []*v1.Pod) {
 		pods := s.withTombs(snapshot(inf.GetStore()), time.Now())
 		if next, changed := Changed(sent, pods); changed {
 			select {
-			case out <- pods:
+			case out <- deepCopies(pods):
 				sent = next
 			case <-ctx.Done():
 				return
@@ -132,34 +133,58 @@ func (s *Source) Run(ctx context.Context, out chan<- []*v1.Pod) {
 // Changed reports whether pods differ from the set last sent other than
 // in their status (which the agent itself writes: each status write would
 // otherwise send the whole set again and wake every pod's worker), and
-// returns the new set to remember.
+// returns the new set to remember. A pod whose resource version is the one
+// remembered is the same object and is not compared again (a burst of N
+// status writes would otherwise cost N² comparisons); tombstones carry no
+// resource version and are always compared.
 func Changed(last map[types.UID]*v1.Pod, pods []*v1.Pod) (map[types.UID]*v1.Pod, bool) {
 	next := make(map[types.UID]*v1.Pod, len(pods))
 	changed := last == nil || len(last) != len(pods)
 	for _, p := range pods {
-		q := p.DeepCopy()
-		q.Status = v1.PodStatus{}
-		q.ResourceVersion = ""
+		prev, ok := last[p.UID]
+		if ok && p.ResourceVersion != "" && prev.ResourceVersion == p.ResourceVersion {
+			next[p.UID] = prev
+			continue
+		}
+		q := &v1.Pod{ObjectMeta: *p.ObjectMeta.DeepCopy(), Spec: *p.Spec.DeepCopy()}
 		q.ManagedFields = nil
 		next[p.UID] = q
 		if !changed {
-			prev, ok := last[p.UID]
-			changed = !ok || !apiequality.Semantic.DeepEqual(prev, q)
+			changed = !ok || !sameButVersion(prev, q)
 		}
 	}
 	return next, changed
 }
 
+// sameButVersion compares the metadata (but the resource version) and the
+// spec of two stripped pods.
+func sameButVersion(a, b *v1.Pod) bool {
+	am, bm := a.ObjectMeta, b.ObjectMeta
+	am.ResourceVersion, bm.ResourceVersion = "", ""
+	return apiequality.Semantic.DeepEqual(am, bm) && apiequality.Semantic.DeepEqual(a.Spec, b.Spec)
+}
+
+// snapshot lists the store's pods sorted by UID, not copied.
 func snapshot(store cache.Store) []*v1.Pod {
 	items := store.List()
 	pods := make([]*v1.Pod, 0, len(items))
 	for _, it := range items {
 		if p, ok := it.(*v1.Pod); ok {
-			pods = append(pods, p.DeepCopy())
+			pods = append(pods, p)
 		}
 	}
 	sort.Slice(pods, func(i, j int) bool { return pods[i].UID < pods[j].UID })
 	return pods
+}
+
+// deepCopies copies pods for the consumer (the store's objects are
+// shared with the informer).
+func deepCopies(pods []*v1.Pod) []*v1.Pod {
+	out := make([]*v1.Pod, len(pods))
+	for i, p := range pods {
+		out[i] = p.DeepCopy()
+	}
+	return out
 }
 
 // RunFunc is a pod source: it sends full sets on out until ctx ends.

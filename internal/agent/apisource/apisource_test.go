@@ -94,3 +94,26 @@ func TestChangedIgnoresStatusOnlyUpdates(t *testing.T) {
 		t.Error("an empty set sent again")
 	}
 }
+
+func TestChangedComparesOnlyNewVersions(t *testing.T) {
+	a := pod("a")
+	a.ResourceVersion = "5"
+	sent, _ := Changed(nil, []*v1.Pod{a})
+	// The same version is the same object: not compared again.
+	same := a.DeepCopy()
+	same.Labels = map[string]string{"x": "y"}
+	if _, changed := Changed(sent, []*v1.Pod{same}); changed {
+		t.Error("a pod of the remembered version was compared")
+	}
+	// A tombstone has no version: compared in full.
+	tomb := a.DeepCopy()
+	tomb.ResourceVersion = ""
+	ts := metav1.Now()
+	tomb.DeletionTimestamp = &ts
+	if _, changed := Changed(sent, []*v1.Pod{tomb}); !changed {
+		t.Error("a tombstone was not sent")
+	}
+	if sent[a.UID].Status.Phase != "" || sent[a.UID].ManagedFields != nil {
+		t.Error("the remembered pod keeps its status or managed fields")
+	}
+}
