@@ -167,6 +167,9 @@ type Driver struct {
 	poolKick   chan struct{}
 	poolStop   context.CancelFunc
 	poolDone   chan struct{}
+	// runcCopy is the sealed copy of runc that cfg.RuncPath then names
+	// (runcbin.go); kept open while the driver lives.
+	runcCopy *os.File
 }
 
 var _ runtime.Service = (*Driver)(nil)
@@ -213,6 +216,11 @@ func New(cfg Config) (*Driver, error) {
 		if err := mountStateFS(p); err != nil {
 			return nil, fmt.Errorf("runtime dirs: %w", err)
 		}
+	}
+	if p, f, err := sealedRunc(cfg.RuncPath, filepath.Join(root, "bin")); err != nil {
+		cfg.Logf("runtime: running runc from %s (no sealed copy: %v)", cfg.RuncPath, err)
+	} else {
+		d.runcCopy, d.cfg.RuncPath = f, p
 	}
 	cni, err := network.NewCNI(network.Config{
 		PluginDirs:  cfg.CNIPluginDirs,
@@ -300,6 +308,9 @@ func (d *Driver) Prune(ctx context.Context) error {
 	var errs []error
 	for _, p := range d.dirs.state() {
 		errs = append(errs, unmountStateFS(p))
+	}
+	if d.runcCopy != nil {
+		os.RemoveAll(filepath.Join(d.dirs.root, "bin")) // the copy's name
 	}
 	return errors.Join(errs...)
 }
