@@ -100,6 +100,10 @@ func (s *Server) serveWatch(rq *request) {
 	s.streamEvents(ctx, rq, w, initial, accept, out, flush)
 }
 
+// maxUnflushedEvents bounds how many events a busy watch writes between
+// flushes.
+const maxUnflushedEvents = 32
+
 // streamEvents writes initial (a 410 for a compacted resourceVersion) or
 // every event of w until ctx ends, w closes or the client goes.
 func (s *Server) streamEvents(ctx context.Context, rq *request, w watch.Interface, initial *metav1.Status, accept acceptInfo, out eventWriter, flush func()) {
@@ -110,6 +114,7 @@ func (s *Server) streamEvents(ctx context.Context, rq *request, w watch.Interfac
 		return
 	}
 	first := true
+	unflushed := 0
 	for {
 		select {
 		case <-ctx.Done():
@@ -129,7 +134,15 @@ func (s *Server) streamEvents(ctx context.Context, rq *request, w watch.Interfac
 			if err := out.write(ev.Type, obj); err != nil {
 				return // client gone
 			}
-			flush()
+			// Flush when no further event is waiting (or every
+			// maxUnflushedEvents): an idle watch sends each event at once,
+			// a busy one sends them in batches rather than one frame and
+			// syscall per event, and keeps up.
+			unflushed++
+			if ev.Type == watch.Error || len(w.ResultChan()) == 0 || unflushed >= maxUnflushedEvents {
+				flush()
+				unflushed = 0
+			}
 			if ev.Type == watch.Error {
 				return
 			}

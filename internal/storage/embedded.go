@@ -14,6 +14,7 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
+	"go.etcd.io/etcd/server/v3/etcdserver/api/v3client"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 )
@@ -143,11 +144,10 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 		e.Close()
 		return nil, ctx.Err()
 	}
-	client, err := NewClient(ClientConfig{Endpoints: []string{clientURL.String()}})
-	if err != nil {
-		e.Close()
-		return nil, err
-	}
+	// The server talks to its own etcd by function calls, not gRPC over
+	// loopback: no encoding, HTTP/2 framing and decoding of every request
+	// on both sides. etcdctl and other tools use clientURL.
+	client := v3client.New(e.Server)
 	if err := os.WriteFile(filepath.Join(cfg.DataDir, clientURLFile), []byte(clientURL.String()+"\n"), 0o600); err != nil {
 		client.Close()
 		e.Close()
@@ -156,7 +156,8 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 	return &Embedded{etcd: e, client: client, clientURL: clientURL.String()}, nil
 }
 
-// Client is connected to the embedded etcd; Close closes it.
+// Client is connected to the embedded etcd in-process (function calls,
+// no network); Close closes it. It has no endpoints: Status takes any.
 func (e *Embedded) Client() *clientv3.Client { return e.client }
 
 // ClientURL is the URL etcd serves clients on, e.g. http://127.0.0.1:43127

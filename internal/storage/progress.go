@@ -17,7 +17,11 @@ func (s *Store) progressReliable() bool {
 	s.progressOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(s.baseCtx, 5*time.Second)
 		defer cancel()
-		for _, ep := range s.client.Endpoints() {
+		endpoints := s.client.Endpoints()
+		if len(endpoints) == 0 {
+			endpoints = []string{""} // the in-process client of an embedded etcd
+		}
+		for _, ep := range endpoints {
 			st, err := s.client.Status(ctx, ep)
 			if err != nil {
 				continue
