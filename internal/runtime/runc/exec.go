@@ -23,21 +23,33 @@ import (
 // maxExecOutput caps what ExecSync keeps of each stream.
 const maxExecOutput = 16 << 20
 
+// cappedBuffer keeps the first max bytes written to it and discards the
+// rest. Only Write and ReadFrom reach it (bytes.Buffer's other writers,
+// which would not keep the cap, are not promoted).
 type cappedBuffer struct {
-	bytes.Buffer
+	buf bytes.Buffer
 	max int
 }
 
 func (b *cappedBuffer) Write(p []byte) (int, error) {
-	if room := b.max - b.Len(); room > 0 {
-		if len(p) > room {
-			b.Buffer.Write(p[:room])
-		} else {
-			b.Buffer.Write(p)
-		}
+	if room := b.max - b.buf.Len(); room > 0 {
+		b.buf.Write(p[:min(len(p), room)])
 	}
 	return len(p), nil
 }
+
+// ReadFrom is what os/exec's pipe copy uses: no 32 KiB copy buffer per
+// stream.
+func (b *cappedBuffer) ReadFrom(r io.Reader) (int64, error) {
+	n, err := b.buf.ReadFrom(io.LimitReader(r, int64(max(b.max-b.buf.Len(), 0))))
+	if err != nil {
+		return n, err
+	}
+	m, err := io.Copy(io.Discard, r)
+	return n + m, err
+}
+
+func (b *cappedBuffer) Bytes() []byte { return b.buf.Bytes() }
 
 func (d *Driver) runningContainer(id string) (containerMeta, error) {
 	c, err := d.getContainer(id)

@@ -2,6 +2,7 @@ package runc
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -288,7 +289,7 @@ func nsexecOnThread(s *nsexecSpec, stdout, stderr io.Writer) (nsexecStarted, err
 		return fail("pidfd of the container", err)
 	}
 	defer unix.Close(pidfd)
-	if !alive(s.pid, s.pidStart) {
+	if !nsexecAlive(s.pid, s.pidStart) {
 		return fail("container process", errors.New("gone"))
 	}
 	if err := unix.Unshare(unix.CLONE_FS); err != nil {
@@ -335,6 +336,26 @@ func nsexecOnThread(s *nsexecSpec, stdout, stderr io.Writer) (nsexecStarted, err
 		return nsexecStarted{execErr: err}, nil
 	}
 	return nsexecStarted{cmd: c}, nil
+}
+
+// nsexecAlive is alive with one read of /proc/<pid>/stat: pid is still
+// the process that started at start and not a zombie. Checked after the
+// pidfd is open, it makes sure the pidfd is the container's process.
+func nsexecAlive(pid int, start uint64) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return false
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 20 || f[0] == "Z" {
+		return false
+	}
+	st, err := strconv.ParseUint(f[19], 10, 64)
+	return err == nil && st == start
 }
 
 // writeExisting writes b to an existing file (a cgroup control file).

@@ -2,6 +2,9 @@ package runc
 
 import (
 	"errors"
+	"io"
+	"os"
+	"strings"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -83,5 +86,30 @@ func TestNsexecCapNumbers(t *testing.T) {
 		if !seen[c] {
 			t.Errorf("capability %d has no name", c)
 		}
+	}
+}
+
+func TestCappedBufferReadFrom(t *testing.T) {
+	b := &cappedBuffer{max: 5}
+	n, err := io.Copy(b, strings.NewReader("hello, world"))
+	if err != nil || n != 12 || string(b.Bytes()) != "hello" {
+		t.Errorf("copy: %d %v %q", n, err, b.Bytes())
+	}
+	b = &cappedBuffer{max: 5}
+	b.Write([]byte("abc"))
+	b.Write([]byte("defg"))
+	if string(b.Bytes()) != "abcde" {
+		t.Errorf("writes: %q", b.Bytes())
+	}
+}
+
+func TestNsexecAlive(t *testing.T) {
+	self := os.Getpid()
+	start, err := procStart(self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !nsexecAlive(self, start) || nsexecAlive(self, start+1) || nsexecAlive(1<<30, 0) {
+		t.Error("nsexecAlive disagrees with procStart")
 	}
 }
