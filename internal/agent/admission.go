@@ -36,12 +36,27 @@ type admissionState struct {
 	// admitted are the pods allowed to run, decided once per UID.
 	admitted map[types.UID]bool
 	// inert are pods the agent never runs: rejected ones, and pods the API
-	// already shows finished that left nothing in the runtime. terminated
-	// tells whether their final delete was asked for.
-	inert map[types.UID]bool
+	// already shows finished that left nothing in the runtime.
+	inert map[types.UID]*inertPod
 	// preexisting are the pods with runtime objects when the agent
 	// started: admitted before, they are not checked again.
 	preexisting map[types.UID]bool
+}
+
+// inertPod is a pod the agent does not run; terminated is set once its
+// final delete was asked for.
+type inertPod struct {
+	pod        *v1.Pod
+	terminated bool
+}
+
+// terminateInert asks the status sink, once, for the final delete of a pod
+// that never ran (nothing to stop or tear down).
+func (m *Manager) terminateInert(ip *inertPod) {
+	if !ip.terminated {
+		ip.terminated = true
+		m.d.status.PodTerminated(ip.pod)
+	}
 }
 
 // admitNew decides on the desired pods that have no worker and no
@@ -50,18 +65,18 @@ type admissionState struct {
 // Failed status and a Warning event with the kubelet's reason.
 func (m *Manager) admitNew(ctx context.Context) {
 	if m.adm.admitted == nil {
-		m.adm.admitted, m.adm.inert = map[types.UID]bool{}, map[types.UID]bool{}
+		m.adm.admitted, m.adm.inert = map[types.UID]bool{}, map[types.UID]*inertPod{}
 	}
 	var todo []*v1.Pod
 	for uid, p := range m.desired {
 		if m.adm.admitted[uid] {
 			continue
 		}
-		if done, seen := m.adm.inert[uid]; seen {
-			if p.DeletionTimestamp != nil && !done {
+		if ip, seen := m.adm.inert[uid]; seen {
+			ip.pod = p
+			if p.DeletionTimestamp != nil {
 				// Nothing runs: the deletion can complete at once.
-				m.adm.inert[uid] = true
-				m.d.status.PodTerminated(p)
+				m.terminateInert(ip)
 			}
 			continue
 		}
@@ -75,7 +90,7 @@ func (m *Manager) admitNew(ctx context.Context) {
 		if plan.IsTerminalPhase(p.Status.Phase) {
 			// Finished before (or rejected by) an earlier agent, and nothing
 			// of it is left to look after.
-			m.adm.inert[uid] = false
+			m.adm.inert[uid] = &inertPod{pod: p}
 			continue
 		}
 		todo = append(todo, p)
@@ -117,7 +132,7 @@ func (m *Manager) admitNew(ctx context.Context) {
 // reject records a pod that cannot run here: Failed with the verdict's
 // reason and a Warning event, as the kubelet's rejectPod.
 func (m *Manager) reject(p *v1.Pod, v admit.Verdict) {
-	m.adm.inert[p.UID] = false
+	m.adm.inert[p.UID] = &inertPod{pod: p}
 	m.d.logf("admission: pod %s rejected: %s: %s", podName(p), v.Reason, v.Message)
 	m.d.events.Event(p, "", v1.EventTypeWarning, v.Reason, v.Message)
 	m.d.status.SetPodStatus(p, v1.PodStatus{
@@ -153,8 +168,10 @@ func (m *Manager) forgetAdmission() {
 			delete(m.adm.admitted, uid)
 		}
 	}
-	for uid := range m.adm.inert {
+	for uid, ip := range m.adm.inert {
 		if _, ok := m.desired[uid]; !ok {
+			// Gone from its source (a removed manifest): forget its status.
+			m.terminateInert(ip)
 			delete(m.adm.inert, uid)
 		}
 	}

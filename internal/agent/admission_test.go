@@ -117,3 +117,20 @@ func TestAdmissionKeepsPodsRunningAtRestart(t *testing.T) {
 		t.Fatalf("%d sandboxes, want the adopted one only", n)
 	}
 }
+
+func TestAdmissionRejectedStaticPodGoesWithItsManifest(t *testing.T) {
+	rt := newFakeRuntime()
+	h := startHarnessWith(t, rt, rt, oneCPUNode)
+	p := staticPod(t, `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"big"},"spec":{"containers":[
+	  {"name":"c","image":"busybox","imagePullPolicy":"Never","resources":{"requests":{"cpu":"3"}}}]}}`)
+	h.send(p)
+	got := h.waitFor("big-n1", "Failed", func(p *v1.Pod) bool { return p.Status.Phase == v1.PodFailed })
+	if got.Status.Reason != "OutOfcpu" {
+		t.Fatalf("reason %q", got.Status.Reason)
+	}
+	h.send()
+	h.waitGone("big-n1")
+	if strings.Contains(strings.Join(rt.callList(), " "), "run-sandbox") {
+		t.Fatalf("a rejected static pod reached the runtime: %v", rt.callList())
+	}
+}

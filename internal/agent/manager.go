@@ -115,7 +115,7 @@ func NewManager(cfg Config) (*Manager, error) {
 		desired: map[types.UID]*v1.Pod{},
 		workers: map[types.UID]*worker{},
 		done:    make(chan types.UID),
-		adm:     admissionState{node: cfg.Node, admitted: map[types.UID]bool{}, inert: map[types.UID]bool{}},
+		adm:     admissionState{node: cfg.Node, admitted: map[types.UID]bool{}, inert: map[types.UID]*inertPod{}},
 	}
 	m.useObjects(cfg.Objects)
 	return m, nil

@@ -35,6 +35,30 @@ func TestAgentAdmission(t *testing.T) {
 			time.Sleep(100 * time.Millisecond)
 		}
 	}
+	// The pressure conditions, measured from the host, in the kubelet's words.
+	reasons := map[v1.NodeConditionType][2]string{
+		v1.NodeMemoryPressure: {"KubeletHasSufficientMemory", "KubeletHasInsufficientMemory"},
+		v1.NodeDiskPressure:   {"KubeletHasNoDiskPressure", "KubeletHasDiskPressure"},
+		v1.NodePIDPressure:    {"KubeletHasSufficientPID", "KubeletHasInsufficientPID"},
+	}
+	for _, c := range node.Status.Conditions {
+		r, ok := reasons[c.Type]
+		if !ok {
+			continue
+		}
+		delete(reasons, c.Type)
+		want := r[0]
+		if c.Status == v1.ConditionTrue {
+			want = r[1]
+			t.Logf("this host is under %s: %s", c.Type, c.Message)
+		}
+		if c.Reason != want {
+			t.Errorf("%s %s: reason %q, want %q", c.Type, c.Status, c.Reason, want)
+		}
+	}
+	if len(reasons) != 0 {
+		t.Errorf("missing node conditions: %v", reasons)
+	}
 	cpu := node.Status.Allocatable[v1.ResourceCPU]
 	capMilli := cpu.MilliValue()
 	want := capMilli + 1000
@@ -103,4 +127,20 @@ func agentadmitReady(n *v1.Node) bool {
 		}
 	}
 	return false
+}
+
+// TestAgentAdmissionStatic: a static pod that does not fit the host is
+// Failed with OutOfcpu in the agent's /pods and never started; removing
+// its manifest removes it.
+func TestAgentAdmissionStatic(t *testing.T) {
+	e := agentNewEnv(t)
+	e.write("big.json", `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"big"},"spec":{"containers":[
+	  {"name":"c","image":"busybox","imagePullPolicy":"IfNotPresent","command":["sleep","3600"],"resources":{"requests":{"cpu":"100000"}}}]}}`)
+	p := e.waitPod("big-node1", "Failed", 20*time.Second, agentPhase(v1.PodFailed))
+	if p.Status.Reason != "OutOfcpu" || !strings.HasPrefix(p.Status.Message, "Pod was rejected: Node didn't have enough resource: cpu, requested: 100000000, used: 0, capacity: ") {
+		t.Errorf("big: reason %q message %q", p.Status.Reason, p.Status.Message)
+	}
+	if ents, _ := os.ReadDir(filepath.Join(e.dataDir, "pods")); len(ents) != 0 {
+		t.Errorf("pod directories on the host: %v", ents)
+	}
 }
