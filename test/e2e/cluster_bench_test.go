@@ -8,7 +8,9 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -36,6 +38,8 @@ func TestClusterPodStartBench(t *testing.T) {
 	if v, err := strconv.Atoi(os.Getenv("PEAPOD_BENCH_BURST")); err == nil {
 		burst = v
 	}
+	cpu := &clusterBenchCPU{}
+	t.Cleanup(cpu.remove) // registered first: runs after the pods and the agent are gone
 	s := apiStart(t)
 	cfg, err := clientcmd.BuildConfigFromFlags("", s.kubeconfig)
 	if err != nil {
@@ -50,6 +54,15 @@ func TestClusterPodStartBench(t *testing.T) {
 		a.start()
 	}
 	t.Cleanup(func() { clusterDeleteAllPods(t, s, cs) })
+	cpu.track(t, "server", s.cmd.Process.Pid)
+	a.mu.Lock()
+	cpu.track(t, "agent", a.cmd.Process.Pid)
+	a.mu.Unlock()
+	for i, arg := range a.args {
+		if arg == "--cgroup-parent" {
+			cpu.pods = filepath.Join(clusterCPUAcct, a.args[i+1])
+		}
+	}
 	clusterWaitNodeReady(t, cs, "bench")
 	t.Logf("load average before: %s", clusterLoadAvg())
 
@@ -74,6 +87,7 @@ func TestClusterPodStartBench(t *testing.T) {
 	var mu sync.Mutex
 	var bl []time.Duration
 	var wg sync.WaitGroup
+	c0 := cpu.read()
 	start := time.Now()
 	sem := make(chan struct{}, 16)
 	for i := range burst {
@@ -94,6 +108,7 @@ func TestClusterPodStartBench(t *testing.T) {
 	}
 	wg.Wait()
 	t.Logf("peapod burst of %d on one node: all Running after %v; per pod p50 %v p99 %v", burst, time.Since(start), clusterPct(bl, 0.5), clusterPct(bl, 0.99))
+	t.Logf("burst CPU per pod: %s", cpu.read().perPod(c0, burst))
 	t.Logf("load average after: %s", clusterLoadAvg())
 
 	if os.Getenv("PEAPOD_BENCH_PODMAN") != "" {
@@ -234,4 +249,96 @@ func clusterPodmanBench(t *testing.T, n, burst int) {
 	}
 	wg.Wait()
 	t.Logf("podman burst of %d: all running after %v", burst, time.Since(start))
+}
+
+const clusterCPUAcct = "/sys/fs/cgroup/cpuacct"
+
+// clusterBenchCPU accounts the CPU of a burst, whatever else runs on the
+// machine: the server and the agent each go into their own cpuacct
+// cgroup (the agent's children, conmon, runc create and the CNI plugins,
+// inherit it); runc init and the containers are in the agent's pod
+// cgroup parent.
+type clusterBenchCPU struct {
+	dirs []string // server, agent
+	pids []int
+	pods string
+}
+
+func (c *clusterBenchCPU) track(t *testing.T, name string, pid int) {
+	dir := filepath.Join(clusterCPUAcct, fmt.Sprintf("peapod-bench-%s-%d", name, pid))
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Logf("no CPU accounting: %v", err)
+		return
+	}
+	c.dirs, c.pids = append(c.dirs, dir), append(c.pids, pid)
+	if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0o644); err != nil {
+		t.Logf("no CPU accounting for %s: %v", name, err)
+	}
+}
+
+func clusterCPUUsage(dir string) time.Duration {
+	b, _ := os.ReadFile(filepath.Join(dir, "cpuacct.usage"))
+	n, _ := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+	return time.Duration(n)
+}
+
+// clusterCPUSample: server, agent cgroups, pods' cgroup, agent process
+// alone, agent's reaped children (conmon launchers, CNI plugins).
+type clusterCPUSample []time.Duration
+
+// clusterProcCPU is a process's own CPU and its reaped children's.
+func clusterProcCPU(pid int) (self, children time.Duration) {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return 0, 0
+	}
+	f := strings.Fields(string(b[i+1:])) // f[0] is field 3
+	if len(f) < 15 {
+		return 0, 0
+	}
+	tick := func(k int) time.Duration {
+		v, _ := strconv.ParseInt(f[k], 10, 64)
+		return time.Duration(v) * 10 * time.Millisecond
+	}
+	return tick(11) + tick(12), tick(13) + tick(14) // utime stime cutime cstime (USER_HZ 100)
+}
+
+func (c *clusterBenchCPU) read() clusterCPUSample {
+	var s clusterCPUSample
+	for _, d := range c.dirs {
+		s = append(s, clusterCPUUsage(d))
+	}
+	s = append(s, clusterCPUUsage(c.pods))
+	if len(c.pids) == 2 {
+		self, children := clusterProcCPU(c.pids[1])
+		s = append(s, self, children)
+	}
+	return s
+}
+
+func (s clusterCPUSample) perPod(before clusterCPUSample, n int) string {
+	if len(s) != 5 || len(before) != 5 {
+		return "not measured"
+	}
+	d := func(i int) time.Duration { return (s[i] - before[i]) / time.Duration(n) }
+	r := func(v time.Duration) string { return v.Round(100 * time.Microsecond).String() }
+	return fmt.Sprintf("total %s = server %s + agent process %s + its reaped children (conmon launchers, CNI) %s + conmon, runc create %s + pod cgroups (runc init, containers) %s",
+		r(d(0)+d(1)+d(2)), r(d(0)), r(d(3)), r(d(4)), r(d(1)-d(3)-d(4)), r(d(2)))
+}
+
+// remove moves what is left back to the root cgroup and removes ours.
+func (c *clusterBenchCPU) remove() {
+	for _, d := range c.dirs {
+		b, _ := os.ReadFile(filepath.Join(d, "cgroup.procs"))
+		for _, pid := range strings.Fields(string(b)) {
+			os.WriteFile(filepath.Join(clusterCPUAcct, "cgroup.procs"), []byte(pid), 0o644)
+		}
+		for range 50 {
+			if syscall.Rmdir(d) == nil {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
 }

@@ -75,6 +75,7 @@ func (d *Driver) conmonCreate(_ context.Context, s conmonSpec) (int, error) {
 	cmd.Env = []string{
 		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
 		"_OCI_SYNCPIPE=3", "_OCI_STARTPIPE=4",
+		runcGOMAXPROCS, // conmon passes it to runc create, which passes it to runc init
 	}
 	if err := cmd.Start(); err != nil {
 		syncW.Close()

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"os/exec"
 	"strings"
 )
@@ -14,6 +15,7 @@ import (
 func (d *Driver) runc(ctx context.Context, args ...string) ([]byte, error) {
 	full := append([]string{"--root", d.dirs.runcRoot}, args...)
 	cmd := exec.CommandContext(ctx, d.cfg.RuncPath, full...)
+	cmd.Env = append(os.Environ(), runcGOMAXPROCS)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
@@ -21,6 +23,11 @@ func (d *Driver) runc(ctx context.Context, args ...string) ([]byte, error) {
 	}
 	return out.Bytes(), nil
 }
+
+// runcGOMAXPROCS runs runc's short-lived Go processes on one P: fewer
+// threads to start and schedule on a node whose cores are busy starting
+// other pods.
+const runcGOMAXPROCS = "GOMAXPROCS=1"
 
 type runcState struct {
 	Status string `json:"status"`
