@@ -100,16 +100,23 @@ func TestAgentAdmission(t *testing.T) {
 
 	clusterWaitPod(t, cs, "adm-ok", "Running", 20*time.Second, func(p *v1.Pod) bool { return p.Status.Phase == v1.PodRunning })
 
-	// Nothing of the rejected pods reached the host: only adm-ok has a
-	// pod directory and log files.
+	// A label added a moment ago counts: before rejecting on node affinity
+	// the agent reads the node again, as the kubelet does.
+	s.kubectl("label", "node", "adm-n1", "disktype=ssd", "--overwrite")
+	clusterApply(t, s, "adm-ssd2", clusterPod("adm-ssd2",
+		"  nodeName: adm-n1\n  nodeSelector: {disktype: ssd}\n", "Always", "busybox", "exec sleep 3600"))
+	clusterWaitPod(t, cs, "adm-ssd2", "Running", 20*time.Second, func(p *v1.Pod) bool { return p.Status.Phase == v1.PodRunning })
+
+	// Nothing of the rejected pods reached the host: only the running
+	// pods have a pod directory and log files.
 	ents, _ := os.ReadDir(filepath.Join(a.dataDir, "pods"))
 	for _, e := range ents {
-		if !strings.HasPrefix(e.Name(), "default_adm-ok_") {
+		if !strings.HasPrefix(e.Name(), "default_adm-ok_") && !strings.HasPrefix(e.Name(), "default_adm-ssd2_") {
 			t.Errorf("pod directory %s on the host", e.Name())
 		}
 	}
-	if len(ents) != 1 {
-		t.Errorf("pod directories: %v, want adm-ok's only", ents)
+	if len(ents) != 2 {
+		t.Errorf("pod directories: %v, want adm-ok's and adm-ssd2's only", ents)
 	}
 	// And it stays so: a rejected pod is not retried.
 	time.Sleep(2 * time.Second)
