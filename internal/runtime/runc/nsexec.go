@@ -333,9 +333,25 @@ func nsexecOnThread(s *nsexecSpec, stdout, stderr io.Writer) (nsexecStarted, err
 		c.SysProcAttr.UseCgroupFD, c.SysProcAttr.CgroupFD = true, int(cgfd.Fd())
 	}
 	if err := c.Start(); err != nil {
-		return nsexecStarted{execErr: err}, nil
+		if nsexecCommandError(err) {
+			return nsexecStarted{execErr: err}, nil
+		}
+		return fail("start", err)
 	}
 	return nsexecStarted{cmd: c}, nil
+}
+
+// nsexecCommandError tells errors of the command itself (not found, not
+// executable: what runc exec would report too) from failures of the fast
+// path (clone3, cgroup, credentials), after which runc exec is tried.
+func nsexecCommandError(err error) bool {
+	for _, e := range []unix.Errno{unix.ENOENT, unix.EACCES, unix.ENOEXEC, unix.ENOTDIR, unix.ELOOP,
+		unix.ETXTBSY, unix.EISDIR, unix.ENAMETOOLONG, unix.E2BIG} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }
 
 // nsexecAlive is alive with one read of /proc/<pid>/stat: pid is still

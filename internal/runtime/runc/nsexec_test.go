@@ -113,3 +113,18 @@ func TestNsexecAlive(t *testing.T) {
 		t.Error("nsexecAlive disagrees with procStart")
 	}
 }
+
+func TestNsexecCommandError(t *testing.T) {
+	for err, want := range map[error]bool{
+		&os.PathError{Op: "fork/exec", Path: "/x", Err: unix.ENOENT}:  true,
+		&os.PathError{Op: "fork/exec", Path: "/x", Err: unix.EACCES}:  true,
+		&os.PathError{Op: "fork/exec", Path: "/x", Err: unix.ENOEXEC}: true,
+		&os.PathError{Op: "fork/exec", Path: "/x", Err: unix.ENOSYS}:  false, // no clone3: runc exec
+		&os.PathError{Op: "fork/exec", Path: "/x", Err: unix.EBUSY}:   false,
+		errors.New("other"): false,
+	} {
+		if got := nsexecCommandError(err); got != want {
+			t.Errorf("nsexecCommandError(%v) = %v", err, got)
+		}
+	}
+}
