@@ -14,17 +14,8 @@ import (
 // DefaultMemoryLimit is the Go runtime's soft memory limit of a standalone
 // agent when GOMEMLIMIT is not set (see docs/agent.md): the heap is
 // collected harder as the runtime's memory nears it, and never refused.
+// The agent command keeps the effective limit above the live heap.
 const DefaultMemoryLimit = 64 << 20
-
-// SetDefaultMemoryLimit sets DefaultMemoryLimit unless GOMEMLIMIT is set
-// (the runtime already applied it), and returns the limit in effect.
-func SetDefaultMemoryLimit(getenv func(string) string) int64 {
-	if getenv("GOMEMLIMIT") != "" {
-		return debug.SetMemoryLimit(-1)
-	}
-	debug.SetMemoryLimit(DefaultMemoryLimit)
-	return DefaultMemoryLimit
-}
 
 // DefaultGCPercent is the GOGC of a standalone agent when GOGC is not
 // set: the heap grows by half its live size between collections (Go's

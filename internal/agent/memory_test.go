@@ -21,23 +21,16 @@ garbage line
 	}
 }
 
-func TestDefaultMemorySettings(t *testing.T) {
+func TestDefaultGCPercent(t *testing.T) {
 	oldLimit, oldGC := debug.SetMemoryLimit(-1), debug.SetGCPercent(100)
 	t.Cleanup(func() { debug.SetMemoryLimit(oldLimit); debug.SetGCPercent(oldGC) })
 	none := func(string) string { return "" }
-	if got := SetDefaultMemoryLimit(none); got != DefaultMemoryLimit || debug.SetMemoryLimit(-1) != DefaultMemoryLimit {
-		t.Errorf("limit %d", got)
-	}
-	if got := SetDefaultGCPercent(none); got != DefaultGCPercent {
+	if got := SetDefaultGCPercent(none); got != DefaultGCPercent || debug.SetGCPercent(DefaultGCPercent) != DefaultGCPercent {
 		t.Errorf("GC percent %d", got)
 	}
 	// Set by the environment: left as the runtime has it.
-	debug.SetMemoryLimit(1 << 30)
 	debug.SetGCPercent(80)
 	set := func(string) string { return "x" }
-	if got := SetDefaultMemoryLimit(set); got != 1<<30 {
-		t.Errorf("limit with GOMEMLIMIT set: %d", got)
-	}
 	if got := SetDefaultGCPercent(set); got != 80 || debug.SetGCPercent(80) != 80 {
 		t.Errorf("GC percent with GOGC set: %d", got)
 	}

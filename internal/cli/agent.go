@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -117,8 +118,12 @@ func runAgent(ctx context.Context, o *agentOptions, logw io.Writer) error {
 	logger := log.New(logw, "agent: ", log.LstdFlags|log.Lmicroseconds)
 	logf := logger.Printf
 	if o.standalone {
-		limit := agent.SetDefaultMemoryLimit(os.Getenv)
-		logf("Go memory limit %d MiB (GOMEMLIMIT overrides), GC percent %d (GOGC overrides)", limit>>20, agent.SetDefaultGCPercent(os.Getenv))
+		// The agent's own process: a soft memory limit kept above the live
+		// heap (as the server's --memory-limit auto), a smaller GOGC, and
+		// the executable's unused pages given back (docs/agent.md).
+		applyMemoryLimit(ctx, memoryLimitSetting{base: agent.DefaultMemoryLimit, fromEnv: os.Getenv("GOMEMLIMIT") != ""},
+			slog.New(slog.NewTextHandler(logw, nil)).With("component", "agent"))
+		logf("GC percent %d (GOGC overrides)", agent.SetDefaultGCPercent(os.Getenv))
 		go releaseExecPages(ctx, logf)
 	}
 
