@@ -70,9 +70,10 @@ type nsexecSpec struct {
 	// caps is the container's capability set (the bounding set to keep).
 	caps       map[uintptr]bool
 	noNewPrivs bool
-	// cgroupTasks are the v1 `tasks` files of the container's cgroups;
+	// cgroupTasks are the v1 `tasks` files of the container's cgroups, one
+	// list of candidate paths per hierarchy (its usual mount point first);
 	// cgroupV2 its unified cgroup directory ("" if none).
-	cgroupTasks []string
+	cgroupTasks [][]string
 	cgroupV2    string
 }
 
@@ -156,8 +157,9 @@ func nsexecFromSpec(s *specs.Spec, cmd []string) (*nsexecSpec, error) {
 }
 
 // nsexecCgroups lists the cgroups of process pid as the fast path joins
-// them: the v1 hierarchies' tasks files and the unified directory.
-func nsexecCgroups(pid int) (tasks []string, unified string, err error) {
+// them: the v1 hierarchies' tasks files and the unified directory. Nothing
+// is looked up here (joining tries the candidates in order).
+func nsexecCgroups(pid int) (tasks [][]string, unified string, err error) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cgroup")
 	if err != nil {
 		return nil, "", err
@@ -177,21 +179,24 @@ func nsexecCgroups(pid int) (tasks []string, unified string, err error) {
 			unified = filepath.Join(root, f[2])
 			continue
 		}
-		dir := ""
-		for _, cand := range append([]string{strings.TrimPrefix(f[1], "name=")}, strings.Split(f[1], ",")...) {
-			if d := filepath.Join("/sys/fs/cgroup", cand); cand != "" {
-				if _, err := os.Stat(filepath.Join(d, "tasks")); err == nil {
-					dir = d
-					break
-				}
-			}
-		}
-		if dir == "" {
-			return nil, "", fmt.Errorf("no mount for cgroup hierarchy %q", f[1])
-		}
-		tasks = append(tasks, filepath.Join(dir, f[2], "tasks"))
+		tasks = append(tasks, nsexecTasksCandidates(f[1], f[2]))
 	}
 	return tasks, unified, nil
+}
+
+// nsexecTasksCandidates are the paths the tasks file of cgroup path in
+// the v1 hierarchy with controllers ctrls ("cpu,cpuacct", "name=systemd")
+// may have: /sys/fs/cgroup/<ctrls>, then each controller's own mount.
+func nsexecTasksCandidates(ctrls, path string) []string {
+	names := []string{strings.TrimPrefix(ctrls, "name=")}
+	if strings.Contains(ctrls, ",") {
+		names = append(names, strings.Split(ctrls, ",")...)
+	}
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = filepath.Join("/sys/fs/cgroup", n, path, "tasks")
+	}
+	return out
 }
 
 // nsexecPrepare reads what the fast path needs of running container m.
@@ -296,8 +301,14 @@ func nsexecOnThread(s *nsexecSpec, stdout, stderr io.Writer) (nsexecStarted, err
 		return fail("unshare CLONE_FS", err)
 	}
 	tid := []byte(strconv.Itoa(unix.Gettid()))
-	for _, t := range s.cgroupTasks {
-		if err := writeExisting(t, tid); err != nil {
+	for _, cands := range s.cgroupTasks {
+		var err error
+		for _, t := range cands {
+			if err = writeExisting(t, tid); !errors.Is(err, os.ErrNotExist) {
+				break
+			}
+		}
+		if err != nil {
 			return fail("join cgroup", err)
 		}
 	}

@@ -128,3 +128,19 @@ func TestNsexecCommandError(t *testing.T) {
 		}
 	}
 }
+
+func TestNsexecTasksCandidates(t *testing.T) {
+	for _, tc := range []struct {
+		ctrls string
+		want  []string
+	}{
+		{"memory", []string{"/sys/fs/cgroup/memory/p/c/tasks"}},
+		{"name=systemd", []string{"/sys/fs/cgroup/systemd/p/c/tasks"}},
+		{"cpu,cpuacct", []string{"/sys/fs/cgroup/cpu,cpuacct/p/c/tasks", "/sys/fs/cgroup/cpu/p/c/tasks", "/sys/fs/cgroup/cpuacct/p/c/tasks"}},
+	} {
+		got := nsexecTasksCandidates(tc.ctrls, "/p/c")
+		if strings.Join(got, " ") != strings.Join(tc.want, " ") {
+			t.Errorf("%s: %q, want %q", tc.ctrls, got, tc.want)
+		}
+	}
+}
