@@ -1,12 +1,14 @@
 package apiserver
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"mime"
 	"net/http"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/yaml"
@@ -78,6 +80,10 @@ func (s *Server) withKind(obj runtime.Object, gvk schema.GroupVersionKind) runti
 // client prefers it and the type supports it, else as JSON (or YAML).
 func (s *Server) writeObject(w http.ResponseWriter, r *http.Request, code int, obj runtime.Object) {
 	if parseAccept(r.Header.Get("Accept")).Protobuf && protoCapable(obj) {
+		if meta.IsListType(obj) && r.Method != http.MethodHead {
+			s.streamProtobufList(w, code, obj)
+			return
+		}
 		var buf bytes.Buffer
 		if err := s.protobuf.Encode(obj, &buf); err == nil {
 			w.Header().Set("Content-Type", "application/vnd.kubernetes.protobuf")
@@ -88,6 +94,28 @@ func (s *Server) writeObject(w http.ResponseWriter, r *http.Request, code int, o
 		}
 	}
 	s.writeJSON(w, r, code, obj)
+}
+
+// listWriteBuffer is the write buffer of a streamed list response.
+const listWriteBuffer = 64 << 10
+
+// streamProtobufList writes a list as protobuf item by item: a LIST of
+// 10,000 pods then needs no 15 MB buffer for the whole response (twice,
+// with the copy into the response), only the list's items. An error once
+// the response has started cannot become a Status any more: the handler
+// aborts and the client sees a broken response, never a truncated list
+// that decodes.
+func (s *Server) streamProtobufList(w http.ResponseWriter, code int, obj runtime.Object) {
+	w.Header().Set("Content-Type", "application/vnd.kubernetes.protobuf")
+	w.Header().Set("Cache-Control", "no-cache, private")
+	w.WriteHeader(code)
+	bw := bufio.NewWriterSize(w, listWriteBuffer)
+	if err := s.protobufLists.Encode(obj, bw); err != nil {
+		panic(http.ErrAbortHandler)
+	}
+	if err := bw.Flush(); err != nil {
+		panic(http.ErrAbortHandler)
+	}
 }
 
 // protoCapable reports whether obj has generated protobuf marshalling.

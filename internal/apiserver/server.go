@@ -72,17 +72,20 @@ type Config struct {
 
 // Server is the API HTTP handler.
 type Server struct {
-	cfg       Config
-	codecs    serializer.CodecFactory
-	dec       *decoder
-	protobuf  runtime.Encoder
-	resources map[schema.GroupVersion]map[string]*registry.Resource
-	groups    []schema.GroupVersion // in discovery order
-	managers  *fieldManagers
-	metrics   *metrics
-	nsCache   *namespaceCache
-	inflight  chan struct{}
-	handler   http.Handler
+	cfg      Config
+	codecs   serializer.CodecFactory
+	dec      *decoder
+	protobuf runtime.Encoder
+	// protobufLists encodes lists item by item straight to the response
+	// (the same bytes as protobuf, without the whole list in one buffer).
+	protobufLists runtime.Encoder
+	resources     map[schema.GroupVersion]map[string]*registry.Resource
+	groups        []schema.GroupVersion // in discovery order
+	managers      *fieldManagers
+	metrics       *metrics
+	nsCache       *namespaceCache
+	inflight      chan struct{}
+	handler       http.Handler
 }
 
 // DefaultMaxRequestBytes is the request body limit, as kube-apiserver's 3 MiB.
@@ -116,10 +119,12 @@ func New(cfg Config) (*Server, error) {
 		cfg.Registerer, cfg.Gatherer = reg, reg
 	}
 	s := &Server{
-		cfg:       cfg,
-		codecs:    serializer.NewCodecFactory(cfg.Scheme),
-		dec:       newDecoder(cfg.Scheme, cfg.MaxRequestBytes),
-		protobuf:  protobuf.NewSerializer(cfg.Scheme, cfg.Scheme),
+		cfg:      cfg,
+		codecs:   serializer.NewCodecFactory(cfg.Scheme),
+		dec:      newDecoder(cfg.Scheme, cfg.MaxRequestBytes),
+		protobuf: protobuf.NewSerializer(cfg.Scheme, cfg.Scheme),
+		protobufLists: protobuf.NewSerializerWithOptions(cfg.Scheme, cfg.Scheme,
+			protobuf.SerializerOptions{StreamingCollectionsEncoding: true}),
 		resources: map[schema.GroupVersion]map[string]*registry.Resource{},
 		inflight:  make(chan struct{}, cfg.MaxInFlight),
 	}

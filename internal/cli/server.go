@@ -98,7 +98,7 @@ encryption key for Secrets; on every start it writes
 	f.BoolVar(&o.disableScheduler, "disable-scheduler", false, "do not run the scheduler (pods then need spec.nodeName)")
 	f.StringVar(&o.advertiseAddress, "advertise-address", "", "address other nodes reach this server on (added to the certificate)")
 	f.DurationVar(&o.compactInterval, "etcd-compaction-interval", 5*time.Minute, "how often to compact etcd history")
-	f.StringVar(&o.memoryLimit, "memory-limit", "auto", "Go soft memory limit of the process: auto (88Mi unless GOMEMLIMIT is set; raised to 1.5x the live heap when that outgrows it), none, or a size such as 256Mi (see docs/apiserver.md)")
+	f.StringVar(&o.memoryLimit, "memory-limit", "auto", "Go soft memory limit of the process: auto (112Mi unless GOMEMLIMIT is set; raised to 1.5x the live heap when that outgrows it), none, or a size such as 256Mi (see docs/apiserver.md)")
 	addControllerFlags(f, &o.controllers)
 	addServerAgentFlags(f, &o.agent)
 	return cmd

@@ -20,7 +20,7 @@ import (
 // garbage collector runs before the heap doubles and returns freed memory
 // to the system, rather than letting the process grow to twice its live
 // heap after every burst (a 10,000-pod LIST, a create storm).
-const defaultMemoryLimit = 88 << 20
+const defaultMemoryLimit = 112 << 20
 
 // memoryLimitHeadroom is how far above the live heap the effective limit
 // stays at least, as a fraction of it (0.5: the live heap plus half):
