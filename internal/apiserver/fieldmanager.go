@@ -12,6 +12,7 @@ import (
 	"k8s.io/client-go/applyconfigurations"
 	clientgotesting "k8s.io/client-go/testing"
 	"sigs.k8s.io/structured-merge-diff/v4/typed"
+	"sigs.k8s.io/structured-merge-diff/v4/value"
 
 	"github.com/peapod/peapod/internal/registry"
 )
@@ -93,7 +94,28 @@ func (c *kindTypeConverter) ObjectToTyped(obj runtime.Object, opts ...typed.Vali
 	if u, ok := obj.(*unstructured.Unstructured); ok {
 		return c.typ.FromUnstructured(u.UnstructuredContent(), opts...)
 	}
+	if allowsDuplicates(opts) {
+		// The field managers convert the live and the new object of every
+		// write with AllowDuplicates, then compare or merge them, which
+		// walks both and reports the same errors (an element of a keyed
+		// list without its key) as validation would. Validating a Go
+		// struct against its own schema first only repeats that walk.
+		v, err := value.NewValueReflect(obj)
+		if err != nil {
+			return nil, fmt.Errorf("error creating struct value reflector: %v", err)
+		}
+		return typed.AsTypedUnvalidated(v, c.typ.Schema, c.typ.TypeRef), nil //nolint:staticcheck // see above
+	}
 	return c.typ.FromStructured(obj, opts...)
+}
+
+func allowsDuplicates(opts []typed.ValidationOptions) bool {
+	for _, o := range opts {
+		if o == typed.AllowDuplicates {
+			return true
+		}
+	}
+	return false
 }
 
 // openAPIName is the OpenAPI definition name of a Go type, as client-go
