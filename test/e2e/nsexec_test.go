@@ -282,3 +282,41 @@ func TestNsexecCost(t *testing.T) {
 			((s1 - s0) / n).Round(time.Microsecond), ((c1 - c0) / n).Round(time.Microsecond))
 	}
 }
+
+// TestNsexecHostNamespaces compares both exec paths in a pod with the
+// host's network and PID namespaces (its container with capabilities
+// added), and in a pod sharing its PID namespace. (Privileged containers
+// cannot start on a host whose bounding set lacks a capability, as this
+// one lacks CAP_SYS_RESOURCE.)
+func TestNsexecHostNamespaces(t *testing.T) {
+	e := runtimeNewEnv(t)
+	hostCfg := e.sandboxConfig("nsexec-host")
+	hostCfg.HostNetwork, hostCfg.HostPID = true, true
+	hostSB := e.runPod(hostCfg)
+	priv := e.start(hostSB, v1.Container{Name: "priv", Command: []string{"sleep", "3602"},
+		SecurityContext: &v1.SecurityContext{Capabilities: &v1.Capabilities{Add: []v1.Capability{"SYS_ADMIN", "NET_ADMIN", "SYS_PTRACE"}}}})
+	sharedCfg := e.sandboxConfig("nsexec-shared")
+	sharedCfg.ShareProcessNamespace = true
+	shared := e.start(e.runPod(sharedCfg), v1.Container{Name: "shared", Command: []string{"sleep", "3603"}})
+	cmds := [][]string{
+		{"id"},
+		{"sh", "-c", "for n in mnt net pid ipc uts cgroup; do readlink /proc/self/ns/$n; done"},
+		{"grep", "-E", "^(Cap|NoNewPrivs)", "/proc/self/status"},
+		{"cat", "/proc/self/cgroup"},
+		{"sh", "-c", "ps -o args | grep -c '^sleep 360[23]\\|^/catatonit'"},
+	}
+	for _, id := range []string{priv, shared} {
+		for _, cmd := range cmds {
+			if fast, slow := nsexecExec(t, e, false, id, cmd...), nsexecExec(t, e, true, id, cmd...); fast != slow {
+				t.Errorf("container %s, %q:\nfast path:\n%s\nrunc exec:\n%s", id[:8], cmd, fast, slow)
+			}
+		}
+	}
+	// hostNetwork: the node's network namespace; hostPID: the node's processes.
+	if got := strings.TrimSpace(nsexecExec(t, e, false, priv, "readlink", "/proc/self/ns/net")); !strings.Contains(got, runtimeHostNS("net")) {
+		t.Errorf("hostNetwork exec in %q, host's %s", got, runtimeHostNS("net"))
+	}
+	if got := nsexecExec(t, e, false, shared, "cat", "/proc/1/cmdline"); !strings.Contains(got, "/catatonit") {
+		t.Errorf("shared PID namespace: PID 1 is not the infra's catatonit: %s", got)
+	}
+}
