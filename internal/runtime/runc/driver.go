@@ -167,9 +167,9 @@ type Driver struct {
 	poolKick   chan struct{}
 	poolStop   context.CancelFunc
 	poolDone   chan struct{}
-	// runcCopy is the sealed copy of runc that cfg.RuncPath then names
-	// (runcbin.go); kept open while the driver lives.
-	runcCopy *os.File
+	// runcLink is the link to the sealed copy of runc that cfg.RuncPath
+	// then names (runcbin.go); "" when runc runs from its path.
+	runcLink string
 }
 
 var _ runtime.Service = (*Driver)(nil)
@@ -217,10 +217,10 @@ func New(cfg Config) (*Driver, error) {
 			return nil, fmt.Errorf("runtime dirs: %w", err)
 		}
 	}
-	if p, f, err := sealedRunc(cfg.RuncPath, filepath.Join(root, "bin")); err != nil {
+	if p, err := sealedRunc(processRuncCopies, cfg.RuncPath, filepath.Join(root, "bin")); err != nil {
 		cfg.Logf("runtime: running runc from %s (no sealed copy: %v)", cfg.RuncPath, err)
 	} else {
-		d.runcCopy, d.cfg.RuncPath = f, p
+		d.runcLink, d.cfg.RuncPath = p, p
 	}
 	cni, err := network.NewCNI(network.Config{
 		PluginDirs:  cfg.CNIPluginDirs,
@@ -309,8 +309,8 @@ func (d *Driver) Prune(ctx context.Context) error {
 	for _, p := range d.dirs.state() {
 		errs = append(errs, unmountStateFS(p))
 	}
-	if d.runcCopy != nil {
-		os.RemoveAll(filepath.Join(d.dirs.root, "bin")) // the copy's name
+	if d.runcLink != "" {
+		os.RemoveAll(filepath.Dir(d.runcLink))
 	}
 	return errors.Join(errs...)
 }

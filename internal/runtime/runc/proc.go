@@ -16,46 +16,39 @@ import (
 // procStart returns the start time (clock ticks since boot, field 22 of
 // /proc/<pid>/stat) that tells a process from a later one with the same PID.
 func procStart(pid int) (uint64, error) {
+	start, _, err := procStat(pid)
+	return start, err
+}
+
+// procStat returns pid's start time and one-letter state ("Z" for a
+// zombie) from one read of /proc/<pid>/stat.
+func procStat(pid int) (start uint64, state string, err error) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	// The command name may hold spaces and parens: fields start after the last ')'.
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 {
-		return 0, fmt.Errorf("bad /proc/%d/stat", pid)
+		return 0, "", fmt.Errorf("bad /proc/%d/stat", pid)
 	}
 	f := strings.Fields(string(b[i+1:]))
 	// f[0] is field 3 (state); starttime is field 22.
 	if len(f) < 20 {
-		return 0, fmt.Errorf("short /proc/%d/stat", pid)
+		return 0, "", fmt.Errorf("short /proc/%d/stat", pid)
 	}
-	return strconv.ParseUint(f[19], 10, 64)
+	start, err = strconv.ParseUint(f[19], 10, 64)
+	return start, f[0], err
 }
 
-// procState returns the one-letter state of pid ("Z" for a zombie).
-func procState(pid int) string {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return ""
-	}
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 || i+2 >= len(b) {
-		return ""
-	}
-	return string(b[i+2])
-}
-
-// alive reports whether pid is still the process that started at start.
+// alive reports whether pid is still the process that started at start
+// (and not a zombie).
 func alive(pid int, start uint64) bool {
 	if pid <= 0 {
 		return false
 	}
-	s, err := procStart(pid)
-	if err != nil || s != start {
-		return false
-	}
-	return procState(pid) != "Z"
+	s, state, err := procStat(pid)
+	return err == nil && s == start && state != "Z"
 }
 
 // signalProcess sends sig to pid if it is still the process that started at start.

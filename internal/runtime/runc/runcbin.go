@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -13,9 +14,9 @@ import (
 // (libcontainer/nsenter/cloned_binary.c, RUNC_MEMFD_SEALS).
 const runcMemfdSeals = unix.F_SEAL_SEAL | unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_WRITE
 
-// sealedRunc copies the runc binary once into a sealed memfd and returns
-// a path that executes it (a symlink named runc in dir, to the memfd
-// through /proc/<pid>/fd, so processes are still called "runc").
+// sealedRunc returns a path that executes a sealed memfd copy of the
+// runc binary: a symlink named runc in dir, to the copy through
+// /proc/<pid>/fd (so processes are still called "runc").
 //
 // Why: every `runc init` (one per container create and per exec) first
 // makes sure it is not running from the host's runc binary
@@ -26,43 +27,92 @@ const runcMemfdSeals = unix.F_SEAL_SEAL | unix.F_SEAL_SHRINK | unix.F_SEAL_GROW 
 // mount operations on the host fewer per container. The copy protects
 // as runc's does: nobody can write to a sealed memfd.
 //
-// The driver keeps the returned file open for as long as it runs; the
-// copy is taken when the driver starts (a runc upgrade on disk takes
-// effect at the agent's next start).
-func sealedRunc(runcPath, dir string) (path string, f *os.File, err error) {
-	src, err := os.Open(runcPath)
+// There is one copy per process and runc path, never closed: a link must
+// never name a closed descriptor whose number a later file could reuse,
+// and drivers (tests make several per process) come and go. The copy is
+// taken the first time (a runc upgrade on disk takes effect at the
+// agent's next start).
+func sealedRunc(copies *runcCopies, runcPath, dir string) (string, error) {
+	fd, err := copies.get(runcPath)
 	if err != nil {
-		return "", nil, err
+		return "", err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "runc")
+	tmp := path + ".tmp"
+	os.Remove(tmp)
+	if err := os.Symlink(fmt.Sprintf("/proc/%d/fd/%d", os.Getpid(), fd), tmp); err != nil {
+		return "", err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return "", err
+	}
+	return path, nil
+}
+
+// runcCopies holds the process's sealed copies of runc, by path.
+type runcCopies struct {
+	mu  sync.Mutex
+	fds map[string]int
+}
+
+// processRuncCopies is the one runcCopies of the process (see sealedRunc
+// for why the copies outlive any driver).
+var processRuncCopies = &runcCopies{fds: map[string]int{}}
+
+func (c *runcCopies) get(runcPath string) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if fd, ok := c.fds[runcPath]; ok {
+		return fd, nil
+	}
+	fd, err := sealedCopy(runcPath)
+	if err != nil {
+		return 0, err
+	}
+	c.fds[runcPath] = fd
+	return fd, nil
+}
+
+// sealedCopy copies the file at path into a memfd sealed with runc's seals.
+func sealedCopy(path string) (_ int, err error) {
+	src, err := os.Open(path)
+	if err != nil {
+		return 0, err
 	}
 	defer src.Close()
 	fd, err := unix.MemfdCreate("runc", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING|unix.MFD_EXEC)
 	if err != nil {
-		return "", nil, fmt.Errorf("memfd_create: %w", err)
+		return 0, fmt.Errorf("memfd_create: %w", err)
 	}
-	f = os.NewFile(uintptr(fd), "memfd:runc")
 	defer func() {
 		if err != nil {
-			f.Close()
+			unix.Close(fd)
 		}
 	}()
-	if _, err := io.Copy(f, src); err != nil {
-		return "", nil, fmt.Errorf("copying %s: %w", runcPath, err)
+	// Not an *os.File: its finalizer would close the descriptor.
+	buf := make([]byte, 1<<20)
+	for {
+		n, rerr := src.Read(buf)
+		for off := 0; off < n; {
+			w, err := unix.Write(fd, buf[off:n])
+			if err != nil {
+				return 0, fmt.Errorf("copying %s: %w", path, err)
+			}
+			off += w
+		}
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			return 0, fmt.Errorf("copying %s: %w", path, rerr)
+		}
 	}
-	if _, err := unix.FcntlInt(f.Fd(), unix.F_ADD_SEALS, runcMemfdSeals); err != nil {
-		return "", nil, fmt.Errorf("sealing the runc copy: %w", err)
+	if _, err := unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, runcMemfdSeals); err != nil {
+		return 0, fmt.Errorf("sealing the copy of %s: %w", path, err)
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", nil, err
-	}
-	path = filepath.Join(dir, "runc")
-	tmp := path + ".tmp"
-	os.Remove(tmp)
-	if err := os.Symlink(fmt.Sprintf("/proc/%d/fd/%d", os.Getpid(), f.Fd()), tmp); err != nil {
-		return "", nil, err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return "", nil, err
-	}
-	return path, f, nil
+	return fd, nil
 }
