@@ -123,6 +123,31 @@ func TestAgentAdmission(t *testing.T) {
 	if p, err := cs.CoreV1().Pods("default").Get(ctx, "adm-big", metav1.GetOptions{}); err != nil || p.Status.Phase != v1.PodFailed {
 		t.Errorf("adm-big later: %v %v", p.Status.Phase, err)
 	}
+	// A restarted agent keeps the pods it runs (admitted before, not
+	// checked again) and does not run the rejected ones.
+	okBefore, _ := cs.CoreV1().Pods("default").Get(ctx, "adm-ok", metav1.GetOptions{})
+	a.stop()
+	a.start()
+	time.Sleep(5 * time.Second)
+	for _, name := range []string{"adm-ok", "adm-ssd2"} {
+		p := clusterWaitPod(t, cs, name, "Running", 20*time.Second, func(p *v1.Pod) bool { return p.Status.Phase == v1.PodRunning })
+		if st := p.Status.ContainerStatuses; len(st) != 1 || st[0].RestartCount != 0 {
+			t.Errorf("%s after the agent's restart: %+v", name, st)
+		}
+	}
+	if okAfter, _ := cs.CoreV1().Pods("default").Get(ctx, "adm-ok", metav1.GetOptions{}); okBefore == nil || okAfter == nil ||
+		len(okAfter.Status.ContainerStatuses) != 1 || okAfter.Status.ContainerStatuses[0].ContainerID != okBefore.Status.ContainerStatuses[0].ContainerID {
+		t.Errorf("adm-ok's container changed across the agent's restart")
+	}
+	for _, name := range []string{"adm-big", "adm-ssd"} {
+		if p, err := cs.CoreV1().Pods("default").Get(ctx, name, metav1.GetOptions{}); err != nil || p.Status.Phase != v1.PodFailed {
+			t.Errorf("%s after the agent's restart: %v %v", name, p.Status.Phase, err)
+		}
+	}
+	if ents, _ := os.ReadDir(filepath.Join(a.dataDir, "pods")); len(ents) != 2 {
+		t.Errorf("pod directories after the agent's restart: %v", ents)
+	}
+
 	// A rejected (terminal) pod is deleted at once.
 	s.kubectl("delete", "pod", "adm-big", "adm-ssd", "--wait=true", "--timeout=20s")
 }
