@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -132,5 +133,78 @@ func TestAdmissionRejectedStaticPodGoesWithItsManifest(t *testing.T) {
 	h.waitGone("big-n1")
 	if strings.Contains(strings.Join(rt.callList(), " "), "run-sandbox") {
 		t.Fatalf("a rejected static pod reached the runtime: %v", rt.callList())
+	}
+}
+
+// terminatedLog is a StatusSink that counts final deletes.
+type terminatedLog struct {
+	*MemoryStatus
+	mu         sync.Mutex
+	terminated map[types.UID]int
+}
+
+func (l *terminatedLog) PodTerminated(pod *v1.Pod) {
+	l.mu.Lock()
+	l.terminated[pod.UID]++
+	l.mu.Unlock()
+	l.MemoryStatus.PodTerminated(pod)
+}
+
+func (l *terminatedLog) count(uid types.UID) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.terminated[uid]
+}
+
+func (l *terminatedLog) waitCount(t *testing.T, uid types.UID, want int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for l.count(uid) < want && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if got := l.count(uid); got != want {
+		t.Fatalf("pod %s: %d final deletes, want %d", uid, got, want)
+	}
+}
+
+func deletedPod(p *v1.Pod, grace int64) *v1.Pod {
+	p = p.DeepCopy()
+	ts := metav1.Now()
+	p.DeletionTimestamp, p.DeletionGracePeriodSeconds = &ts, &grace
+	return p
+}
+
+// TestDeletedPodsWithoutWorkerAreFinished: a pod first seen being deleted
+// (deleted while the agent was down) gets its containers stopped and its
+// final delete, once, even when it stays in the set (a force-deleted pod's
+// tombstone).
+func TestDeletedPodsWithoutWorkerAreFinished(t *testing.T) {
+	rt := newFakeRuntime()
+	ctx := context.Background()
+	left := apiPod("left", "", 1)
+	d := &deps{dataDir: "/x", clusterDomain: "cluster.local"}
+	sb, _ := rt.RunPodSandbox(ctx, d.sandboxConfig(left, 0))
+	labels := podLabels(left)
+	labels[runtime.LabelContainerName] = "c"
+	cid, _ := rt.CreateContainer(ctx, sb, &runtime.ContainerConfig{Spec: left.Spec.Containers[0], Labels: labels})
+	rt.StartContainer(ctx, cid)
+	never := apiPod("never", "", 2)
+
+	log := &terminatedLog{MemoryStatus: NewMemoryStatus(), terminated: map[types.UID]int{}}
+	h := startHarnessWith(t, rt, rt, func(c *Config) { oneCPUNode(c); c.Status = log })
+	h.send(deletedPod(left, 7), deletedPod(never, 30))
+	log.waitCount(t, left.UID, 1)
+	log.waitCount(t, never.UID, 1)
+	if calls := strings.Join(rt.callList(), "\n"); !strings.Contains(calls, "stop c 7s") {
+		t.Errorf("the left container was not stopped with the pod's grace:\n%s", calls)
+	}
+	if n, c := rt.count(); n != 0 || c != 0 {
+		t.Errorf("%d sandboxes, %d containers left", n, c)
+	}
+	// Still in the set: nothing more happens.
+	h.send(deletedPod(left, 7), deletedPod(never, 30))
+	time.Sleep(100 * time.Millisecond)
+	if log.count(left.UID) != 1 || log.count(never.UID) != 1 {
+		t.Errorf("final deletes repeated: %v", log.terminated)
 	}
 }

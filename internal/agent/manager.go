@@ -68,6 +68,10 @@ type Manager struct {
 	// objectChanges are Secrets/ConfigMaps that changed (see objects.go).
 	objectChanges chan volume.ObjectRef
 	adm           admissionState
+	// finished are desired pods being deleted whose worker is done: no
+	// worker is started for them again (a force-deleted pod stays in the
+	// set for a while).
+	finished map[types.UID]bool
 }
 
 // NewManager checks cfg and returns a manager.
@@ -152,6 +156,12 @@ func (m *Manager) Run(ctx context.Context, updates <-chan []*v1.Pod) {
 			}
 		case uid := <-m.done:
 			delete(m.workers, uid)
+			if p, ok := m.desired[uid]; ok && p.DeletionTimestamp != nil {
+				if m.finished == nil {
+					m.finished = map[types.UID]bool{}
+				}
+				m.finished[uid] = true
+			}
 			if m.d.prober != nil {
 				m.d.prober.RemovePod(uid)
 			}
@@ -192,6 +202,11 @@ func (m *Manager) setDesired(ctx context.Context, pods []*v1.Pod) {
 		}
 	}
 	m.desired = next
+	for uid := range m.finished {
+		if _, ok := next[uid]; !ok {
+			delete(m.finished, uid)
+		}
+	}
 	m.admitNew(ctx)
 	m.forgetAdmission()
 	m.reconcile(ctx)
@@ -211,12 +226,17 @@ func samePod(a, b *v1.Pod) bool {
 }
 
 // reconcile starts a worker for every admitted desired pod that has none,
-// unless another pod of the same namespace/name is still terminating (a changed
+// and for every pod being deleted that has none (it may have left
+// containers behind, e.g. deleted while the agent was down, and its final
+// delete is the agent's), unless another pod of the same namespace/name is still terminating (a changed
 // static pod manifest: the old pod goes first, as in the kubelet).
 func (m *Manager) reconcile(ctx context.Context) {
 	for uid, p := range m.desired {
-		if _, ok := m.workers[uid]; ok || p.DeletionTimestamp != nil || !m.adm.admitted[uid] {
+		if _, ok := m.workers[uid]; ok || m.finished[uid] {
 			continue
+		}
+		if deleted := p.DeletionTimestamp != nil; (!deleted && !m.adm.admitted[uid]) || (deleted && m.adm.inert[uid] != nil) {
+			continue // not admitted; or never run, completed by admitNew
 		}
 		busy := false
 		for _, w := range m.workers {
