@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/tools/remotecommand"
 
@@ -622,4 +623,79 @@ func TestRuntimeSandboxesShareCgroupParent(t *testing.T) {
 	if _, err := os.Stat(filepath.Join("/sys/fs/cgroup/memory", parent)); err == nil {
 		t.Errorf("pod cgroup %s left after the last sandbox", parent)
 	}
+}
+
+// TestRuntimeStartPath checks the pod start path's shortcuts against what
+// runc itself reports: the state directories are tmpfs, runc runs from a
+// sealed memfd copy (so runc init does not re-execute itself), a started
+// container is "running" to `runc state` with its exec fifo gone and its
+// user process already exec'd, and a container whose init died before the
+// start fails to start as with `runc start`.
+func TestRuntimeStartPath(t *testing.T) {
+	e := runtimeNewEnv(t)
+	rt := filepath.Join(e.dataDir, "runtime")
+	for _, d := range []string{"sandboxes", "containers", "exits", "socks", "runc", "cni"} {
+		if out := run(t, "stat", "-f", "-c", "%T", filepath.Join(rt, d)); strings.TrimSpace(out) != "tmpfs" {
+			t.Errorf("%s is on %s, want tmpfs", d, out)
+		}
+	}
+	link, err := os.Readlink(filepath.Join(rt, "bin", "runc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if target, _ := os.Readlink(link); !strings.HasPrefix(target, "/memfd:runc") {
+		t.Errorf("runc copy is %q, want a memfd", target)
+	}
+	// runc init skips its re-exec only for exactly these seals
+	// (cloned_binary.c RUNC_MEMFD_SEALS).
+	if f, err := os.Open(link); err != nil {
+		t.Error(err)
+	} else {
+		seals, err := unix.FcntlInt(f.Fd(), unix.F_GET_SEALS, 0)
+		f.Close()
+		if want := unix.F_SEAL_SEAL | unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_WRITE; err != nil || seals != want {
+			t.Errorf("runc copy seals %#x (%v), want %#x", seals, err, want)
+		}
+	}
+
+	sb := e.runPod(e.sandboxConfig("startpath"))
+	c := e.start(sb, runtimeSleeper("c"))
+	st, err := e.d.ContainerStatus(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", st.PID)); string(cmd) != "sleep\x003600\x00" {
+		t.Errorf("right after the start the process is %q, want sleep 3600", cmd)
+	}
+	if state := run(t, "runc", "--root", filepath.Join(rt, "runc"), "state", c); !strings.Contains(state, `"status": "running"`) {
+		t.Errorf("runc state after start:\n%s", state)
+	}
+	if _, err := os.Stat(filepath.Join(rt, "runc", c, "exec.fifo")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("exec fifo after start: %v", err)
+	}
+
+	// init killed between create and start: the start fails, as runc's does.
+	dead := e.create(sb, runtimeSleeper("dead"))
+	st, err = e.d.ContainerStatus(context.Background(), dead)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscallKill(st.PID); err != nil {
+		t.Fatal(err)
+	}
+	err = e.d.StartContainer(context.Background(), dead)
+	if err == nil || !strings.Contains(err.Error(), "already dead") {
+		t.Errorf("start of a container whose init died: %v", err)
+	}
+	if err := e.d.RemovePodSandbox(context.Background(), sb); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func syscallKill(pid int) error {
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return err
+	}
+	return p.Kill()
 }
