@@ -109,7 +109,7 @@ func TestValidate(t *testing.T) {
 			name: "invalid selector: In without values, bad label key and value",
 			pp: with(func(pp *settingsv1alpha1.PodPreset) {
 				pp.Spec.Selector = metav1.LabelSelector{
-					MatchLabels:      map[string]string{"bad key!": "v", "ok": "bad value!"},
+					MatchLabels:      map[string]string{"bad key!": "bad value!"},
 					MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "role", Operator: metav1.LabelSelectorOpIn}},
 				}
 			}),
