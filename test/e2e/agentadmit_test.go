@@ -176,3 +176,36 @@ func TestAgentAdmissionStatic(t *testing.T) {
 		t.Errorf("pod directories on the host: %v", ents)
 	}
 }
+
+// TestAgentDeletedWhileDown: a pod deleted while its agent is stopped is
+// finished by the next agent: its containers are stopped and the pod goes
+// (the final delete is the agent's).
+func TestAgentDeletedWhileDown(t *testing.T) {
+	s := apiStart(t)
+	cs := s.clientset()
+	ctx := context.Background()
+	a := clusterStartAgent(t, s, "adm-down", "")
+	t.Cleanup(func() { clusterDeleteAllPods(t, s, cs) })
+	clusterApply(t, s, "adm-gone", clusterPod("adm-gone", "  nodeName: adm-down\n", "Always", "busybox", "exec sleep 3600"))
+	clusterWaitPod(t, cs, "adm-gone", "Running", 30*time.Second, func(p *v1.Pod) bool { return p.Status.Phase == v1.PodRunning })
+	a.stop()
+	s.kubectl("delete", "pod", "adm-gone", "--wait=false")
+	if p, err := cs.CoreV1().Pods("default").Get(ctx, "adm-gone", metav1.GetOptions{}); err != nil || p.DeletionTimestamp == nil {
+		t.Fatalf("adm-gone not Terminating: %v", err)
+	}
+	a.start()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, err := cs.CoreV1().Pods("default").Get(ctx, "adm-gone", metav1.GetOptions{})
+		if err != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("adm-gone still there 30 s after the agent came back")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if ents, _ := os.ReadDir(filepath.Join(a.dataDir, "pods")); len(ents) != 0 {
+		t.Errorf("pod directories left: %v", ents)
+	}
+}
