@@ -125,6 +125,9 @@ func TestSchedulingPropertiesChanged(t *testing.T) {
 		"unschedulable": func(n *corev1.Node) { n.Spec.Unschedulable = true },
 		"allocatable":   func(n *corev1.Node) { n.Status.Allocatable = node("n", nil, "8").Status.Allocatable },
 		"ready":         func(n *corev1.Node) { n.Status.Conditions[0].Status = corev1.ConditionFalse },
+		"memory pressure": func(n *corev1.Node) {
+			n.Status.Conditions = append(n.Status.Conditions, corev1.NodeCondition{Type: corev1.NodeMemoryPressure, Status: corev1.ConditionTrue})
+		},
 	} {
 		n := base.DeepCopy()
 		mut(n)

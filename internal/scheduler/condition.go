@@ -7,6 +7,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/peapod/peapod/internal/scheduler/fit"
 )
 
 // scheduledFalsePatch decides the pods/status strategic merge patch that
@@ -43,20 +45,13 @@ func scheduledFalsePatch(pod *corev1.Pod, reason, msg string, now time.Time) (pa
 }
 
 // schedulingPropertiesChanged reports whether a node update can make a
-// pending pod fit (so heartbeats alone do not retry every pending pod).
+// pending pod fit (so heartbeats alone do not retry every pending pod):
+// labels, taints (including those its conditions stand for), cordon or
+// allocatable changed.
 func schedulingPropertiesChanged(old, cur *corev1.Node) bool {
 	return !reflect.DeepEqual(old.Labels, cur.Labels) ||
 		!reflect.DeepEqual(old.Spec.Taints, cur.Spec.Taints) ||
 		old.Spec.Unschedulable != cur.Spec.Unschedulable ||
 		!reflect.DeepEqual(old.Status.Allocatable, cur.Status.Allocatable) ||
-		readyStatus(old) != readyStatus(cur)
-}
-
-func readyStatus(n *corev1.Node) corev1.ConditionStatus {
-	for _, c := range n.Status.Conditions {
-		if c.Type == corev1.NodeReady {
-			return c.Status
-		}
-	}
-	return ""
+		!reflect.DeepEqual(fit.ConditionTaints(old), fit.ConditionTaints(cur))
 }

@@ -94,6 +94,23 @@ func TestTaints(t *testing.T) {
 			node: readyNode("n", func(n *corev1.Node) { n.Status.Conditions = nil })},
 		{name: "unknown readiness", pod: podWith(nil), want: untolerated(corev1.TaintNodeUnreachable, ""),
 			node: readyNode("n", func(n *corev1.Node) { n.Status.Conditions[0].Status = corev1.ConditionUnknown })},
+		{name: "memory pressure", pod: podWith(nil), want: untolerated(corev1.TaintNodeMemoryPressure, ""),
+			node: readyNode("n", func(n *corev1.Node) {
+				n.Status.Conditions = append(n.Status.Conditions, corev1.NodeCondition{Type: corev1.NodeMemoryPressure, Status: corev1.ConditionTrue})
+			})},
+		{name: "no disk pressure", pod: podWith(nil), want: fits,
+			node: readyNode("n", func(n *corev1.Node) {
+				n.Status.Conditions = append(n.Status.Conditions, corev1.NodeCondition{Type: corev1.NodeDiskPressure, Status: corev1.ConditionFalse})
+			})},
+		{name: "not ready and pid pressure: not-ready named first", pod: podWith(nil), want: untolerated(corev1.TaintNodeNotReady, ""),
+			node: readyNode("n", func(n *corev1.Node) {
+				n.Status.Conditions = []corev1.NodeCondition{{Type: corev1.NodePIDPressure, Status: corev1.ConditionTrue}, {Type: corev1.NodeReady, Status: corev1.ConditionFalse}}
+			})},
+		{name: "disk pressure, tolerated", want: fits,
+			node: readyNode("n", func(n *corev1.Node) {
+				n.Status.Conditions = append(n.Status.Conditions, corev1.NodeCondition{Type: corev1.NodeDiskPressure, Status: corev1.ConditionTrue})
+			}),
+			pod: tol(corev1.Toleration{Key: corev1.TaintNodeDiskPressure, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule})},
 		{name: "not ready, tolerated", want: fits,
 			node: readyNode("n", func(n *corev1.Node) { n.Status.Conditions[0].Status = corev1.ConditionFalse }),
 			pod:  tol(corev1.Toleration{Key: corev1.TaintNodeNotReady, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule})},

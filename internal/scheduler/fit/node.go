@@ -25,7 +25,7 @@ type Node struct {
 	Allocatable Resource
 	AllowedPods int64
 	// Taints are the node's taints plus the ones the node lifecycle
-	// controller would add for its Ready condition (see ConditionTaints).
+	// controller would add for its conditions (see ConditionTaints).
 	Taints []corev1.Taint
 
 	Requested        Resource
@@ -77,29 +77,51 @@ func (n *Node) update(p *Pod, sign int64) {
 }
 
 // ConditionTaints are the NoSchedule taints the node lifecycle controller
-// puts on a node whose Ready condition is not True
-// (node.kubernetes.io/not-ready for False or missing,
-// node.kubernetes.io/unreachable for Unknown), unless the node already
-// carries them. The scheduler treats them as present so that a node that
-// is not ready gets no pods even before a controller taints it, and the
-// message is the one Kubernetes prints.
+// puts on a node for its conditions (Kubernetes' TaintNodesByCondition),
+// unless the node already carries them: node.kubernetes.io/not-ready when
+// Ready is False or missing, node.kubernetes.io/unreachable when it is
+// Unknown, and node.kubernetes.io/memory-pressure, disk-pressure,
+// pid-pressure and network-unavailable when those conditions are True.
+// The scheduler treats them as present so that such a node gets no pods
+// (unless they tolerate the taint) even before a controller taints it,
+// and the message is the one Kubernetes prints.
 func ConditionTaints(node *corev1.Node) []corev1.Taint {
-	key := corev1.TaintNodeNotReady
+	var keys []string
+	ready := corev1.TaintNodeNotReady
 	for _, c := range node.Status.Conditions {
-		if c.Type != corev1.NodeReady {
-			continue
-		}
-		switch c.Status {
-		case corev1.ConditionTrue:
-			return nil
-		case corev1.ConditionUnknown:
-			key = corev1.TaintNodeUnreachable
+		switch {
+		case c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue:
+			ready = ""
+		case c.Type == corev1.NodeReady && c.Status == corev1.ConditionUnknown:
+			ready = corev1.TaintNodeUnreachable
+		case c.Status != corev1.ConditionTrue:
+		case c.Type == corev1.NodeMemoryPressure:
+			keys = append(keys, corev1.TaintNodeMemoryPressure)
+		case c.Type == corev1.NodeDiskPressure:
+			keys = append(keys, corev1.TaintNodeDiskPressure)
+		case c.Type == corev1.NodePIDPressure:
+			keys = append(keys, corev1.TaintNodePIDPressure)
+		case c.Type == corev1.NodeNetworkUnavailable:
+			keys = append(keys, corev1.TaintNodeNetworkUnavailable)
 		}
 	}
+	if ready != "" {
+		keys = append([]string{ready}, keys...)
+	}
+	var out []corev1.Taint
+	for _, k := range keys {
+		if !hasNoScheduleTaint(node, k) {
+			out = append(out, corev1.Taint{Key: k, Effect: corev1.TaintEffectNoSchedule})
+		}
+	}
+	return out
+}
+
+func hasNoScheduleTaint(node *corev1.Node, key string) bool {
 	for _, t := range node.Spec.Taints {
 		if t.Key == key && t.Effect == corev1.TaintEffectNoSchedule {
-			return nil
+			return true
 		}
 	}
-	return []corev1.Taint{{Key: key, Effect: corev1.TaintEffectNoSchedule}}
+	return false
 }
