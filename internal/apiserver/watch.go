@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -61,7 +62,9 @@ func (s *Server) serveWatch(rq *request) {
 	defer cancel()
 	accept := parseAccept(rq.r.Header.Get("Accept"))
 
-	w, err := s.cfg.Storage.Watch(ctx, collectionKey(rq.res, rq.info.Namespace), opts)
+	// Shared objects: every watcher of an event sends the watch cache's
+	// object, encoded once per format (see eventBytes).
+	w, err := s.cfg.Storage.Watch(storage.WithSharedObjects(ctx), collectionKey(rq.res, rq.info.Namespace), opts)
 	var initial *metav1.Status
 	if err != nil {
 		if !errors.Is(err, storage.ErrExpired) {
@@ -86,11 +89,11 @@ func (s *Server) serveWatch(rq *request) {
 			flusher.Flush()
 		}
 	}
-	var out eventWriter = jsonEvents{enc: json.NewEncoder(rq.w)}
+	var out eventWriter = &jsonEvents{w: rq.w}
 	ct := "application/json"
 	if accept.Protobuf && (accept.Metadata || protoCapable(rq.res.New())) {
 		ct = "application/vnd.kubernetes.protobuf;stream=watch"
-		out = protoEvents{embedded: s.protobuf, stream: streaming.NewEncoder(protobuf.LengthDelimitedFramer.NewFrameWriter(rq.w), protobuf.NewRawSerializer(s.cfg.Scheme, s.cfg.Scheme))}
+		out = &protoEvents{embedded: s.protobuf, stream: streaming.NewEncoder(protobuf.LengthDelimitedFramer.NewFrameWriter(rq.w), protobuf.NewRawSerializer(s.cfg.Scheme, s.cfg.Scheme))}
 	}
 	rq.w.Header().Set("Content-Type", ct)
 	rq.w.Header().Set("Cache-Control", "no-cache, private")
@@ -109,7 +112,9 @@ const maxUnflushedEvents = 32
 func (s *Server) streamEvents(ctx context.Context, rq *request, w watch.Interface, initial *metav1.Status, accept acceptInfo, out eventWriter, flush func()) {
 	if initial != nil {
 		initial.TypeMeta = metav1.TypeMeta{Kind: "Status", APIVersion: "v1"}
-		out.write(watch.Error, initial)
+		if raw, err := out.encode(initial); err == nil {
+			out.write(watch.Error, raw)
+		}
 		flush()
 		return
 	}
@@ -123,15 +128,18 @@ func (s *Server) streamEvents(ctx context.Context, rq *request, w watch.Interfac
 			if !ok {
 				return
 			}
-			obj, err := s.eventObject(ctx, rq, ev, accept, first)
+			raw, err := s.eventBytes(ctx, rq, ev, accept, first, out)
 			if err != nil {
 				ev.Type = watch.Error
-				obj, _ = s.eventObject(ctx, rq, watch.Event{Type: watch.Error, Object: statusObject(err)}, accept, true)
+				obj, _ := s.eventObject(ctx, rq, watch.Event{Type: watch.Error, Object: statusObject(err)}, accept, true)
+				if raw, err = out.encode(obj); err != nil {
+					return
+				}
 			}
 			if ev.Type != watch.Error && ev.Type != watch.Bookmark {
 				first = false
 			}
-			if err := out.write(ev.Type, obj); err != nil {
+			if err := out.write(ev.Type, raw); err != nil {
 				return // client gone
 			}
 			// Flush when no further event is waiting (or every
@@ -148,6 +156,42 @@ func (s *Server) streamEvents(ctx context.Context, rq *request, w watch.Interfac
 			}
 		}
 	}
+}
+
+// eventBytes encodes what an event carries on the wire (eventObject). An
+// object the watch cache shares among watchers (*storage.SharedObject) is
+// encoded once per format and kind and its bytes sent by every watcher;
+// a Table depends on the request, so it is made per watcher, from a copy.
+func (s *Server) eventBytes(ctx context.Context, rq *request, ev watch.Event, accept acceptInfo, first bool, out eventWriter) ([]byte, error) {
+	so, ok := ev.Object.(*storage.SharedObject)
+	if !ok {
+		obj, err := s.eventObject(ctx, rq, ev, accept, first)
+		if err != nil {
+			return nil, err
+		}
+		return out.encode(obj)
+	}
+	if accept.Table {
+		ev.Object = so.Object.DeepCopyObject()
+		obj, err := s.eventObject(ctx, rq, ev, accept, first)
+		if err != nil {
+			return nil, err
+		}
+		return out.encode(obj)
+	}
+	gvk := rq.res.GVK()
+	key := out.format() + " " + gvk.String()
+	if accept.Metadata {
+		key += " metadata"
+	}
+	return so.Encoded(key, func(obj runtime.Object) ([]byte, error) {
+		// eventObject copies obj before setting its kind: obj is shared.
+		o, err := s.eventObject(ctx, rq, watch.Event{Type: ev.Type, Object: obj}, accept, first)
+		if err != nil {
+			return nil, err
+		}
+		return out.encode(o)
+	})
 }
 
 // statusObject turns an error into the Status an ERROR event carries.
@@ -185,20 +229,40 @@ func (s *Server) eventObject(ctx context.Context, rq *request, ev watch.Event, a
 	return s.withKind(ev.Object, rq.res.GVK()), nil
 }
 
-// eventWriter writes one watch event to the response.
+// eventWriter writes watch events: encode gives the bytes of an event's
+// object (which callers may share among watchers of the same format),
+// write sends one event with those bytes.
 type eventWriter interface {
-	write(typ watch.EventType, obj runtime.Object) error
+	format() string
+	encode(obj runtime.Object) ([]byte, error)
+	write(typ watch.EventType, raw []byte) error
 }
 
-// jsonEvents writes newline-separated JSON events.
-type jsonEvents struct{ enc *json.Encoder }
+// jsonEvents writes newline-separated JSON events, byte for byte what
+// json.Encoder writes for a watchEvent.
+type jsonEvents struct {
+	w   io.Writer
+	buf []byte
+}
 
-func (j jsonEvents) write(typ watch.EventType, obj runtime.Object) error {
-	raw, err := json.Marshal(obj)
-	if err != nil {
-		return err
-	}
-	return j.enc.Encode(&watchEvent{Type: typ, Object: raw})
+func (j *jsonEvents) format() string                            { return "json" }
+func (j *jsonEvents) encode(obj runtime.Object) ([]byte, error) { return json.Marshal(obj) }
+
+func (j *jsonEvents) write(typ watch.EventType, raw []byte) error {
+	j.buf = appendJSONEvent(j.buf[:0], typ, raw)
+	j.buf = append(j.buf, '\n')
+	_, err := j.w.Write(j.buf)
+	return err
+}
+
+// appendJSONEvent appends {"type":<typ>,"object":<raw>}, as json.Marshal
+// of a watchEvent writes it (raw is compact JSON from json.Marshal).
+func appendJSONEvent(b []byte, typ watch.EventType, raw []byte) []byte {
+	b = append(b, `{"type":`...)
+	b = strconv.AppendQuote(b, string(typ)) // the event types are plain ASCII words
+	b = append(b, `,"object":`...)
+	b = append(b, raw...)
+	return append(b, '}')
 }
 
 // protoEvents writes length-delimited protobuf WatchEvents
@@ -209,12 +273,18 @@ type protoEvents struct {
 	stream   streaming.Encoder
 }
 
-func (p protoEvents) write(typ watch.EventType, obj runtime.Object) error {
+func (p *protoEvents) format() string { return "protobuf" }
+
+func (p *protoEvents) encode(obj runtime.Object) ([]byte, error) {
 	var buf bytes.Buffer
 	if err := p.embedded.Encode(obj, &buf); err != nil {
-		return err
+		return nil, err
 	}
-	return p.stream.Encode(&metav1.WatchEvent{Type: string(typ), Object: runtime.RawExtension{Raw: buf.Bytes()}})
+	return buf.Bytes(), nil
+}
+
+func (p *protoEvents) write(typ watch.EventType, raw []byte) error {
+	return p.stream.Encode(&metav1.WatchEvent{Type: string(typ), Object: runtime.RawExtension{Raw: raw}})
 }
 
 func includePolicy(rq *request) metav1.IncludeObjectPolicy {

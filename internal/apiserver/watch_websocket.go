@@ -18,18 +18,17 @@ import (
 func isWebSocket(rq *request) bool { return wsstream.IsWebSocketRequest(rq.r) }
 
 // wsEvents writes each event as one text message.
-type wsEvents struct{ conn *websocket.Conn }
+type wsEvents struct {
+	conn *websocket.Conn
+	buf  []byte
+}
 
-func (e wsEvents) write(typ watch.EventType, obj runtime.Object) error {
-	raw, err := json.Marshal(obj)
-	if err != nil {
-		return err
-	}
-	msg, err := json.Marshal(&watchEvent{Type: typ, Object: raw})
-	if err != nil {
-		return err
-	}
-	return websocket.Message.Send(e.conn, string(msg))
+func (e *wsEvents) format() string                            { return "json" }
+func (e *wsEvents) encode(obj runtime.Object) ([]byte, error) { return json.Marshal(obj) }
+
+func (e *wsEvents) write(typ watch.EventType, raw []byte) error {
+	e.buf = appendJSONEvent(e.buf[:0], typ, raw)
+	return websocket.Message.Send(e.conn, string(e.buf))
 }
 
 // serveWebSocketWatch upgrades the connection and runs stream on it; the
@@ -42,6 +41,6 @@ func serveWebSocketWatch(ctx context.Context, rq *request, stream func(ctx conte
 			io.Copy(io.Discard, conn) // returns when the client goes
 			cancel()
 		}()
-		stream(ctx, wsEvents{conn: conn})
+		stream(ctx, &wsEvents{conn: conn})
 	}}.ServeHTTP(rq.w, rq.r)
 }

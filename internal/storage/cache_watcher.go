@@ -16,8 +16,9 @@ import (
 const InitialEventsAnnotation = "k8s.io/initial-events-end"
 
 // cacheWatcher is one watch served by a cacher. The cacher sends it
-// events on input (never blocking; a full input ends the watcher); its own
-// goroutine filters them and writes result.
+// events on input (waiting a bounded time when input is full, then ending
+// the watcher); its own goroutine copies (or shares) them and writes
+// result.
 type cacheWatcher struct {
 	id        int64
 	c         *cacher
@@ -25,6 +26,12 @@ type cacheWatcher struct {
 	pred      SelectionPredicate
 	bookmarks bool
 	minRev    int64 // events at or below are not sent
+	shared    bool  // deliver *SharedObject instead of copies
+
+	// Of the cacher's run goroutine: ended is set when it closed input;
+	// pending is the item a blocked dispatch is waiting to send.
+	ended   bool
+	pending watchItem
 
 	input    chan watchItem // closed by the cacher, under its lock
 	result   chan watch.Event
@@ -81,6 +88,7 @@ func (c *cacher) watch(ctx context.Context, key string, opts ListOptions) (watch
 		keys:      newKeyFilter(key, opts.Recursive),
 		pred:      opts.Predicate,
 		bookmarks: opts.ProgressNotify,
+		shared:    sharedObjects(ctx),
 		input:     make(chan watchItem, c.cfg.watcherBuffer),
 		result:    make(chan watch.Event, 16),
 		stopCh:    make(chan struct{}),
@@ -128,6 +136,7 @@ func (c *cacher) watch(ctx context.Context, key string, opts ListOptions) (watch
 	c.nextID++
 	w.id = c.nextID
 	c.watchers[w.id] = w
+	c.watcherList = nil
 	c.mu.Unlock()
 
 	go w.run(ctx, initial, initialEnd, newFunc)
@@ -185,7 +194,8 @@ type watchItem struct {
 	typ   watch.EventType
 	obj   runtime.Object // shared with the cache: copied before sending
 	rev   int64
-	setRV bool // set the copy's resourceVersion to rev
+	setRV bool       // set the copy's resourceVersion to rev
+	enc   *encodings // obj's encodings, shared by the watchers of the event
 }
 
 // convert decides what w sees of e (called by the cacher under its lock,
@@ -204,7 +214,11 @@ func (w *cacheWatcher) convert(e cacheEvent) (watchItem, bool) {
 	if !ok {
 		return watchItem{}, false
 	}
-	return watchItem{typ: typ, obj: obj, rev: e.Rev, setRV: needRV}, true
+	it := watchItem{typ: typ, obj: obj, rev: e.Rev, setRV: needRV}
+	if obj == e.Obj {
+		it.enc = e.enc
+	}
+	return it, true
 }
 
 // deliver sends an item to the consumer.
@@ -220,8 +234,11 @@ func (w *cacheWatcher) deliver(ctx context.Context, it watchItem, newFunc func()
 	case watch.Error:
 		return w.send(ctx, watch.Event{Type: watch.Error, Object: it.obj})
 	}
-	// Every watcher gets its own copy: consumers may set fields (the API
-	// encoder sets apiVersion and kind) without racing each other.
+	if w.shared && !it.setRV {
+		return w.send(ctx, watch.Event{Type: it.typ, Object: &SharedObject{Object: it.obj, enc: it.enc}})
+	}
+	// Every other watcher gets its own copy: consumers may set fields
+	// without racing each other.
 	obj := it.obj.DeepCopyObject()
 	if it.setRV {
 		_ = setRV(obj, it.rev)

@@ -66,7 +66,11 @@ type cacher struct {
 	objects  map[string]runtime.Object
 	buf      *ringBuffer
 	watchers map[int64]*cacheWatcher
-	nextID   int64
+	// watcherList is watchers as a slice, rebuilt after a change.
+	watcherList []*cacheWatcher
+	nextID      int64
+
+	budget timeBudget // of the run goroutine (dispatch)
 }
 
 func newCacher(prefix string, store *Store, newFunc func() runtime.Object) *cacher {
@@ -82,6 +86,7 @@ func newCacher(prefix string, store *Store, newFunc func() runtime.Object) *cach
 		objects:    map[string]runtime.Object{},
 		buf:        newRingBuffer(store.cacheCfg.bufferSize, 0),
 		watchers:   map[int64]*cacheWatcher{},
+		budget:     newTimeBudget(time.Now()),
 	}
 }
 
@@ -217,9 +222,8 @@ func (c *cacher) relist(ctx context.Context) error {
 	if c.newFunc == nil && sample != nil {
 		c.learn(sample)
 	}
-	for id, w := range c.watchers {
-		delete(c.watchers, id)
-		close(w.input)
+	for _, w := range c.watchers {
+		c.endLocked(w)
 	}
 	c.setRevLocked(resp.Header.Revision)
 	return nil
@@ -327,7 +331,7 @@ func (c *cacher) apply(ctx context.Context, events []*clientv3.Event) {
 		ds = append(ds, d)
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	out := make([]cacheEvent, 0, len(ds))
 	for _, d := range ds {
 		key, rev := string(d.ev.Kv.Key), d.ev.Kv.ModRevision
 		prev := c.objects[key]
@@ -351,24 +355,112 @@ func (c *cacher) apply(ctx context.Context, events []*clientv3.Event) {
 			c.setRevLocked(rev)
 			continue
 		}
+		e.enc = &encodings{}
 		c.buf.push(e)
 		c.setRevLocked(rev)
-		for id, w := range c.watchers {
+		out = append(out, e)
+	}
+	// The watchers registered now get these events from dispatch, those
+	// registering later from the buffer: each event reaches each watcher
+	// once.
+	watchers := c.watcherListLocked()
+	c.mu.Unlock()
+	c.dispatch(out, watchers)
+}
+
+// watcherListLocked returns the registered watchers.
+func (c *cacher) watcherListLocked() []*cacheWatcher {
+	if c.watcherList == nil {
+		c.watcherList = make([]*cacheWatcher, 0, len(c.watchers))
+		for _, w := range c.watchers {
+			c.watcherList = append(c.watcherList, w)
+		}
+	}
+	return c.watcherList
+}
+
+// dispatch sends events to watchers, outside the cache's lock (lists and
+// new watches go on meanwhile). Only the run goroutine dispatches, and
+// only it closes a watcher's input (ending it), so no send races a close.
+// A watcher whose input is full is waited for within the cacher's time
+// budget (see timeBudget), then ended.
+func (c *cacher) dispatch(events []cacheEvent, watchers []*cacheWatcher) {
+	var blocked []*cacheWatcher
+	for _, e := range events {
+		blocked = blocked[:0]
+		for _, w := range watchers {
+			if w.ended {
+				continue
+			}
 			it, ok := w.convert(e)
 			if !ok {
 				continue
 			}
 			select {
 			case w.input <- it:
+			case <-w.stopCh:
 			default:
-				// The watcher cannot keep up: end it rather than block the
-				// others; its client re-watches from its last resourceVersion.
-				c.cfg.logger.Warn("watch cache: ending a slow watcher", "prefix", c.prefix, "key", w.keys.key)
-				delete(c.watchers, id)
-				close(w.input)
+				w.pending = it
+				blocked = append(blocked, w)
 			}
 		}
+		if len(blocked) == 0 {
+			continue
+		}
+		start := c.now()
+		wait := c.budget.take(start)
+		timer := time.NewTimer(wait)
+		expired := wait <= 0
+		for _, w := range blocked {
+			if !expired {
+				select {
+				case w.input <- w.pending:
+					w.pending = watchItem{}
+					continue
+				case <-w.stopCh:
+					continue
+				case <-timer.C:
+					expired = true
+				}
+			}
+			select {
+			case w.input <- w.pending:
+				w.pending = watchItem{}
+			case <-w.stopCh:
+			default:
+				// The watcher cannot keep up: end it rather than stall
+				// the others; its client re-watches from its last
+				// resourceVersion.
+				c.cfg.logger.Warn("watch cache: ending a watcher that fell behind",
+					"prefix", c.prefix, "key", w.keys.key, "buffer", cap(w.input))
+				c.end(w)
+			}
+		}
+		timer.Stop()
+		if !expired {
+			c.budget.giveBack(wait - c.now().Sub(start))
+		}
 	}
+}
+
+func (c *cacher) now() time.Time { return time.Now() }
+
+// end unregisters w and closes its input: it sends what it holds, then
+// its result channel closes. Called by the run goroutine only.
+func (c *cacher) end(w *cacheWatcher) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.endLocked(w)
+}
+
+func (c *cacher) endLocked(w *cacheWatcher) {
+	if w.ended {
+		return
+	}
+	w.ended = true
+	delete(c.watchers, w.id)
+	c.watcherList = nil
+	close(w.input)
 }
 
 // sendBookmarks offers a BOOKMARK at the cache's revision to every watcher
@@ -381,7 +473,7 @@ func (c *cacher) sendBookmarks() {
 	}
 	e := watchItem{typ: watch.Bookmark, rev: c.rev}
 	for _, w := range c.watchers {
-		if !w.bookmarks {
+		if !w.bookmarks || w.ended {
 			continue
 		}
 		select {
@@ -401,19 +493,20 @@ func (c *cacher) compacted(rev int64) {
 func (c *cacher) terminateAll() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for id, w := range c.watchers {
-		delete(c.watchers, id)
-		close(w.input)
+	for _, w := range c.watchers {
+		c.endLocked(w)
 	}
 }
 
-// remove unregisters w (Stop); a no-op if the cacher already ended it.
+// remove unregisters w (Stop). It leaves w's input open: only the run
+// goroutine closes inputs, and a dispatch in progress may still hold w
+// (it skips w once w's stopCh is closed).
 func (c *cacher) remove(w *cacheWatcher) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, ok := c.watchers[w.id]; ok {
 		delete(c.watchers, w.id)
-		close(w.input)
+		c.watcherList = nil
 	}
 }
 

@@ -14,6 +14,9 @@ type cacheEvent struct {
 	Obj     runtime.Object
 	PrevObj runtime.Object
 	Rev     int64
+	// enc memoizes the encodings of Obj, shared by the watchers that
+	// send Obj itself (see SharedObject).
+	enc *encodings
 }
 
 // ringBuffer keeps the most recent events in revision order. Every event
