@@ -10,6 +10,8 @@ go build -o bin/peapod ./cmd/peapod
 
 echo "== API server (issue 2)"
 go run ./hack/bench-apiserver --peapod bin/peapod --pods 10000 --concurrency 100
+# the same 100 clients sharing an open-loop rate (latency from each scheduled send)
+go run ./hack/bench-apiserver --peapod bin/peapod --pods 10000 --concurrency 100 --rate 2000
 
 echo "== Scheduler throughput (issue 4)"
 PEAPOD_BENCH_SCHEDULER=1000,5000 PEAPOD_BENCH_PODS=5000 \
@@ -24,5 +26,9 @@ PEAPOD_BENCH_VOLUMES=100 \
   go test -count=1 -timeout 30m ./test/e2e -run 'TestVolumesSecretPropagation$|TestVolumesSetUpCost$' -v | grep -v '^=== '
 
 echo "== Probes under load (issue 6)"
-PEAPOD_BENCH_PROBES=20 \
+PEAPOD_BENCH_PROBES=110 \
   go test -count=1 -timeout 30m ./test/e2e -run 'TestProbesAgentLoad$|TestProbesLatency$' -v | grep -v '^=== '
+
+echo "== Agent memory, idle and with 110 pods (issue 4)"
+PEAPOD_BENCH_AGENTMEM=110 \
+  go test -count=1 -timeout 30m ./test/e2e -run 'TestAgentMemBench$' -v | grep -v '^=== '
