@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sys/unix"
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -40,10 +41,37 @@ type StaticSource struct {
 	// Interval between scans; default 1 s.
 	Interval time.Duration
 	Logf     func(format string, args ...any)
+	// now is the clock (default time.Now).
+	now func() time.Time
 
 	reported map[string]string  // path -> last error logged
 	good     map[string]*v1.Pod // path -> last pod decoded from it
+	// decoded is what each file gave at its last decode, with the file's
+	// identity then: a file whose identity has not changed is not read
+	// nor decoded again (the agent scans every second).
+	decoded map[string]staticDecoded
 }
+
+// staticDecoded is one file's last decode.
+type staticDecoded struct {
+	id  staticFileID
+	pod *v1.Pod
+	err error
+}
+
+// staticFileID identifies a file's content without reading it: any write
+// or replacement (rename over it) changes its inode, size, mtime or ctime.
+type staticFileID struct {
+	dev, ino, size   uint64
+	mtimeNs, ctimeNs int64
+}
+
+// staticRacy is how close to the scan a file's last change may be for its
+// decode not to be reused: timestamps are coarse (the kernel's tick), so
+// a file rewritten with the same size right after being decoded could keep
+// its identity. Such a file is decoded again until it is older than this
+// (as git treats "racily clean" index entries).
+const staticRacy = 2 * time.Second
 
 // Run scans until ctx ends, sending the first set at once and then every
 // change.
@@ -58,8 +86,14 @@ func (s *StaticSource) Run(ctx context.Context, out chan<- []*v1.Pod) {
 	for {
 		pods, ok := s.Scan()
 		if fp := fingerprint(pods); ok && fp != last {
+			// The source keeps its pods for the next scans: the receiver
+			// gets its own copies.
+			sent := make([]*v1.Pod, len(pods))
+			for i, p := range pods {
+				sent[i] = p.DeepCopy()
+			}
 			select {
-			case out <- pods:
+			case out <- sent:
 				last = fp
 			case <-ctx.Done():
 				return
@@ -77,12 +111,20 @@ func (s *StaticSource) Run(ctx context.Context, out chan<- []*v1.Pod) {
 // per distinct error); a file that held a good pod before and turns bad
 // (being rewritten, a typo) keeps that pod running rather than losing it.
 // ok is false when the directory could not be read (the caller keeps its
-// pods); a directory that does not exist holds no pods.
+// pods); a directory that does not exist holds no pods. A file unchanged
+// since its last decode (same inode, size, mtime, ctime) is not read
+// again. The pods returned stay the source's: callers must not modify
+// them.
 func (s *StaticSource) Scan() (pods []*v1.Pod, ok bool) {
 	if s.reported == nil {
 		s.reported = map[string]string{}
 		s.good = map[string]*v1.Pod{}
+		s.decoded = map[string]staticDecoded{}
 	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	now := s.now()
 	ents, err := os.ReadDir(s.Dir)
 	if err != nil {
 		s.report(s.Dir, err)
@@ -99,11 +141,7 @@ func (s *StaticSource) Scan() (pods []*v1.Pod, ok bool) {
 		}
 		path := filepath.Join(s.Dir, name)
 		seen[path] = true
-		data, err := os.ReadFile(path)
-		var pod *v1.Pod
-		if err == nil {
-			pod, err = DecodeStaticPod(data, path, s.NodeName)
-		}
+		pod, err := s.decode(path, now)
 		if err != nil {
 			if prev, had := s.good[path]; had {
 				s.report(path, fmt.Errorf("%w (keeping the pod from its previous content)", err))
@@ -134,7 +172,45 @@ func (s *StaticSource) Scan() (pods []*v1.Pod, ok bool) {
 			delete(s.good, p)
 		}
 	}
+	for p := range s.decoded {
+		if !seen[p] {
+			delete(s.decoded, p)
+		}
+	}
 	return pods, true
+}
+
+// decode returns what the file at path holds: its last decode if the file
+// has not changed since (and had not changed shortly before it), else a
+// fresh one.
+func (s *StaticSource) decode(path string, now time.Time) (*v1.Pod, error) {
+	id, idErr := staticStat(path)
+	if d, ok := s.decoded[path]; ok && idErr == nil && d.id == id {
+		return d.pod, d.err
+	}
+	data, err := os.ReadFile(path)
+	var pod *v1.Pod
+	if err == nil {
+		pod, err = DecodeStaticPod(data, path, s.NodeName)
+	}
+	changed := time.Unix(0, max(id.mtimeNs, id.ctimeNs))
+	if idErr == nil && now.Sub(changed) > staticRacy {
+		s.decoded[path] = staticDecoded{id: id, pod: pod, err: err}
+	} else {
+		delete(s.decoded, path)
+	}
+	return pod, err
+}
+
+func staticStat(path string) (staticFileID, error) {
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
+		return staticFileID{}, err
+	}
+	return staticFileID{
+		dev: st.Dev, ino: st.Ino, size: uint64(st.Size),
+		mtimeNs: st.Mtim.Nano(), ctimeNs: st.Ctim.Nano(),
+	}, nil
 }
 
 func (s *StaticSource) report(path string, err error) {
