@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"mime"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -93,6 +94,11 @@ func (s *Server) writeObject(w http.ResponseWriter, r *http.Request, code int, o
 			return
 		}
 	}
+	if meta.IsListType(obj) && r.Method != http.MethodHead && !parseAccept(r.Header.Get("Accept")).YAML {
+		if s.streamJSONList(w, code, obj) {
+			return
+		}
+	}
 	s.writeJSON(w, r, code, obj)
 }
 
@@ -116,6 +122,68 @@ func (s *Server) streamProtobufList(w http.ResponseWriter, code int, obj runtime
 	if err := bw.Flush(); err != nil {
 		panic(http.ErrAbortHandler)
 	}
+}
+
+// streamJSONList writes a typed list as JSON item by item, the same bytes
+// as writeJSON: the list without its items (its "items" last, as in every
+// Kubernetes list type), then each item. It returns false, having written
+// nothing, for a list it cannot split so (then writeJSON writes it whole).
+// As for protobuf, an error once the response has started aborts it.
+func (s *Server) streamJSONList(w http.ResponseWriter, code int, obj runtime.Object) bool {
+	head, items, ok := splitJSONList(obj)
+	if !ok {
+		return false
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-cache, private")
+	w.WriteHeader(code)
+	bw := bufio.NewWriterSize(w, listWriteBuffer)
+	bw.Write(head)
+	for i := 0; i < items.Len(); i++ {
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		raw, err := json.Marshal(items.Index(i).Addr().Interface())
+		if err != nil {
+			panic(http.ErrAbortHandler)
+		}
+		bw.Write(raw)
+	}
+	bw.WriteString("]}\n")
+	if err := bw.Flush(); err != nil {
+		panic(http.ErrAbortHandler)
+	}
+	return true
+}
+
+// splitJSONList returns the JSON of list up to the opening bracket of its
+// items (`{...,"items":[`) and its Items slice; false if list is not a
+// pointer to a struct whose Items slice is encoded last as "items".
+func splitJSONList(list runtime.Object) (head []byte, items reflect.Value, ok bool) {
+	if _, custom := list.(json.Marshaler); custom {
+		return nil, reflect.Value{}, false
+	}
+	v := reflect.ValueOf(list)
+	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
+		return nil, reflect.Value{}, false
+	}
+	f := v.Elem().FieldByName("Items")
+	if !f.IsValid() || f.Kind() != reflect.Slice || !f.CanSet() {
+		return nil, reflect.Value{}, false
+	}
+	saved := reflect.ValueOf(f.Interface())
+	f.Set(reflect.MakeSlice(f.Type(), 0, 0))
+	raw, err := json.Marshal(list)
+	f.Set(saved)
+	const tail = `"items":[]}`
+	if err != nil || !bytes.HasSuffix(raw, []byte(tail)) {
+		return nil, reflect.Value{}, false
+	}
+	if saved.IsNil() {
+		// nil Items encode as null: keep that to writeJSON
+		return nil, reflect.Value{}, false
+	}
+	return raw[:len(raw)-len("]}")], saved, true
 }
 
 // protoCapable reports whether obj has generated protobuf marshalling.
