@@ -198,13 +198,19 @@ type watchItem struct {
 	enc   *encodings // obj's encodings, shared by the watchers of the event
 }
 
-// convert decides what w sees of e (called by the cacher under its lock,
-// so that a watcher's buffer only holds events it will send).
+// convert decides what w sees of e (called by the cacher before it
+// sends, so that a watcher's buffer only holds events it will send).
 func (w *cacheWatcher) convert(e cacheEvent) (watchItem, bool) {
+	return w.convertAttrs(e, nil)
+}
+
+// convertAttrs is convert with the attributes of e's objects shared among
+// the watchers of e (see eventAttrs).
+func (w *cacheWatcher) convertAttrs(e cacheEvent, ea *eventAttrs) (watchItem, bool) {
 	if !w.keys.matches(e.Key) || (w.minRev > 0 && e.Rev <= w.minRev) {
 		return watchItem{}, false
 	}
-	typ, obj, needRV, ok, err := transition(e, w.pred)
+	typ, obj, needRV, ok, err := transitionAttrs(e, w.pred, ea)
 	if err != nil {
 		return watchItem{typ: watch.Error, obj: &metav1.Status{
 			Status: metav1.StatusFailure, Code: 500, Reason: metav1.StatusReasonInternalError,

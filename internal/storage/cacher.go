@@ -388,11 +388,12 @@ func (c *cacher) dispatch(events []cacheEvent, watchers []*cacheWatcher) {
 	var blocked []*cacheWatcher
 	for _, e := range events {
 		blocked = blocked[:0]
+		var ea eventAttrs
 		for _, w := range watchers {
 			if w.ended {
 				continue
 			}
-			it, ok := w.convert(e)
+			it, ok := w.convertAttrs(e, &ea)
 			if !ok {
 				continue
 			}
