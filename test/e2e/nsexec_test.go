@@ -320,3 +320,84 @@ func TestNsexecHostNamespaces(t *testing.T) {
 		t.Errorf("shared PID namespace: PID 1 is not the infra's catatonit: %s", got)
 	}
 }
+
+// nsexecCgroupFiles lists the cgroup files this process holds open (the
+// fast path's cache of the containers' tasks files).
+func nsexecCgroupFiles() []string {
+	ents, _ := os.ReadDir("/proc/self/fd")
+	var out []string
+	for _, e := range ents {
+		if l, err := os.Readlink("/proc/self/fd/" + e.Name()); err == nil && strings.HasPrefix(l, "/sys/fs/cgroup/") && strings.HasSuffix(l, "/tasks") {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// TestNsexecCacheReleasesCgroups: the fast path keeps a container's
+// cgroup files open between execs; that must not keep the container's
+// cgroups from being removed, and the descriptors are closed once the
+// container is gone (at the cache's next sweep, within 10 s).
+func TestNsexecCacheReleasesCgroups(t *testing.T) {
+	e := runtimeNewEnv(t)
+	ctx := context.Background()
+	sb := e.runPod(e.sandboxConfig("nsexec-cache"))
+	id := e.start(sb, runtimeSleeper("c"))
+	before := map[string]bool{}
+	for _, f := range nsexecCgroupFiles() {
+		before[f] = true
+	}
+	for i := 0; i < 3; i++ {
+		if res, err := e.d.ExecSync(ctx, id, []string{"true"}, 5*time.Second); err != nil || res.ExitCode != 0 {
+			t.Fatalf("exec: %v %+v", err, res)
+		}
+	}
+	var held []string
+	for _, f := range nsexecCgroupFiles() {
+		if !before[f] {
+			held = append(held, f)
+		}
+	}
+	if len(held) == 0 {
+		t.Fatal("no cgroup file held open after the execs (is the cache in use?)")
+	}
+	if err := e.d.StopPodSandbox(ctx, sb); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.d.RemovePodSandbox(ctx, sb); err != nil {
+		t.Fatalf("removing the pod while its cgroup files are open: %v", err)
+	}
+	for _, f := range held {
+		if _, err := os.Stat(filepath.Dir(f)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("cgroup %s still there after removal (%v)", filepath.Dir(f), err)
+		}
+	}
+	if _, err := e.d.ExecSync(ctx, id, []string{"true"}, 5*time.Second); err == nil {
+		t.Fatal("exec in a removed container succeeded")
+	}
+	// Another container's exec after the sweep period closes the old
+	// entry's descriptors.
+	sb2 := e.runPod(e.sandboxConfig("nsexec-cache2"))
+	id2 := e.start(sb2, runtimeSleeper("c"))
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if res, err := e.d.ExecSync(ctx, id2, []string{"true"}, 5*time.Second); err != nil || res.ExitCode != 0 {
+			t.Fatalf("exec in the second pod: %v %+v", err, res)
+		}
+		left := 0
+		for _, f := range nsexecCgroupFiles() {
+			for _, h := range held {
+				if f == h || strings.HasPrefix(f, h) { // a removed file reads "... (deleted)" on some kernels
+					left++
+				}
+			}
+		}
+		if left == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d descriptors of the removed container's cgroups still open", left)
+		}
+		time.Sleep(time.Second)
+	}
+}

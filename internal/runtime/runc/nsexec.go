@@ -70,11 +70,9 @@ type nsexecSpec struct {
 	// caps is the container's capability set (the bounding set to keep).
 	caps       map[uintptr]bool
 	noNewPrivs bool
-	// cgroupTasks are the v1 `tasks` files of the container's cgroups, one
-	// list of candidate paths per hierarchy (its usual mount point first);
-	// cgroupV2 its unified cgroup directory ("" if none).
-	cgroupTasks [][]string
-	cgroupV2    string
+	// proc holds the container process's pidfd and its cgroups opened
+	// (nsexec_cache.go); nil in the cache's own copy.
+	proc *nsexecEntry
 }
 
 // capNumbers maps the capability names of OCI specs to their numbers.
@@ -199,8 +197,33 @@ func nsexecTasksCandidates(ctrls, path string) []string {
 	return out
 }
 
-// nsexecPrepare reads what the fast path needs of running container m.
+// nsexecPrepare returns what the fast path needs of running container m,
+// from the cache (nsexec_cache.go) or read and opened now. The caller
+// gives the entry back with nsexecProcs.put(s.proc).
 func (d *Driver) nsexecPrepare(m containerMeta, cmd []string) (*nsexecSpec, error) {
+	k := nsexecKey{id: m.ID, pid: m.PID, start: m.PIDStart}
+	e, err := nsexecProcs.get(k, time.Now(), func() (*nsexecEntry, error) {
+		base, err := d.nsexecReadSpec(m)
+		if err != nil {
+			return nil, err
+		}
+		e, err := nsexecOpen(*base, m.PID, m.PIDStart)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", errNsexecUnavailable, err)
+		}
+		return e, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s := e.base
+	s.args, s.proc = cmd, e
+	return &s, nil
+}
+
+// nsexecReadSpec reads the fast path's plan (without a command) from
+// container m's config.json.
+func (d *Driver) nsexecReadSpec(m containerMeta) (*nsexecSpec, error) {
 	// Only what the fast path reads (a third of the cost of a whole spec).
 	var s struct {
 		Process *specs.Process `json:"process"`
@@ -216,14 +239,11 @@ func (d *Driver) nsexecPrepare(m containerMeta, cmd []string) (*nsexecSpec, erro
 	if s.Linux != nil {
 		spec.Linux = &specs.Linux{Namespaces: s.Linux.Namespaces, Seccomp: s.Linux.Seccomp}
 	}
-	ns, err := nsexecFromSpec(spec, cmd)
+	ns, err := nsexecFromSpec(spec, nil)
 	if err != nil {
 		return nil, err
 	}
 	ns.pid, ns.pidStart = m.PID, m.PIDStart
-	if ns.cgroupTasks, ns.cgroupV2, err = nsexecCgroups(m.PID); err != nil {
-		return nil, fmt.Errorf("%w: cgroups of the container: %v", errNsexecUnavailable, err)
-	}
 	return ns, nil
 }
 
@@ -282,18 +302,9 @@ func nsexecOnThread(s *nsexecSpec, stdout, stderr io.Writer) (nsexecStarted, err
 		return fail("open /dev/null", err)
 	}
 	defer devnull.Close()
-	var cgfd *os.File
-	if s.cgroupV2 != "" {
-		if cgfd, err = os.OpenFile(s.cgroupV2, os.O_RDONLY|unix.O_DIRECTORY, 0); err != nil {
-			return fail("open the unified cgroup", err)
-		}
-		defer cgfd.Close()
-	}
-	pidfd, err := unix.PidfdOpen(s.pid, 0)
-	if err != nil {
-		return fail("pidfd of the container", err)
-	}
-	defer unix.Close(pidfd)
+	cgfd, pidfd := s.proc.unified, s.proc.pidfd
+	// The pidfd is the process that started at pidStart (checked when it
+	// was opened); it must still run.
 	if !nsexecAlive(s.pid, s.pidStart) {
 		return fail("container process", errors.New("gone"))
 	}
@@ -301,14 +312,8 @@ func nsexecOnThread(s *nsexecSpec, stdout, stderr io.Writer) (nsexecStarted, err
 		return fail("unshare CLONE_FS", err)
 	}
 	tid := []byte(strconv.Itoa(unix.Gettid()))
-	for _, cands := range s.cgroupTasks {
-		var err error
-		for _, t := range cands {
-			if err = writeExisting(t, tid); !errors.Is(err, os.ErrNotExist) {
-				break
-			}
-		}
-		if err != nil {
+	for _, f := range s.proc.tasks {
+		if _, err := f.Write(tid); err != nil {
 			return fail("join cgroup", err)
 		}
 	}
@@ -383,19 +388,6 @@ func nsexecAlive(pid int, start uint64) bool {
 	}
 	st, err := strconv.ParseUint(f[19], 10, 64)
 	return err == nil && st == start
-}
-
-// writeExisting writes b to an existing file (a cgroup control file).
-func writeExisting(path string, b []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(b)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
 
 // restrictThread limits the calling thread (and so its children) to caps:
@@ -490,7 +482,11 @@ func (d *Driver) nsexecSync(ctx context.Context, m containerMeta, cmd []string) 
 	stdout := &cappedBuffer{max: maxExecOutput}
 	stderr := &cappedBuffer{max: maxExecOutput}
 	st, err := nsexecStart(s, stdout, stderr)
+	nsexecProcs.put(s.proc)
 	if err != nil {
+		// Gone, or a descriptor no longer works (its cgroup removed):
+		// the next exec opens them again.
+		nsexecProcs.drop(nsexecKey{id: m.ID, pid: m.PID, start: m.PIDStart})
 		return nil, err
 	}
 	if st.execErr != nil {
