@@ -64,7 +64,14 @@ func (d *Driver) startCreated(ctx context.Context, id string, pid int, pidStart 
 				waitExeced(pid, pidStart)
 				return removeFifo(fifo)
 			case n == 0 && fds[0].Revents&unix.POLLHUP != 0:
-				// A writer came and went without a byte (runc says so too).
+				// A writer came and went without a byte: init died while
+				// opening the fifo (runc would find the same), unless it
+				// still runs.
+				pfd := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
+				unix.Poll(pfd, 100)
+				if pfd[0].Revents&unix.POLLIN != 0 || !alive(pid, pidStart) {
+					return errors.New("container process is already dead")
+				}
 				return errors.New("cannot start an already running container")
 			case err != nil && !errors.Is(err, unix.EAGAIN):
 				return fmt.Errorf("read exec fifo: %w", err)
