@@ -70,8 +70,8 @@ type nsexecSpec struct {
 	// caps is the container's capability set (the bounding set to keep).
 	caps       map[uintptr]bool
 	noNewPrivs bool
-	// proc holds the container process's pidfd and its cgroups opened
-	// (nsexec_cache.go); nil in the cache's own copy.
+	// proc holds the container process's cgroups (nsexec_cache.go); nil
+	// in the cache's own copy.
 	proc *nsexecEntry
 }
 
@@ -198,8 +198,7 @@ func nsexecTasksCandidates(ctrls, path string) []string {
 }
 
 // nsexecPrepare returns what the fast path needs of running container m,
-// from the cache (nsexec_cache.go) or read and opened now. The caller
-// gives the entry back with nsexecProcs.put(s.proc).
+// from the cache (nsexec_cache.go) or read now.
 func (d *Driver) nsexecPrepare(m containerMeta, cmd []string) (*nsexecSpec, error) {
 	k := nsexecKey{id: m.ID, pid: m.PID, start: m.PIDStart}
 	e, err := nsexecProcs.get(k, time.Now(), func() (*nsexecEntry, error) {
@@ -302,9 +301,18 @@ func nsexecOnThread(s *nsexecSpec, stdout, stderr io.Writer) (nsexecStarted, err
 		return fail("open /dev/null", err)
 	}
 	defer devnull.Close()
-	cgfd, pidfd := s.proc.unified, s.proc.pidfd
-	// The pidfd is the process that started at pidStart (checked when it
-	// was opened); it must still run.
+	var cgfd *os.File
+	if s.proc.unified != "" {
+		if cgfd, err = os.OpenFile(s.proc.unified, os.O_RDONLY|unix.O_DIRECTORY, 0); err != nil {
+			return fail("open the unified cgroup", err)
+		}
+		defer cgfd.Close()
+	}
+	pidfd, err := unix.PidfdOpen(s.pid, 0)
+	if err != nil {
+		return fail("pidfd of the container", err)
+	}
+	defer unix.Close(pidfd)
 	if !nsexecAlive(s.pid, s.pidStart) {
 		return fail("container process", errors.New("gone"))
 	}
@@ -312,8 +320,8 @@ func nsexecOnThread(s *nsexecSpec, stdout, stderr io.Writer) (nsexecStarted, err
 		return fail("unshare CLONE_FS", err)
 	}
 	tid := []byte(strconv.Itoa(unix.Gettid()))
-	for _, f := range s.proc.tasks {
-		if _, err := f.Write(tid); err != nil {
+	for _, t := range s.proc.tasks {
+		if err := writeExisting(t, tid); err != nil {
 			return fail("join cgroup", err)
 		}
 	}
@@ -388,6 +396,19 @@ func nsexecAlive(pid int, start uint64) bool {
 	}
 	st, err := strconv.ParseUint(f[19], 10, 64)
 	return err == nil && st == start
+}
+
+// writeExisting writes b to an existing file (a cgroup control file).
+func writeExisting(path string, b []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(b)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // restrictThread limits the calling thread (and so its children) to caps:
@@ -482,10 +503,9 @@ func (d *Driver) nsexecSync(ctx context.Context, m containerMeta, cmd []string) 
 	stdout := &cappedBuffer{max: maxExecOutput}
 	stderr := &cappedBuffer{max: maxExecOutput}
 	st, err := nsexecStart(s, stdout, stderr)
-	nsexecProcs.put(s.proc)
 	if err != nil {
-		// Gone, or a descriptor no longer works (its cgroup removed):
-		// the next exec opens them again.
+		// Gone, or its cgroups are not where they were: the next exec
+		// looks again.
 		nsexecProcs.drop(nsexecKey{id: m.ID, pid: m.PID, start: m.PIDStart})
 		return nil, err
 	}

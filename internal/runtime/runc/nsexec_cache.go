@@ -6,23 +6,22 @@ import (
 	"os"
 	"sync"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // nsexecProcs keeps, per container process, what every fast exec into it
 // needs and what does not change while the process runs: the part of its
-// spec the fast path reads, its pidfd, and its cgroups opened (the v1
-// `tasks` files, the unified directory). A probe then costs one write per
-// hierarchy instead of a path walk and an open each, and no config.json
-// or /proc/<pid>/cgroup read.
+// spec the fast path reads and its cgroups (the v1 `tasks` files found,
+// the unified directory). A probe then reads neither config.json nor
+// /proc/<pid>/cgroup, and tries no candidate paths.
 //
-// It is keyed by the process (container, PID and start time) and holds
-// only process-wide resources (descriptors), so it is the process's, not
-// a Driver's. Open cgroup files do not keep a cgroup from being removed
-// (kernfs: a write to a removed cgroup's file fails with ENODEV; see
-// TestNsexecCacheReleasesCgroups), and entries of processes that are gone
-// are closed at the next sweep.
+// Only paths are kept, no descriptors: open descriptors would not keep a
+// cgroup from being removed, but every exec's fork copies the descriptor
+// table and its exec closes them (a thousand cgroup files for 110
+// containers cost the children more than the opens they save).
+//
+// It is keyed by the process (container, PID and start time), so it is
+// the agent process's, not a Driver's; entries of processes that are gone
+// are dropped at the next sweep.
 var nsexecProcs = newNsexecCache(nsexecSweepEvery)
 
 // nsexecSweepEvery is how often the cache drops the entries of processes
@@ -35,28 +34,11 @@ type nsexecKey struct {
 	start uint64
 }
 
-// nsexecEntry is one process's cached spec and descriptors. refs counts
-// the execs using it; a dropped entry is closed when the last one ends.
+// nsexecEntry is one process's cached plan; read-only once made.
 type nsexecEntry struct {
 	base    nsexecSpec // without args
-	pidfd   int
-	tasks   []*os.File
-	unified *os.File // nil without a unified cgroup
-
-	refs    int
-	dropped bool
-}
-
-func (e *nsexecEntry) close() {
-	if e.pidfd >= 0 {
-		unix.Close(e.pidfd)
-	}
-	for _, f := range e.tasks {
-		f.Close()
-	}
-	if e.unified != nil {
-		e.unified.Close()
-	}
+	tasks   []string   // the v1 tasks files
+	unified string     // "" without a unified cgroup
 }
 
 type nsexecCache struct {
@@ -73,12 +55,11 @@ func newNsexecCache(sweepEvery time.Duration) *nsexecCache {
 
 // get returns the entry of k, made by open if there is none (open runs
 // without the lock; two concurrent first execs may both open, one entry
-// is kept). The caller releases it with put.
+// is kept).
 func (c *nsexecCache) get(k nsexecKey, now time.Time, open func() (*nsexecEntry, error)) (*nsexecEntry, error) {
 	c.mu.Lock()
 	c.sweepLocked(now)
 	if e, ok := c.entries[k]; ok {
-		e.refs++
 		c.mu.Unlock()
 		return e, nil
 	}
@@ -90,26 +71,14 @@ func (c *nsexecCache) get(k nsexecKey, now time.Time, open func() (*nsexecEntry,
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if old, ok := c.entries[k]; ok {
-		e.close()
-		old.refs++
 		return old, nil
 	}
-	e.refs = 1
 	c.entries[k] = e
 	return e, nil
 }
 
-// put releases an entry got from get.
-func (c *nsexecCache) put(e *nsexecEntry) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if e.refs--; e.refs == 0 && e.dropped {
-		e.close()
-	}
-}
-
-// drop forgets k's entry (its process is gone or a descriptor failed);
-// it is closed once no exec uses it.
+// drop forgets k's entry (its process is gone, or joining its cgroups
+// failed).
 func (c *nsexecCache) drop(k nsexecKey) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -117,15 +86,7 @@ func (c *nsexecCache) drop(k nsexecKey) {
 }
 
 func (c *nsexecCache) dropLocked(k nsexecKey) {
-	e, ok := c.entries[k]
-	if !ok {
-		return
-	}
 	delete(c.entries, k)
-	e.dropped = true
-	if e.refs == 0 {
-		e.close()
-	}
 }
 
 // sweepLocked drops, at most once per sweepEvery, the entries whose
@@ -149,43 +110,29 @@ func (c *nsexecCache) len() int {
 	return len(c.entries)
 }
 
-// nsexecOpen opens what the fast path needs of process pid (started at
-// start): its pidfd (checked to be that process) and its cgroups, in the
-// agent's mount namespace.
-func nsexecOpen(base nsexecSpec, pid int, start uint64) (e *nsexecEntry, err error) {
-	e = &nsexecEntry{base: base, pidfd: -1}
-	defer func() {
-		if err != nil {
-			e.close()
-			e = nil
-		}
-	}()
+// nsexecOpen finds the cgroups of process pid (started at start) as
+// the fast path joins them.
+func nsexecOpen(base nsexecSpec, pid int, start uint64) (*nsexecEntry, error) {
 	tasks, unified, err := nsexecCgroups(pid)
 	if err != nil {
 		return nil, fmt.Errorf("cgroups of the container: %w", err)
 	}
-	if e.pidfd, err = unix.PidfdOpen(pid, 0); err != nil {
-		return nil, fmt.Errorf("pidfd of the container: %w", err)
-	}
 	if !nsexecAlive(pid, start) {
 		return nil, errors.New("container process gone")
 	}
+	e := &nsexecEntry{base: base, unified: unified}
 	for _, cands := range tasks {
-		var f *os.File
+		found := ""
 		for _, t := range cands {
-			if f, err = os.OpenFile(t, os.O_WRONLY, 0); !errors.Is(err, os.ErrNotExist) {
+			if _, err = os.Stat(t); !errors.Is(err, os.ErrNotExist) {
+				found = t
 				break
 			}
 		}
 		if err != nil {
-			return nil, fmt.Errorf("open cgroup: %w", err)
+			return nil, fmt.Errorf("cgroup: %w", err)
 		}
-		e.tasks = append(e.tasks, f)
-	}
-	if unified != "" {
-		if e.unified, err = os.OpenFile(unified, os.O_RDONLY|unix.O_DIRECTORY, 0); err != nil {
-			return nil, fmt.Errorf("open the unified cgroup: %w", err)
-		}
+		e.tasks = append(e.tasks, found)
 	}
 	return e, nil
 }

@@ -3,59 +3,52 @@ package runc
 import (
 	"errors"
 	"os"
-	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
 
-func TestNsexecCacheRefsAndSweep(t *testing.T) {
+func TestNsexecCacheGetDropSweep(t *testing.T) {
 	c := newNsexecCache(time.Minute)
 	opened := 0
-	var files []*os.File
 	open := func() (*nsexecEntry, error) {
 		opened++
-		f, err := os.Create(filepath.Join(t.TempDir(), "tasks"))
-		if err != nil {
-			return nil, err
-		}
-		files = append(files, f)
-		return &nsexecEntry{pidfd: -1, tasks: []*os.File{f}}, nil
+		return &nsexecEntry{tasks: []string{strconv.Itoa(opened)}}, nil
 	}
-	closed := func(i int) bool { _, err := files[i].Stat(); return errors.Is(err, os.ErrClosed) }
+	// This test's process (running) and one that is not (PID 0 never has
+	// a /proc entry).
+	b, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+	start, _ := strconv.ParseUint(f[19], 10, 64)
+	live := nsexecKey{id: "live", pid: os.Getpid(), start: start}
+	gone := nsexecKey{id: "gone", pid: 0, start: 1}
 	t0 := time.Now()
-	// A process that does not exist (PID 0 never has a /proc entry).
-	gone := nsexecKey{id: "a", pid: 0, start: 1}
 	e1, _ := c.get(gone, t0, open)
 	e2, _ := c.get(gone, t0, open)
 	if e1 != e2 || opened != 1 {
 		t.Fatalf("second get opened again (%d opens)", opened)
 	}
-	// Dropped while in use: closed when the last user puts it back.
 	c.drop(gone)
-	if closed(0) {
-		t.Fatal("closed while in use")
+	if e3, _ := c.get(gone, t0, open); e3 == e1 || opened != 2 {
+		t.Fatal("a dropped entry was reused")
 	}
-	c.put(e1)
-	if closed(0) {
-		t.Fatal("closed while still in use")
-	}
-	c.put(e2)
-	if !closed(0) || c.len() != 0 {
-		t.Fatal("not closed after the last put")
-	}
-	// A new entry; the sweep (due after a minute) drops it as its process
-	// is not running.
-	e3, _ := c.get(gone, t0, open)
-	c.put(e3)
-	e4, _ := c.get(nsexecKey{id: "b", pid: 0, start: 2}, t0.Add(30*time.Second), open)
-	c.put(e4)
-	if c.len() != 2 || closed(1) {
+	c.get(live, t0.Add(30*time.Second), open)
+	if c.len() != 2 {
 		t.Fatal("swept before its period")
 	}
-	if _, err := c.get(nsexecKey{id: "c"}, t0.Add(2*time.Minute), func() (*nsexecEntry, error) { return nil, errors.New("x") }); err == nil {
+	// The sweep (due a minute after the first get) drops the entry of the
+	// process that is not running; an open error is returned, nothing kept.
+	if _, err := c.get(nsexecKey{id: "x"}, t0.Add(2*time.Minute), func() (*nsexecEntry, error) { return nil, errors.New("x") }); err == nil {
 		t.Fatal("open error lost")
 	}
-	if c.len() != 0 || !closed(1) || !closed(2) {
-		t.Fatalf("sweep left %d entries", c.len())
+	if c.len() != 1 {
+		t.Fatalf("sweep left %d entries, want the live one", c.len())
+	}
+	if e, _ := c.get(live, t0.Add(2*time.Minute), open); e.tasks[0] != "3" {
+		t.Fatal("the live entry was not kept")
 	}
 }
