@@ -21,6 +21,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -45,11 +46,12 @@ func main() {
 	conc := flag.Int("concurrency", 100, "concurrent clients")
 	rate := flag.Float64("rate", 0, "creates per second shared by all clients (open loop, latency from the scheduled send time); 0 sends as fast as the server answers (closed loop)")
 	lists := flag.Int("lists", 5, "LIST repetitions")
+	watchers := flag.Int("watchers", 0, "extra pod watchers during the creates (they only read their events), as the informers of a cluster's components")
 	kubeconfig := flag.String("kubeconfig", "", "use this running server instead of starting one (RSS then needs --pid)")
 	pid := flag.Int("pid", 0, "pid of the running server (with --kubeconfig)")
 	serverFlags := flag.String("server-flags", "--disable-scheduler --disable-controllers", "extra flags of the started server (the API server alone by default)")
 	flag.Parse()
-	if err := run(*bin, *kubeconfig, strings.Fields(*serverFlags), *pid, *pods, *conc, *lists, *rate); err != nil {
+	if err := run(*bin, *kubeconfig, strings.Fields(*serverFlags), *pid, *pods, *conc, *lists, *watchers, *rate); err != nil {
 		fmt.Fprintln(os.Stderr, "error:", err)
 		os.Exit(1)
 	}
@@ -124,7 +126,7 @@ func rssMB(pid int) float64 {
 	return -1
 }
 
-func run(bin, kubeconfig string, serverFlags []string, pid, n, conc, lists int, rate float64) error {
+func run(bin, kubeconfig string, serverFlags []string, pid, n, conc, lists, watchers int, rate float64) error {
 	dir, err := os.MkdirTemp("", "peapod-bench-")
 	if err != nil {
 		return err
@@ -166,6 +168,18 @@ func run(bin, kubeconfig string, serverFlags []string, pid, n, conc, lists int, 
 	}
 	pods := cs.CoreV1().Pods("default")
 	fmt.Printf("machine: %d-core, load average %s, server RSS at start %.0f MB\n", numCPU(), loadAvg(), rssMB(pid))
+
+	// Extra watchers: each event is then sent to 1+watchers watches. They
+	// read the raw stream without decoding it, so that they load the
+	// server, not this process.
+	for i := 0; i < watchers; i++ {
+		body, err := cs.CoreV1().RESTClient().Get().Namespace("default").Resource("pods").Param("watch", "true").Stream(ctx)
+		if err != nil {
+			return err
+		}
+		defer body.Close()
+		go io.Copy(io.Discard, body)
+	}
 
 	// Watch: delivery latency from the create's acknowledgement.
 	acked := sync.Map{}
