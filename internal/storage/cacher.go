@@ -38,10 +38,15 @@ type cacherConfig struct {
 	logger           *slog.Logger
 }
 
+// defaultWatcherBuffer is how many events a watcher may hold unsent: about
+// a second of a busy resource, as kube-apiserver sizes its watchers'
+// channels (from its cache's event rate, at most 1000).
+const defaultWatcherBuffer = 1000
+
 func defaultCacherConfig() cacherConfig {
 	return cacherConfig{
 		bufferSize:       1024,
-		watcherBuffer:    256,
+		watcherBuffer:    defaultWatcherBuffer,
 		bookmarkInterval: time.Second,
 		tooLargeRVWait:   3 * time.Second,
 		logger:           slog.Default(),

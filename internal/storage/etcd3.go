@@ -62,8 +62,8 @@ func WithMaxObjectSize(n int) Option { return func(s *Store) { s.maxSize = n } }
 func WithWatchCacheSize(n int) Option { return func(s *Store) { s.cacheCfg.bufferSize = n } }
 
 // WithWatcherBuffer sets how many events a watcher may fall behind before
-// the watch cache ends it (default 256). Only events the watcher selects
-// count.
+// the watch cache waits for it and then ends it (default 1000; see
+// timeBudget). Only events the watcher selects count.
 func WithWatcherBuffer(n int) Option { return func(s *Store) { s.cacheCfg.watcherBuffer = n } }
 
 // WithBookmarkInterval sets how often idle watchers that asked for
