@@ -110,6 +110,7 @@ func NewManager(cfg Config) (*Manager, error) {
 	if d.resync <= 0 {
 		d.resync = time.Second
 	}
+	d.sandboxes = &sandboxLister{rt: cfg.Runtime}
 	hk := cfg.Housekeeping
 	if hk <= 0 {
 		hk = 10 * time.Second

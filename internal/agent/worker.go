@@ -38,6 +38,7 @@ type deps struct {
 	resync         time.Duration
 	logf           func(format string, args ...any)
 	objects        volume.ObjectSource
+	sandboxes      *sandboxLister
 }
 
 // worker owns one pod: its goroutine is the only one that touches the
@@ -61,12 +62,14 @@ type worker struct {
 	lastStatus     *v1.PodStatus
 	volumePaths    map[string]string
 	sandboxRetryAt time.Time
-	// sandboxIDs are the pod's sandboxes, found by a full list at the first
-	// observation and every fullListEvery after; in between the worker asks
-	// for each known sandbox only (sandboxes of a pod appear only through
-	// its worker).
+	// sandboxIDs are the pod's sandboxes, found by a full list (shared
+	// by the workers: sandboxLister) made after the worker was created,
+	// then one at most fullListEvery old; the worker asks for each known
+	// sandbox's status itself (sandboxes of a pod appear only through its
+	// worker).
 	sandboxIDs map[string]bool
 	listedAt   time.Time
+	created    time.Time
 	// volumesReleased is set once a finished pod's volumes are torn down.
 	volumesReleased bool
 	// volumesRefreshedAt is when the API-backed volumes were last written;
@@ -92,8 +95,13 @@ const (
 )
 
 func newWorker(d *deps, pod *v1.Pod, orphan bool) *worker {
+	var created time.Time
+	if d.now != nil {
+		created = d.now()
+	}
 	return &worker{
-		deps: d, uid: pod.UID, orphan: orphan, pod: pod,
+		created: created,
+		deps:    d, uid: pod.UID, orphan: orphan, pod: pod,
 		nudge:        make(chan struct{}, 1),
 		backoff:      plan.BackoffState{},
 		startErrors:  map[string]plan.StartError{},
@@ -351,19 +359,23 @@ func (w *worker) recoverAttempts(pod *v1.Pod) {
 func (w *worker) podSandboxes(ctx context.Context, pod *v1.Pod) ([]*runtime.SandboxStatus, error) {
 	now := w.now()
 	if w.sandboxIDs == nil || now.Sub(w.listedAt) >= fullListEvery {
-		all, err := w.rt.ListPodSandboxes(ctx)
+		notBefore := w.listedAt.Add(fullListEvery)
+		if w.sandboxIDs == nil {
+			notBefore = w.created
+		}
+		byUID, at, err := w.sandboxes.list(ctx, notBefore, now)
 		if err != nil {
 			return nil, err
 		}
-		w.sandboxIDs, w.listedAt = map[string]bool{}, now
-		var out []*runtime.SandboxStatus
-		for _, sb := range all {
-			if sb.UID == string(pod.UID) {
-				w.sandboxIDs[sb.ID] = true
-				out = append(out, sb)
-			}
+		// Known ones too: the list may predate a sandbox this worker
+		// made since (gone ones are dropped below).
+		if w.sandboxIDs == nil {
+			w.sandboxIDs = map[string]bool{}
 		}
-		return out, nil
+		for _, id := range byUID[string(pod.UID)] {
+			w.sandboxIDs[id] = true
+		}
+		w.listedAt = at
 	}
 	var out []*runtime.SandboxStatus
 	for id := range w.sandboxIDs {

@@ -131,7 +131,7 @@ func (w *worker) tick(ctx context.Context) bool {
 		return false // the container went away while it was probed
 	default:
 	}
-	if w.m.cfg.Events != nil {
+	if w.m.cfg.Events != nil && (result == Failure || result == Unknown) {
 		fp := fmt.Sprintf("spec.containers{%s}", c.Name)
 		switch result {
 		case Failure:
