@@ -214,7 +214,17 @@ func storageTestManyWatchers(t *testing.T, b *storageBackend) {
 		t.Fatal(err)
 	}
 	defer w0.Stop()
+	// The caches register their etcd watches from their own goroutines:
+	// count once the figure has settled.
 	before := storageEtcdWatchers(t, b.endpoint)
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
+		time.Sleep(300 * time.Millisecond)
+		now := storageEtcdWatchers(t, b.endpoint)
+		if now == before {
+			break
+		}
+		before = now
+	}
 	const n = 50
 	ws := make([]watch.Interface, n)
 	for i := range ws {
