@@ -21,24 +21,78 @@ func procStart(pid int) (uint64, error) {
 }
 
 // procStat returns pid's start time and one-letter state ("Z" for a
-// zombie) from one read of /proc/<pid>/stat.
+// zombie) from one read of /proc/<pid>/stat. It is on every status call
+// of every sandbox and container, so it reads into a stack buffer and
+// parses in place.
 func procStat(pid int) (start uint64, state string, err error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	var pathBuf [32]byte
+	path := strconv.AppendInt(append(pathBuf[:0], "/proc/"...), int64(pid), 10)
+	path = append(path, "/stat"...)
+	fd, err := unix.Open(string(path), unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return 0, "", err
+		return 0, "", &os.PathError{Op: "open", Path: string(path), Err: err}
 	}
+	var buf [1024]byte
+	n, err := unix.Read(fd, buf[:])
+	unix.Close(fd)
+	if err != nil {
+		return 0, "", &os.PathError{Op: "read", Path: string(path), Err: err}
+	}
+	return parseProcStat(buf[:max(n, 0)], pid)
+}
+
+// parseProcStat reads state (field 3) and starttime (field 22) of a
+// /proc/<pid>/stat line.
+func parseProcStat(b []byte, pid int) (start uint64, state string, err error) {
 	// The command name may hold spaces and parens: fields start after the last ')'.
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 {
 		return 0, "", fmt.Errorf("bad /proc/%d/stat", pid)
 	}
-	f := strings.Fields(string(b[i+1:]))
-	// f[0] is field 3 (state); starttime is field 22.
-	if len(f) < 20 {
-		return 0, "", fmt.Errorf("short /proc/%d/stat", pid)
+	rest := b[i+1:]
+	for field := 3; field <= 22; field++ {
+		for len(rest) > 0 && rest[0] == ' ' {
+			rest = rest[1:]
+		}
+		end := bytes.IndexAny(rest, " \n")
+		if end < 0 {
+			end = len(rest)
+		}
+		if end == 0 {
+			return 0, "", fmt.Errorf("short /proc/%d/stat", pid)
+		}
+		switch field {
+		case 3:
+			state = procStateString(rest[:end])
+		case 22:
+			start, err = strconv.ParseUint(string(rest[:end]), 10, 64)
+			return start, state, err
+		}
+		rest = rest[end:]
 	}
-	start, err = strconv.ParseUint(f[19], 10, 64)
-	return start, f[0], err
+	return 0, "", fmt.Errorf("short /proc/%d/stat", pid)
+}
+
+// procStateString returns the state letter without allocating for the
+// usual ones.
+func procStateString(b []byte) string {
+	if len(b) == 1 {
+		switch b[0] {
+		case 'R':
+			return "R"
+		case 'S':
+			return "S"
+		case 'D':
+			return "D"
+		case 'Z':
+			return "Z"
+		case 'T':
+			return "T"
+		case 'I':
+			return "I"
+		}
+	}
+	return string(b)
 }
 
 // alive reports whether pid is still the process that started at start
