@@ -157,8 +157,11 @@ type Driver struct {
 	cni  *network.CNI
 	dirs dirs
 
-	mu         sync.Mutex
-	masqDone   bool // the masquerade rule is known to be installed
+	mu       sync.Mutex
+	masqDone bool // the masquerade rule is known to be installed
+	// masqMu serializes installing the rule: concurrent sandboxes would
+	// each find it missing (iptables -C) and append it twice.
+	masqMu     sync.Mutex
 	sandboxes  map[string]*sandbox
 	containers map[string]*container
 	lastStart  atomic.Int64 // unix ns of the last pod/container start call
@@ -317,6 +320,8 @@ func (d *Driver) Prune(ctx context.Context) error {
 
 // ensureMasquerade installs the pod CIDR's masquerade rule once.
 func (d *Driver) ensureMasquerade(ctx context.Context) error {
+	d.masqMu.Lock()
+	defer d.masqMu.Unlock()
 	d.mu.Lock()
 	done := d.masqDone
 	d.mu.Unlock()
