@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
 	"strings"
@@ -23,19 +24,11 @@ import (
 const defaultMemoryLimit = 112 << 20
 
 // memoryLimitHeadroom is how far above the live heap the effective limit
-// stays at least, as a fraction of it (0.5: the live heap plus half):
-// a limit the live heap grows into would make the collector run
-// continuously. This is GOGC=50 once the live heap outgrows the base
-// limit.
+// stays at least, as a fraction of it (0.5: the live heap plus half, on
+// top of the runtime's memory outside the heap): a limit the live heap
+// grows into would make the collector run continuously. This is GOGC=50
+// once the live heap outgrows the base limit.
 const memoryLimitHeadroom = 0.5
-
-// memoryLimitCheck is how often the effective limit is recomputed.
-const memoryLimitCheck = 5 * time.Second
-
-// memoryLimitSamples: the limit follows the smallest live heap of the last
-// few checks, so that a burst (a big LIST being encoded) does not raise it
-// for long.
-const memoryLimitSamples = 3
 
 // memoryLimitSetting is what --memory-limit asks for.
 type memoryLimitSetting struct {
@@ -69,26 +62,24 @@ func parseMemoryLimit(flag, env string) (memoryLimitSetting, error) {
 	return memoryLimitSetting{base: n}, nil
 }
 
-// effectiveMemoryLimit is the soft limit for the live heap sizes of the
-// last checks: the base limit, raised to keep memoryLimitHeadroom above
-// the smallest of them.
-func effectiveMemoryLimit(base int64, lives []int64) int64 {
-	if len(lives) == 0 {
-		return base
-	}
-	live := lives[0]
-	for _, l := range lives[1:] {
-		live = min(live, l)
-	}
-	if floor := live + int64(float64(live)*memoryLimitHeadroom); floor > base {
+// effectiveMemoryLimit is the soft limit for a live heap of live bytes
+// and nonHeap bytes of runtime memory outside the heap (stacks, runtime
+// metadata): the base limit, raised to keep memoryLimitHeadroom above the
+// live heap.
+func effectiveMemoryLimit(base, live, nonHeap int64) int64 {
+	if floor := nonHeap + live + int64(float64(live)*memoryLimitHeadroom); floor > base {
 		return floor
 	}
 	return base
 }
 
-// applyMemoryLimit sets the soft memory limit and keeps it above the live
-// heap until ctx ends. It does nothing for "none" or when GOMEMLIMIT
-// rules.
+// applyMemoryLimit sets the soft memory limit and, after every garbage
+// collection until ctx ends, keeps it above the live heap. It does nothing
+// for "none" or when GOMEMLIMIT rules. Following each collection (rather
+// than sampling every few seconds) matters: a server whose live heap
+// outgrows the base (5,000 nodes and their pods) otherwise collects
+// continuously until the next sample, which cut the scheduler's bindings
+// to a third.
 func applyMemoryLimit(ctx context.Context, s memoryLimitSetting, log *slog.Logger) {
 	if s.fromEnv {
 		log.Info("memory limit from GOMEMLIMIT", "GOMEMLIMIT", os.Getenv("GOMEMLIMIT"))
@@ -99,32 +90,48 @@ func applyMemoryLimit(ctx context.Context, s memoryLimitSetting, log *slog.Logge
 	}
 	debug.SetMemoryLimit(s.base)
 	log.Info("soft memory limit set (--memory-limit)", "bytes", s.base)
-	go func() {
-		sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
-		t := time.NewTicker(memoryLimitCheck)
-		defer t.Stop()
-		last := s.base
-		var lives []int64
-		for {
-			select {
-			case <-ctx.Done():
+	samples := []metrics.Sample{
+		{Name: "/gc/heap/live:bytes"},
+		{Name: "/memory/classes/total:bytes"},
+		{Name: "/memory/classes/heap/objects:bytes"},
+		{Name: "/memory/classes/heap/unused:bytes"},
+		{Name: "/memory/classes/heap/free:bytes"},
+		{Name: "/memory/classes/heap/released:bytes"},
+	}
+	last := s.base
+	afterEachGC(ctx, func() {
+		metrics.Read(samples)
+		var v [6]int64
+		for i, sm := range samples {
+			if sm.Value.Kind() != metrics.KindUint64 {
 				return
-			case <-t.C:
 			}
-			metrics.Read(sample)
-			if sample[0].Value.Kind() != metrics.KindUint64 {
-				return
-			}
-			lives = append(lives, int64(sample[0].Value.Uint64()))
-			if len(lives) > memoryLimitSamples {
-				lives = lives[1:]
-			}
-			if lim := effectiveMemoryLimit(s.base, lives); lim != last {
-				debug.SetMemoryLimit(lim)
-				last = lim
-			}
+			v[i] = int64(sm.Value.Uint64())
 		}
-	}()
+		nonHeap := v[1] - v[2] - v[3] - v[4] - v[5]
+		if lim := effectiveMemoryLimit(s.base, v[0], max(nonHeap, 0)); lim != last {
+			debug.SetMemoryLimit(lim)
+			last = lim
+		}
+	})
+}
+
+// afterEachGC calls f (on the runtime's finalizer goroutine) after every
+// garbage collection until ctx ends: a sentinel object's finalizer runs
+// f and arms a new sentinel.
+func afterEachGC(ctx context.Context, f func()) {
+	type sentinel struct{ _ *byte } // holds a pointer: never a tiny allocation, whose finalizer may not run
+	var arm func()
+	arm = func() {
+		runtime.SetFinalizer(&sentinel{}, func(*sentinel) {
+			if ctx.Err() != nil {
+				return
+			}
+			f()
+			arm()
+		})
+	}
+	arm()
 }
 
 // serverReleaseExecEvery is how often the server gives back the resident
