@@ -85,19 +85,26 @@ func TestProbesDriveReadinessAndRestarts(t *testing.T) {
 	}
 }
 
-func TestPostStartFailureKillsAndRestarts(t *testing.T) {
+// startFailingPostStart runs a pod whose postStart hook ("hook") exits 2
+// and whose preStop is "bye", and waits for PostStartHookError, then (the
+// killed instance is a failed one) the crash-loop back-off.
+func startFailingPostStart(t *testing.T) (*harness, *execRuntime) {
+	t.Helper()
 	h, rt := newExecHarness(t)
 	rt.set("hook", 2)
 	h.send(staticPod(t, `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{"terminationGracePeriodSeconds":1,
 	"containers":[{"name":"c","image":"busybox","imagePullPolicy":"IfNotPresent",
 	  "lifecycle":{"postStart":{"exec":{"command":["hook"]}},"preStop":{"exec":{"command":["bye"]}}}}]}}`))
-	// PostStartHookError, then (the killed instance is a failed one) the
-	// crash-loop back-off.
 	h.waitFor("p-n1", "PostStartHookError or CrashLoopBackOff", func(p *v1.Pod) bool {
 		cs := p.Status.ContainerStatuses
 		return len(cs) == 1 && cs[0].State.Waiting != nil &&
 			(cs[0].State.Waiting.Reason == "PostStartHookError" || cs[0].State.Waiting.Reason == "CrashLoopBackOff")
 	})
+	return h, rt
+}
+
+func TestPostStartFailureKillsAndRestarts(t *testing.T) {
+	h, rt := startFailingPostStart(t)
 	rt.set("hook", 0)
 	rt.set("bye", 1)
 	h.send()
@@ -122,16 +129,7 @@ func TestPostStartFailureKillsAndRestarts(t *testing.T) {
 // postStart failed through killContainer, so its preStop hook runs before
 // the stop signal (grace floored at 2 s).
 func TestPostStartFailureRunsPreStop(t *testing.T) {
-	h, rt := newExecHarness(t)
-	rt.set("hook", 2)
-	h.send(staticPod(t, `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{"terminationGracePeriodSeconds":1,
-	"containers":[{"name":"c","image":"busybox","imagePullPolicy":"IfNotPresent",
-	  "lifecycle":{"postStart":{"exec":{"command":["hook"]}},"preStop":{"exec":{"command":["bye"]}}}}]}}`))
-	h.waitFor("p-n1", "PostStartHookError or CrashLoopBackOff", func(p *v1.Pod) bool {
-		cs := p.Status.ContainerStatuses
-		return len(cs) == 1 && cs[0].State.Waiting != nil &&
-			(cs[0].State.Waiting.Reason == "PostStartHookError" || cs[0].State.Waiting.Reason == "CrashLoopBackOff")
-	})
+	h, rt := startFailingPostStart(t)
 	calls := rt.callList()
 	idx := func(want string) int {
 		for i, c := range calls {
