@@ -303,10 +303,16 @@ func TestNsexecHostNamespaces(t *testing.T) {
 		{"sh", "-c", "for n in mnt net pid ipc uts cgroup; do readlink /proc/self/ns/$n; done"},
 		{"grep", "-E", "^(Cap|NoNewPrivs)", "/proc/self/status"},
 		{"cat", "/proc/self/cgroup"},
-		{"sh", "-c", "ps -o args | grep -c '^sleep 360[23]\\|^/catatonit'"},
+	}
+	// The processes each sees: only this test's sleeps in the host's PID
+	// namespace (other tests' catatonits come and go there), the pod's
+	// own in the shared one.
+	ps := map[string][]string{
+		priv:   {"sh", "-c", "ps -o args | grep -c '^sleep 360[23]'"},
+		shared: {"sh", "-c", "ps -o args | grep -c '^sleep 360[23]\\|^/catatonit'"},
 	}
 	for _, id := range []string{priv, shared} {
-		for _, cmd := range cmds {
+		for _, cmd := range append(cmds, ps[id]) {
 			if fast, slow := nsexecExec(t, e, false, id, cmd...), nsexecExec(t, e, true, id, cmd...); fast != slow {
 				t.Errorf("container %s, %q:\nfast path:\n%s\nrunc exec:\n%s", id[:8], cmd, fast, slow)
 			}
