@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -370,6 +371,61 @@ func TestNsexecCacheAndRemoval(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		if res, err := e.d.ExecSync(ctx, id2, []string{"true"}, 5*time.Second); err != nil || res.ExitCode != 0 {
 			t.Fatalf("exec in the second pod: %v %+v", err, res)
+		}
+	}
+}
+
+// TestNsexecDuringKills runs exec probes in a loop while the pod's
+// containers are killed and removed: `runc kill --all`, `runc delete
+// --force` of a container in the sandbox's PID namespace and killCgroup
+// kill every process listed in the container's cgroup.procs, which on
+// cgroup v1 includes any process with a thread in the cgroup. The test
+// process (the driver's host) must survive, and after each exec none of
+// its threads may be left in a container's cgroup.
+func TestNsexecDuringKills(t *testing.T) {
+	e := runtimeNewEnv(t)
+	ctx := context.Background()
+	for round := 0; round < 5; round++ {
+		sb := e.runPod(e.sandboxConfig(fmt.Sprintf("nsexec-kill%d", round)))
+		ids := []string{e.start(sb, runtimeSleeper("a")), e.start(sb, runtimeSleeper("b"))}
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		for _, id := range ids {
+			for w := 0; w < 2; w++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for {
+						select {
+						case <-stop:
+							return
+						default:
+						}
+						e.d.ExecSync(ctx, id, []string{"true"}, 2*time.Second)
+					}
+				}()
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+		if err := e.d.StopPodSandbox(ctx, sb); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.d.RemovePodSandbox(ctx, sb); err != nil {
+			t.Fatal(err)
+		}
+		close(stop)
+		wg.Wait()
+	}
+	// No thread of this process is in a cgroup other than the process's own.
+	own, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasks, _ := os.ReadDir("/proc/self/task")
+	for _, tk := range tasks {
+		b, err := os.ReadFile("/proc/self/task/" + tk.Name() + "/cgroup")
+		if err == nil && string(b) != string(own) {
+			t.Errorf("thread %s is in other cgroups:\n%s", tk.Name(), b)
 		}
 	}
 }

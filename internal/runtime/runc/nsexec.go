@@ -2,7 +2,6 @@ package runc
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -313,17 +312,29 @@ func nsexecOnThread(s *nsexecSpec, stdout, stderr io.Writer) (nsexecStarted, err
 		return fail("pidfd of the container", err)
 	}
 	defer unix.Close(pidfd)
-	if !nsexecAlive(s.pid, s.pidStart) {
+	if !alive(s.pid, s.pidStart) {
 		return fail("container process", errors.New("gone"))
 	}
 	if err := unix.Unshare(unix.CLONE_FS); err != nil {
 		return fail("unshare CLONE_FS", err)
 	}
-	tid := []byte(strconv.Itoa(unix.Gettid()))
+	// From joining the container's cgroups until this thread has left
+	// them, nothing may kill "every process of the cgroup" (nsexec_join.go).
+	nsexecJoined.RLock()
+	defer nsexecJoined.RUnlock()
+	tidN := unix.Gettid()
+	tid := []byte(strconv.Itoa(tidN))
+	var joined []string
+	defer func() {
+		// Should leaving fail, the thread still ends with this
+		// goroutine, and leaves the cgroups then.
+		_ = nsexecLeave(joined, tidN)
+	}()
 	for _, t := range s.proc.tasks {
 		if err := writeExisting(t, tid); err != nil {
 			return fail("join cgroup", err)
 		}
+		joined = append(joined, t)
 	}
 	if err := unix.Setns(pidfd, unix.CLONE_NEWNS|unix.CLONE_NEWPID|unix.CLONE_NEWNET|unix.CLONE_NEWIPC|unix.CLONE_NEWUTS|unix.CLONE_NEWCGROUP); err != nil {
 		return fail("setns", err)
@@ -376,26 +387,6 @@ func nsexecCommandError(err error) bool {
 		}
 	}
 	return false
-}
-
-// nsexecAlive is alive with one read of /proc/<pid>/stat: pid is still
-// the process that started at start and not a zombie. Checked after the
-// pidfd is open, it makes sure the pidfd is the container's process.
-func nsexecAlive(pid int, start uint64) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return false
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 20 || f[0] == "Z" {
-		return false
-	}
-	st, err := strconv.ParseUint(f[19], 10, 64)
-	return err == nil && st == start
 }
 
 // writeExisting writes b to an existing file (a cgroup control file).

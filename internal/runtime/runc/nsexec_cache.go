@@ -97,7 +97,7 @@ func (c *nsexecCache) sweepLocked(now time.Time) {
 	}
 	c.sweptAt = now
 	for k := range c.entries {
-		if !nsexecAlive(k.pid, k.start) {
+		if !alive(k.pid, k.start) {
 			c.dropLocked(k)
 		}
 	}
@@ -117,7 +117,7 @@ func nsexecOpen(base nsexecSpec, pid int, start uint64) (*nsexecEntry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cgroups of the container: %w", err)
 	}
-	if !nsexecAlive(pid, start) {
+	if !alive(pid, start) {
 		return nil, errors.New("container process gone")
 	}
 	e := &nsexecEntry{base: base, unified: unified}

@@ -109,8 +109,8 @@ func TestNsexecAlive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !nsexecAlive(self, start) || nsexecAlive(self, start+1) || nsexecAlive(1<<30, 0) {
-		t.Error("nsexecAlive disagrees with procStart")
+	if !alive(self, start) || alive(self, start+1) || alive(1<<30, 0) {
+		t.Error("alive disagrees with procStart")
 	}
 }
 

@@ -210,6 +210,11 @@ func removeCgroup(rel string) error {
 func killCgroup(cgroupsPath string, timeout time.Duration) {
 	procs := filepath.Join("/sys/fs/cgroup/pids", cgroupsPath, "cgroup.procs")
 	deadline := time.Now().Add(timeout)
+	// Not while an exec thread of ours is in the cgroup (nsexec_join.go),
+	// and never ourselves.
+	nsexecJoined.Lock()
+	defer nsexecJoined.Unlock()
+	self := os.Getpid()
 	for {
 		b, err := os.ReadFile(procs)
 		if err != nil {
@@ -220,7 +225,7 @@ func killCgroup(cgroupsPath string, timeout time.Duration) {
 			return
 		}
 		for _, p := range pids {
-			if pid, err := strconv.Atoi(p); err == nil {
+			if pid, err := strconv.Atoi(p); err == nil && pid != self {
 				unix.Kill(pid, unix.SIGKILL)
 			}
 		}
