@@ -14,7 +14,8 @@ var defaultCapabilities = []string{
 	"CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
 }
 
-// allCapabilities are the capabilities runc knows (Linux 5.9+).
+// allCapabilities are the capabilities runc knows (Linux 5.9+), in the
+// kernel's order: a capability's index is its number.
 var allCapabilities = []string{
 	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
 	"CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE",
@@ -25,6 +26,26 @@ var allCapabilities = []string{
 	"CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE",
 	"CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ",
 	"CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
+}
+
+// CapabilityNumber returns the kernel's number of capability name
+// ("CAP_SYS_ADMIN"); ok is false for a name it does not know.
+func CapabilityNumber(name string) (n uintptr, ok bool) {
+	for i, c := range allCapabilities {
+		if c == name {
+			return uintptr(i), true
+		}
+	}
+	return 0, false
+}
+
+// CapabilityName is the name of capability number n; ok is false for a
+// number it does not know.
+func CapabilityName(n uintptr) (name string, ok bool) {
+	if n >= uintptr(len(allCapabilities)) {
+		return "", false
+	}
+	return allCapabilities[n], true
 }
 
 // DefaultCapabilities returns a copy of the default capability set.

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/sys/unix"
+
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 )
@@ -200,5 +202,24 @@ func TestResources(t *testing.T) {
 	}
 	if !reflect.DeepEqual(Resources(v1.ResourceRequirements{}, true).Devices[0].Allow, true) {
 		t.Error("privileged devices not allowed")
+	}
+}
+
+func TestCapabilityNumber(t *testing.T) {
+	for name, want := range map[string]uintptr{
+		"CAP_CHOWN": unix.CAP_CHOWN, "CAP_KILL": unix.CAP_KILL, "CAP_NET_RAW": unix.CAP_NET_RAW,
+		"CAP_SYS_ADMIN": unix.CAP_SYS_ADMIN, "CAP_SYS_RESOURCE": unix.CAP_SYS_RESOURCE,
+		"CAP_AUDIT_READ": unix.CAP_AUDIT_READ, "CAP_BPF": unix.CAP_BPF,
+		"CAP_CHECKPOINT_RESTORE": unix.CAP_CHECKPOINT_RESTORE,
+	} {
+		if got, ok := CapabilityNumber(name); !ok || got != want {
+			t.Errorf("CapabilityNumber(%s) = %d, %v; want %d", name, got, ok, want)
+		}
+	}
+	if len(allCapabilities) != unix.CAP_LAST_CAP+1 {
+		t.Errorf("%d capabilities listed, the kernel headers know %d", len(allCapabilities), unix.CAP_LAST_CAP+1)
+	}
+	if _, ok := CapabilityNumber("CAP_NOPE"); ok {
+		t.Error("an unknown capability has a number")
 	}
 }
