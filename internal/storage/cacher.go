@@ -108,6 +108,13 @@ func resourcePrefix(key string) (string, bool) {
 // cacherFor returns the watch cache of key's resource, starting it if
 // needed; nil if key has no resource or the store is closed.
 func (s *Store) cacherFor(key string) *cacher {
+	return s.lockedCacher(key, true)
+}
+
+// lockedCacher returns the watch cache of key's resource; a missing one
+// is started when start is set. nil if key has no resource, the store is
+// closed, or (without start) no cache runs.
+func (s *Store) lockedCacher(key string, start bool) *cacher {
 	prefix, ok := resourcePrefix(key)
 	if !ok {
 		return nil
@@ -117,7 +124,7 @@ func (s *Store) cacherFor(key string) *cacher {
 	if s.closed {
 		return nil
 	}
-	if c, ok := s.caches[prefix]; ok {
+	if c, ok := s.caches[prefix]; ok || !start {
 		return c
 	}
 	if len(s.caches) == 0 {

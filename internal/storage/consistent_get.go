@@ -11,16 +11,7 @@ import (
 // startedCacher returns the watch cache of key's resource if it runs; it
 // does not start one.
 func (s *Store) startedCacher(key string) *cacher {
-	prefix, ok := resourcePrefix(key)
-	if !ok {
-		return nil
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return nil
-	}
-	return s.caches[prefix]
+	return s.lockedCacher(key, false)
 }
 
 // consistentGetFromCache serves a Get of an existing object from the watch
