@@ -9,9 +9,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	goruntime "runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -231,52 +231,37 @@ type nsexecStarted struct {
 	execErr error
 }
 
-// nsexecStart starts s on a fresh, locked, then discarded thread.
+// nsexecStart starts s on a pooled thread (nsexec_thread.go).
 func nsexecStart(s *nsexecSpec, stdout, stderr io.Writer) (nsexecStarted, error) {
-	type result struct {
+	var (
 		st  nsexecStarted
 		err error
+	)
+	perr := nsexecThreads.run(nsexecThreadKeyOf(s), func(home *nsexecThreadHome) bool {
+		var keep bool
+		st, keep, err = nsexecOnThread(s, stdout, stderr, home)
+		return keep
+	})
+	if perr != nil {
+		return nsexecStarted{}, perr
 	}
-	ch := make(chan result, 1)
-	run := func() {
-		// Never unlocked: the thread's namespaces, cgroups, capabilities
-		// and no_new_privs go with it when this goroutine ends.
-		goruntime.LockOSThread()
-		st, err := nsexecOnThread(s, stdout, stderr)
-		ch <- result{st, err}
-	}
-	go func() {
-		goruntime.LockOSThread()
-		if unix.Gettid() != unix.Getpid() {
-			run()
-			return
-		}
-		// The main thread is never discarded (Go parks it for good
-		// instead, pinning the container's cgroups and namespaces): while
-		// it stays locked to this goroutine, run on another thread, then
-		// give it back untouched.
-		inner := make(chan struct{})
-		go func() {
-			defer close(inner)
-			run()
-		}()
-		<-inner
-		goruntime.UnlockOSThread()
-	}()
-	r := <-ch
-	return r.st, r.err
+	return st, err
 }
 
-func nsexecOnThread(s *nsexecSpec, stdout, stderr io.Writer) (nsexecStarted, error) {
-	fail := func(what string, err error) (nsexecStarted, error) {
-		return nsexecStarted{}, fmt.Errorf("%w: %s: %v", errNsexecUnavailable, what, err)
+// nsexecDevNull is the command's stdin, opened once.
+var nsexecDevNull = sync.OnceValues(func() (*os.File, error) { return os.Open(os.DevNull) })
+
+// nsexecOnThread starts s from the calling pooled thread and brings the
+// thread home again; keep is false when that failed.
+func nsexecOnThread(s *nsexecSpec, stdout, stderr io.Writer, home *nsexecThreadHome) (st nsexecStarted, keep bool, err error) {
+	fail := func(what string, err error) (nsexecStarted, bool, error) {
+		return nsexecStarted{}, true, fmt.Errorf("%w: %s: %v", errNsexecUnavailable, what, err)
 	}
 	// Opened in the agent's mount namespace, before the switch.
-	devnull, err := os.Open(os.DevNull)
+	devnull, err := nsexecDevNull()
 	if err != nil {
 		return fail("open /dev/null", err)
 	}
-	defer devnull.Close()
 	var cgfd *os.File
 	if s.proc.unified != "" {
 		if cgfd, err = os.OpenFile(s.proc.unified, os.O_RDONLY|unix.O_DIRECTORY, 0); err != nil {
@@ -292,32 +277,27 @@ func nsexecOnThread(s *nsexecSpec, stdout, stderr io.Writer) (nsexecStarted, err
 	if !alive(s.pid, s.pidStart) {
 		return fail("container process", errors.New("gone"))
 	}
-	if err := unix.Unshare(unix.CLONE_FS); err != nil {
-		return fail("unshare CLONE_FS", err)
-	}
 	// From joining the container's cgroups until this thread has left
 	// them, nothing may kill "every process of the cgroup" (nsexec_join.go).
+	if err := nsexecHomes.load(); err != nil {
+		return fail("the agent's cgroups", err)
+	}
 	nsexecJoined.RLock()
 	defer nsexecJoined.RUnlock()
-	tidN := unix.Gettid()
-	tid := []byte(strconv.Itoa(tidN))
-	var joined []string
+	joined, err := nsexecJoin(s.proc.tasks)
+	// The way back, whatever happens below: out of the container's
+	// cgroups, then its namespaces. A thread that cannot get home is
+	// discarded, and leaves the cgroups as it ends.
 	defer func() {
-		// Should leaving fail, the thread still ends with this
-		// goroutine, and leaves the cgroups then.
-		_ = nsexecLeave(joined, tidN)
-	}()
-	for _, t := range s.proc.tasks {
-		if err := writeExisting(t, tid); err != nil {
-			return fail("join cgroup", err)
+		if nsexecLeave(joined) != nil || home.goHome() != nil {
+			keep = false
 		}
-		joined = append(joined, t)
+	}()
+	if err != nil {
+		return fail("join cgroup", err)
 	}
 	if err := unix.Setns(pidfd, unix.CLONE_NEWNS|unix.CLONE_NEWPID|unix.CLONE_NEWNET|unix.CLONE_NEWIPC|unix.CLONE_NEWUTS|unix.CLONE_NEWCGROUP); err != nil {
 		return fail("setns", err)
-	}
-	if err := restrictThread(s.caps, s.noNewPrivs); err != nil {
-		return fail("privileges", err)
 	}
 	// Only stdio reaches the command, as with runc: descriptors the agent
 	// inherited without close-on-exec get it (Go opens all its own so).
@@ -326,7 +306,7 @@ func nsexecOnThread(s *nsexecSpec, stdout, stderr io.Writer) (nsexecStarted, err
 	}
 	path, err := nsexecLookPath(s.args[0], s.env, s.cwd)
 	if err != nil {
-		return nsexecStarted{execErr: err}, nil
+		return nsexecStarted{execErr: err}, true, nil
 	}
 	groups := s.groups
 	if groups == nil {
@@ -346,11 +326,11 @@ func nsexecOnThread(s *nsexecSpec, stdout, stderr io.Writer) (nsexecStarted, err
 	}
 	if err := c.Start(); err != nil {
 		if nsexecCommandError(err) {
-			return nsexecStarted{execErr: err}, nil
+			return nsexecStarted{execErr: err}, true, nil
 		}
 		return fail("start", err)
 	}
-	return nsexecStarted{cmd: c}, nil
+	return nsexecStarted{cmd: c}, true, nil
 }
 
 // nsexecCommandError tells errors of the command itself (not found, not
@@ -364,19 +344,6 @@ func nsexecCommandError(err error) bool {
 		}
 	}
 	return false
-}
-
-// writeExisting writes b to an existing file (a cgroup control file).
-func writeExisting(path string, b []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(b)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
 
 // restrictThread limits the calling thread (and so its children) to caps:

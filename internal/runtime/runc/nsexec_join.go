@@ -3,8 +3,9 @@ package runc
 import (
 	"errors"
 	"os"
-	"strconv"
 	"sync"
+
+	"golang.org/x/sys/unix"
 )
 
 // nsexecJoined guards the windows in which an agent thread sits in a
@@ -20,43 +21,50 @@ import (
 var nsexecJoined sync.RWMutex
 
 // nsexecHome is the agent's own v1 tasks files, one per hierarchy found in
-// the container's list, which the exec thread writes its TID back to once
-// the command is forked.
+// the container's list, which the exec thread writes itself back to once
+// the command is forked. They are opened once and kept (a handful of
+// descriptors for the agent's life).
 type nsexecHome struct {
 	once  sync.Once
-	tasks map[string]string // container tasks file's hierarchy dir -> the agent's tasks file there
+	tasks map[string]int // container tasks file's hierarchy dir -> the agent's tasks file there, open
 	err   error
 }
 
 var nsexecHomes nsexecHome
 
 // homeFor returns the agent's tasks file in the hierarchy of the container
-// tasks file t (/sys/fs/cgroup/<hierarchy>/<path>/tasks).
-func (h *nsexecHome) homeFor(t string) (string, error) {
+// tasks file t (/sys/fs/cgroup/<hierarchy>/<path>/tasks), open for writing.
+func (h *nsexecHome) homeFor(t string) (int, error) {
+	if err := h.load(); err != nil {
+		return -1, err
+	}
+	home, ok := h.tasks[nsexecHierarchy(t)]
+	if !ok {
+		return -1, errors.New("no cgroup of the agent's in the hierarchy of " + t)
+	}
+	return home, nil
+}
+
+// load opens the agent's tasks files, once. It must first run in the
+// agent's own mount namespace (it reads /proc/<agent>/cgroup).
+func (h *nsexecHome) load() error {
 	h.once.Do(func() {
 		groups, _, err := nsexecCgroups(os.Getpid())
 		if err != nil {
 			h.err = err
 			return
 		}
-		h.tasks = map[string]string{}
+		h.tasks = map[string]int{}
 		for _, cands := range groups {
 			for _, c := range cands {
-				if _, err := os.Stat(c); err == nil {
-					h.tasks[nsexecHierarchy(c)] = c
+				if fd, err := unix.Open(c, unix.O_WRONLY|unix.O_CLOEXEC, 0); err == nil {
+					h.tasks[nsexecHierarchy(c)] = fd
 					break
 				}
 			}
 		}
 	})
-	if h.err != nil {
-		return "", h.err
-	}
-	home, ok := h.tasks[nsexecHierarchy(t)]
-	if !ok {
-		return "", errors.New("no cgroup of the agent's in the hierarchy of " + t)
-	}
-	return home, nil
+	return h.err
 }
 
 // nsexecHierarchy is the hierarchy directory of a v1 tasks file:
@@ -75,15 +83,37 @@ func nsexecHierarchy(tasks string) string {
 	return rest
 }
 
-// nsexecLeave writes thread tid back to the agent's cgroups of each
-// hierarchy of the container tasks files it joined.
-func nsexecLeave(joined []string, tid int) error {
-	b := []byte(strconv.Itoa(tid))
+// nsexecSelf is what a thread writes to a v1 tasks file to move itself:
+// "0", the writing thread, which also spares the kernel the global
+// threadgroup lock an explicit TID takes.
+var nsexecSelf = []byte("0")
+
+// nsexecJoin moves the calling thread into each of the v1 tasks files,
+// and returns those it joined.
+func nsexecJoin(tasks []string) (joined []string, err error) {
+	for _, t := range tasks {
+		fd, err := unix.Open(t, unix.O_WRONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return joined, &os.PathError{Op: "open", Path: t, Err: err}
+		}
+		_, err = unix.Write(fd, nsexecSelf)
+		unix.Close(fd)
+		if err != nil {
+			return joined, &os.PathError{Op: "write", Path: t, Err: err}
+		}
+		joined = append(joined, t)
+	}
+	return joined, nil
+}
+
+// nsexecLeave moves the calling thread back to the agent's cgroups of
+// each hierarchy of the container tasks files it joined.
+func nsexecLeave(joined []string) error {
 	var errs []error
 	for _, t := range joined {
 		home, err := nsexecHomes.homeFor(t)
 		if err == nil {
-			err = writeExisting(home, b)
+			_, err = unix.Write(home, nsexecSelf)
 		}
 		errs = append(errs, err)
 	}

@@ -1,0 +1,248 @@
+package runc
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	goruntime "runtime"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// The fast exec path's threads. Each exec runs on an OS thread that is
+// locked to its goroutine for good and never given back to Go's
+// scheduler, because what it is set up with cannot be undone: its own
+// fs_struct (unshare CLONE_FS, needed to setns into a mount namespace), a
+// capability bounding set cut down to the container's, no_new_privs.
+//
+// Creating and destroying a thread per exec cost about a fifth of an exec
+// probe's CPU, so such threads are pooled by what they carry for good:
+// the bounding set kept and no_new_privs. An exec takes an idle thread of
+// its container's kind (or a new one); on it, it joins the container's
+// cgroups and namespaces, forks the command, then goes back home: it
+// writes itself back to the agent's cgroups (nsexec_join.go) and setns's
+// back into the agent's namespaces through descriptors the thread opened
+// on itself before it first left. A thread that cannot get home is
+// discarded (its goroutine ends still locked), so no thread waits in the
+// pool anywhere but in the agent's namespaces and cgroups.
+
+// nsexecThreadKey is what a pooled thread carries for good.
+type nsexecThreadKey struct {
+	caps       uint64 // bit n: capability n is kept in the bounding set
+	noNewPrivs bool
+}
+
+func nsexecThreadKeyOf(s *nsexecSpec) nsexecThreadKey {
+	k := nsexecThreadKey{noNewPrivs: s.noNewPrivs}
+	for c := range s.caps {
+		if c < 64 {
+			k.caps |= 1 << c
+		}
+	}
+	return k
+}
+
+// nsexecHomeNamespaces are the namespaces a pooled thread returns to, in
+// the order it setns's back into them (the mount namespace last: the
+// others' files are opened through /proc of the agent's mount namespace
+// before the switch, and it resets root and cwd).
+var nsexecHomeNamespaces = []struct {
+	name string
+	flag int
+}{
+	{"net", unix.CLONE_NEWNET},
+	{"ipc", unix.CLONE_NEWIPC},
+	{"uts", unix.CLONE_NEWUTS},
+	{"cgroup", unix.CLONE_NEWCGROUP},
+	{"pid", unix.CLONE_NEWPID}, // the active one: pid_for_children back to the agent's
+	{"mnt", unix.CLONE_NEWNS},
+}
+
+// nsexecThreadJob runs on a pooled thread; it returns false when the
+// thread could not be brought home and must be discarded.
+type nsexecThreadJob func(home *nsexecThreadHome) (keep bool)
+
+// nsexecThreadHome is a pooled thread's way back: its own namespaces as
+// they were when it was made.
+type nsexecThreadHome struct {
+	ns []int // descriptors, in nsexecHomeNamespaces' order
+}
+
+// goHome setns's the thread back into its namespaces.
+func (h *nsexecThreadHome) goHome() error {
+	for i, fd := range h.ns {
+		if err := unix.Setns(fd, nsexecHomeNamespaces[i].flag); err != nil {
+			return fmt.Errorf("back to the agent's %s namespace: %w", nsexecHomeNamespaces[i].name, err)
+		}
+	}
+	return nil
+}
+
+func (h *nsexecThreadHome) close() {
+	for _, fd := range h.ns {
+		unix.Close(fd)
+	}
+	h.ns = nil
+}
+
+// nsexecThread is one pooled thread, fed through jobs.
+type nsexecThread struct {
+	jobs     chan nsexecThreadJob
+	idleFrom time.Time
+}
+
+// nsexecThreadPool keeps idle threads per key; at most maxIdle per key,
+// each for at most idleFor.
+type nsexecThreadPool struct {
+	maxIdle int
+	idleFor time.Duration
+
+	mu   sync.Mutex
+	idle map[nsexecThreadKey][]*nsexecThread
+}
+
+// nsexecThreads is the agent process's pool (threads are the process's).
+var nsexecThreads = &nsexecThreadPool{maxIdle: 4, idleFor: time.Minute, idle: map[nsexecThreadKey][]*nsexecThread{}}
+
+// run runs job on a thread of kind k and waits for it. An error means no
+// thread of that kind could be made (job did not run).
+func (p *nsexecThreadPool) run(k nsexecThreadKey, job nsexecThreadJob) error {
+	t := p.take(k, time.Now())
+	if t == nil {
+		var err error
+		if t, err = nsexecNewThread(k); err != nil {
+			return err
+		}
+	}
+	done := make(chan bool, 1)
+	t.jobs <- func(h *nsexecThreadHome) bool {
+		keep := job(h)
+		done <- keep
+		return keep
+	}
+	if <-done {
+		p.put(k, t, time.Now())
+	}
+	return nil
+}
+
+// take returns an idle thread of kind k, or nil; it ends threads that
+// have been idle longer than idleFor.
+func (p *nsexecThreadPool) take(k nsexecThreadKey, now time.Time) *nsexecThread {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for key, ts := range p.idle {
+		kept := ts[:0]
+		for _, t := range ts {
+			if now.Sub(t.idleFrom) > p.idleFor {
+				close(t.jobs)
+				continue
+			}
+			kept = append(kept, t)
+		}
+		p.idle[key] = kept
+	}
+	ts := p.idle[k]
+	if len(ts) == 0 {
+		return nil
+	}
+	t := ts[len(ts)-1]
+	p.idle[k] = ts[:len(ts)-1]
+	return t
+}
+
+// put returns t to the pool, or ends it when k has maxIdle idle threads.
+func (p *nsexecThreadPool) put(k nsexecThreadKey, t *nsexecThread, now time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.idle[k]) >= p.maxIdle {
+		close(t.jobs)
+		return
+	}
+	t.idleFrom = now
+	p.idle[k] = append(p.idle[k], t)
+}
+
+// idleCount is the number of idle threads (tests).
+func (p *nsexecThreadPool) idleCount() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, ts := range p.idle {
+		n += len(ts)
+	}
+	return n
+}
+
+// nsexecNewThread starts a thread of kind k: locked, with its own
+// fs_struct, its way home, and k's restrictions.
+func nsexecNewThread(k nsexecThreadKey) (*nsexecThread, error) {
+	t := &nsexecThread{jobs: make(chan nsexecThreadJob)}
+	ready := make(chan error, 1)
+	serve := func() {
+		// Never unlocked: the thread ends with this goroutine.
+		goruntime.LockOSThread()
+		home, err := nsexecSetUpThread(k)
+		ready <- err
+		if err != nil {
+			return
+		}
+		defer home.close()
+		for job := range t.jobs {
+			if !job(home) {
+				return
+			}
+		}
+	}
+	go func() {
+		goruntime.LockOSThread()
+		if unix.Gettid() != unix.Getpid() {
+			serve()
+			return
+		}
+		// The main thread is never discarded (Go parks it for good
+		// instead): while it stays locked to this goroutine, serve on
+		// another thread, then give it back untouched.
+		inner := make(chan struct{})
+		go func() {
+			defer close(inner)
+			serve()
+		}()
+		<-inner
+		goruntime.UnlockOSThread()
+	}()
+	if err := <-ready; err != nil {
+		return nil, fmt.Errorf("%w: %v", errNsexecUnavailable, err)
+	}
+	return t, nil
+}
+
+// nsexecSetUpThread prepares the calling locked thread for kind k.
+func nsexecSetUpThread(k nsexecThreadKey) (*nsexecThreadHome, error) {
+	if err := unix.Unshare(unix.CLONE_FS); err != nil {
+		return nil, fmt.Errorf("unshare CLONE_FS: %w", err)
+	}
+	home := &nsexecThreadHome{}
+	self := fmt.Sprintf("/proc/self/task/%d/ns/", unix.Gettid())
+	for _, ns := range nsexecHomeNamespaces {
+		fd, err := unix.Open(self+ns.name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			home.close()
+			return nil, fmt.Errorf("the agent's %s namespace: %w", ns.name, &os.PathError{Op: "open", Path: self + ns.name, Err: err})
+		}
+		home.ns = append(home.ns, fd)
+	}
+	caps := map[uintptr]bool{}
+	for c := uintptr(0); c < 64; c++ {
+		if k.caps&(1<<c) != 0 {
+			caps[c] = true
+		}
+	}
+	if err := restrictThread(caps, k.noNewPrivs); err != nil {
+		home.close()
+		return nil, errors.Join(errors.New("privileges"), err)
+	}
+	return home, nil
+}
