@@ -307,6 +307,7 @@ func (d *Driver) RemoveContainer(ctx context.Context, id string) error {
 	if err := d.runcDelete(ctx, id); err != nil {
 		return fmt.Errorf("remove container %q: %w", m.Name, err)
 	}
+	nsexecProcs.dropContainer(id)
 	if err := d.cfg.Images.UnmountRootfs(d.diskDir(id)); err != nil {
 		return fmt.Errorf("remove container %q: %w", m.Name, err)
 	}

@@ -174,7 +174,8 @@ func nsexecTasksCandidates(ctrls, path string) []string {
 }
 
 // nsexecPrepare returns what the fast path needs of running container m,
-// from the cache (nsexec_cache.go) or read now.
+// from the cache (nsexec_cache.go) or read now; s.proc goes back with
+// nsexecProcs.release.
 func (d *Driver) nsexecPrepare(m containerMeta, cmd []string) (*nsexecSpec, error) {
 	k := nsexecKey{id: m.ID, pid: m.PID, start: m.PIDStart}
 	e, err := nsexecProcs.get(k, time.Now(), func() (*nsexecEntry, error) {
@@ -262,29 +263,14 @@ func nsexecOnThread(s *nsexecSpec, stdout, stderr io.Writer, home *nsexecThreadH
 	if err != nil {
 		return fail("open /dev/null", err)
 	}
-	var cgfd *os.File
-	if s.proc.unified != "" {
-		if cgfd, err = os.OpenFile(s.proc.unified, os.O_RDONLY|unix.O_DIRECTORY, 0); err != nil {
-			return fail("open the unified cgroup", err)
-		}
-		defer cgfd.Close()
-	}
-	pidfd, err := unix.PidfdOpen(s.pid, 0)
-	if err != nil {
-		return fail("pidfd of the container", err)
-	}
-	defer unix.Close(pidfd)
-	if !alive(s.pid, s.pidStart) {
-		return fail("container process", errors.New("gone"))
-	}
-	// From joining the container's cgroups until this thread has left
-	// them, nothing may kill "every process of the cgroup" (nsexec_join.go).
 	if err := nsexecHomes.load(); err != nil {
 		return fail("the agent's cgroups", err)
 	}
+	// From joining the container's cgroups until this thread has left
+	// them, nothing may kill "every process of the cgroup" (nsexec_join.go).
 	nsexecJoined.RLock()
 	defer nsexecJoined.RUnlock()
-	joined, err := nsexecJoin(s.proc.tasks)
+	joined, err := nsexecJoin(s.proc.taskFDs, s.proc.tasks)
 	// The way back, whatever happens below: out of the container's
 	// cgroups, then its namespaces. A thread that cannot get home is
 	// discarded, and leaves the cgroups as it ends.
@@ -296,7 +282,7 @@ func nsexecOnThread(s *nsexecSpec, stdout, stderr io.Writer, home *nsexecThreadH
 	if err != nil {
 		return fail("join cgroup", err)
 	}
-	if err := unix.Setns(pidfd, unix.CLONE_NEWNS|unix.CLONE_NEWPID|unix.CLONE_NEWNET|unix.CLONE_NEWIPC|unix.CLONE_NEWUTS|unix.CLONE_NEWCGROUP); err != nil {
+	if err := unix.Setns(s.proc.pidfd, unix.CLONE_NEWNS|unix.CLONE_NEWPID|unix.CLONE_NEWNET|unix.CLONE_NEWIPC|unix.CLONE_NEWUTS|unix.CLONE_NEWCGROUP); err != nil {
 		return fail("setns", err)
 	}
 	// Only stdio reaches the command, as with runc: descriptors the agent
@@ -321,8 +307,8 @@ func nsexecOnThread(s *nsexecSpec, stdout, stderr io.Writer, home *nsexecThreadH
 			Credential: &syscall.Credential{Uid: s.uid, Gid: s.gid, Groups: groups},
 		},
 	}
-	if cgfd != nil {
-		c.SysProcAttr.UseCgroupFD, c.SysProcAttr.CgroupFD = true, int(cgfd.Fd())
+	if s.proc.unified >= 0 {
+		c.SysProcAttr.UseCgroupFD, c.SysProcAttr.CgroupFD = true, s.proc.unified
 	}
 	if err := c.Start(); err != nil {
 		if nsexecCommandError(err) {
@@ -438,6 +424,7 @@ func (d *Driver) nsexecSync(ctx context.Context, m containerMeta, cmd []string) 
 	stdout := &cappedBuffer{max: maxExecOutput}
 	stderr := &cappedBuffer{max: maxExecOutput}
 	st, err := nsexecStart(s, stdout, stderr)
+	nsexecProcs.release(s.proc)
 	if err != nil {
 		// Gone, or its cgroups are not where they were: the next exec
 		// looks again.

@@ -6,18 +6,22 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // nsexecProcs keeps, per container process, what every fast exec into it
 // needs and what does not change while the process runs: the part of its
-// spec the fast path reads and its cgroups (the v1 `tasks` files found,
-// the unified directory). A probe then reads neither config.json nor
-// /proc/<pid>/cgroup, and tries no candidate paths.
+// spec the fast path reads, a pidfd of the process, and its cgroups open
+// (the v1 `tasks` files, the unified directory). A probe then reads
+// neither config.json nor /proc/<pid>/cgroup, walks no cgroup paths and
+// need not check that the PID is still the container's.
 //
-// Only paths are kept, no descriptors: open descriptors would not keep a
-// cgroup from being removed, but every exec's fork copies the descriptor
-// table and its exec closes them (a thousand cgroup files for 110
-// containers cost the children more than the opens they save).
+// The descriptors stay open while the entry is in use and until it is
+// dropped: open descriptors do not keep a cgroup from being removed (a
+// write to a removed cgroup's file fails), and a pidfd of a process that
+// has exited makes setns fail. Entries are counted out by get and back by
+// release; a dropped entry's descriptors close when its last user is done.
 //
 // It is keyed by the process (container, PID and start time), so it is
 // the agent process's, not a Driver's; entries of processes that are gone
@@ -34,11 +38,30 @@ type nsexecKey struct {
 	start uint64
 }
 
-// nsexecEntry is one process's cached plan; read-only once made.
+// nsexecEntry is one process's cached plan; read-only once made, but for
+// the use count the cache keeps under its lock.
 type nsexecEntry struct {
 	base    nsexecSpec // without args
 	tasks   []string   // the v1 tasks files
-	unified string     // "" without a unified cgroup
+	taskFDs []int      // tasks, open for writing
+	unified int        // the unified cgroup directory, open; -1 without one
+	pidfd   int        // the container process
+	users   int
+	dropped bool
+}
+
+// close closes the entry's descriptors.
+func (e *nsexecEntry) close() {
+	for _, fd := range e.taskFDs {
+		unix.Close(fd)
+	}
+	if e.unified >= 0 {
+		unix.Close(e.unified)
+	}
+	if e.pidfd >= 0 {
+		unix.Close(e.pidfd)
+	}
+	e.taskFDs, e.unified, e.pidfd = nil, -1, -1
 }
 
 type nsexecCache struct {
@@ -55,11 +78,12 @@ func newNsexecCache(sweepEvery time.Duration) *nsexecCache {
 
 // get returns the entry of k, made by open if there is none (open runs
 // without the lock; two concurrent first execs may both open, one entry
-// is kept).
+// is kept). The caller gives it back with release.
 func (c *nsexecCache) get(k nsexecKey, now time.Time, open func() (*nsexecEntry, error)) (*nsexecEntry, error) {
 	c.mu.Lock()
 	c.sweepLocked(now)
 	if e, ok := c.entries[k]; ok {
+		e.users++
 		c.mu.Unlock()
 		return e, nil
 	}
@@ -71,10 +95,23 @@ func (c *nsexecCache) get(k nsexecKey, now time.Time, open func() (*nsexecEntry,
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if old, ok := c.entries[k]; ok {
+		e.close()
+		old.users++
 		return old, nil
 	}
+	e.users = 1
 	c.entries[k] = e
 	return e, nil
+}
+
+// release gives back an entry that get returned.
+func (c *nsexecCache) release(e *nsexecEntry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e.users--
+	if e.dropped && e.users == 0 {
+		e.close()
+	}
 }
 
 // drop forgets k's entry (its process is gone, or joining its cgroups
@@ -85,8 +122,27 @@ func (c *nsexecCache) drop(k nsexecKey) {
 	c.dropLocked(k)
 }
 
+// dropContainer forgets the entries of container id (it is removed).
+func (c *nsexecCache) dropContainer(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k := range c.entries {
+		if k.id == id {
+			c.dropLocked(k)
+		}
+	}
+}
+
 func (c *nsexecCache) dropLocked(k nsexecKey) {
+	e, ok := c.entries[k]
+	if !ok {
+		return
+	}
 	delete(c.entries, k)
+	e.dropped = true
+	if e.users == 0 {
+		e.close()
+	}
 }
 
 // sweepLocked drops, at most once per sweepEvery, the entries whose
@@ -110,17 +166,22 @@ func (c *nsexecCache) len() int {
 	return len(c.entries)
 }
 
-// nsexecOpen finds the cgroups of process pid (started at start) as
-// the fast path joins them.
+// nsexecOpen opens the pidfd and cgroups of process pid (started at
+// start) as the fast path joins them.
 func nsexecOpen(base nsexecSpec, pid int, start uint64) (*nsexecEntry, error) {
 	tasks, unified, err := nsexecCgroups(pid)
 	if err != nil {
 		return nil, fmt.Errorf("cgroups of the container: %w", err)
 	}
+	e := &nsexecEntry{base: base, unified: -1, pidfd: -1}
+	if e.pidfd, err = unix.PidfdOpen(pid, 0); err != nil {
+		return nil, fmt.Errorf("pidfd of the container: %w", err)
+	}
+	// Checked after the pidfd is open: the PID cannot be reused under it.
 	if !alive(pid, start) {
+		e.close()
 		return nil, errors.New("container process gone")
 	}
-	e := &nsexecEntry{base: base, unified: unified}
 	for _, cands := range tasks {
 		found := ""
 		for _, t := range cands {
@@ -130,9 +191,21 @@ func nsexecOpen(base nsexecSpec, pid int, start uint64) (*nsexecEntry, error) {
 			}
 		}
 		if err != nil {
+			e.close()
 			return nil, fmt.Errorf("cgroup: %w", err)
 		}
-		e.tasks = append(e.tasks, found)
+		fd, err := unix.Open(found, unix.O_WRONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			e.close()
+			return nil, fmt.Errorf("cgroup: %w", &os.PathError{Op: "open", Path: found, Err: err})
+		}
+		e.tasks, e.taskFDs = append(e.tasks, found), append(e.taskFDs, fd)
+	}
+	if unified != "" {
+		if e.unified, err = unix.Open(unified, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err != nil {
+			e.close()
+			return nil, fmt.Errorf("the unified cgroup: %w", &os.PathError{Op: "open", Path: unified, Err: err})
+		}
 	}
 	return e, nil
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestNsexecCacheGetDropSweep(t *testing.T) {
@@ -14,7 +16,7 @@ func TestNsexecCacheGetDropSweep(t *testing.T) {
 	opened := 0
 	open := func() (*nsexecEntry, error) {
 		opened++
-		return &nsexecEntry{tasks: []string{strconv.Itoa(opened)}}, nil
+		return &nsexecEntry{tasks: []string{strconv.Itoa(opened)}, unified: -1, pidfd: -1}, nil
 	}
 	// This test's process (running) and one that is not (PID 0 never has
 	// a /proc entry).
@@ -32,6 +34,8 @@ func TestNsexecCacheGetDropSweep(t *testing.T) {
 	if e1 != e2 || opened != 1 {
 		t.Fatalf("second get opened again (%d opens)", opened)
 	}
+	c.release(e1)
+	c.release(e2)
 	c.drop(gone)
 	if e3, _ := c.get(gone, t0, open); e3 == e1 || opened != 2 {
 		t.Fatal("a dropped entry was reused")
@@ -50,5 +54,32 @@ func TestNsexecCacheGetDropSweep(t *testing.T) {
 	}
 	if e, _ := c.get(live, t0.Add(2*time.Minute), open); e.tasks[0] != "3" {
 		t.Fatal("the live entry was not kept")
+	}
+}
+
+// TestNsexecCacheUsers: a dropped entry's descriptors stay open until its
+// last user gives it back.
+func TestNsexecCacheUsers(t *testing.T) {
+	c := newNsexecCache(time.Minute)
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(p[1])
+	k := nsexecKey{id: "a", pid: 1, start: 1}
+	e, err := c.get(k, time.Now(), func() (*nsexecEntry, error) {
+		return &nsexecEntry{taskFDs: []int{p[0]}, unified: -1, pidfd: -1}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	isOpen := func() bool { _, err := unix.FcntlInt(uintptr(p[0]), unix.F_GETFD, 0); return err == nil }
+	c.drop(k)
+	if !isOpen() {
+		t.Fatal("closed while in use")
+	}
+	c.release(e)
+	if isOpen() {
+		t.Fatal("still open after the last user gave it back")
 	}
 }
