@@ -70,6 +70,9 @@ func Threshold(kind Kind, p *v1.Probe, c Counter, r Result) (Counter, Result, bo
 		// Probe errors are discarded.
 		return c, Unknown, false
 	}
+	if r == Warning {
+		r = Success
+	}
 	if c.Last == r {
 		c.Run++
 	} else {

@@ -62,6 +62,8 @@ func TestThreshold(t *testing.T) {
 			[]step{{Failure, Failure}, {Failure, Failure}}, false},
 		{"startup fails at threshold", Startup, v1.Probe{FailureThreshold: 1},
 			[]step{{Failure, Failure}}, true},
+		{"a warning counts as a success", Readiness, v1.Probe{SuccessThreshold: 2, FailureThreshold: 1},
+			[]step{{Success, Unknown}, {Warning, Success}, {Failure, Failure}, {Warning, Unknown}, {Success, Success}}, false},
 	} {
 		var c Counter
 		for i, s := range tc.steps {

@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -35,7 +34,8 @@ type Execer interface {
 // Run runs the probe's handler against container c (ID id) of the pod
 // reached through t, and returns its result and output (the command
 // output, HTTP message or dial error). Unknown means the probe could not
-// be run at all (an error: discarded by the thresholds).
+// be run at all (an error: discarded by the thresholds); Warning is a
+// success worth an event.
 func Run(ctx context.Context, ex Execer, p *v1.Probe, c *v1.Container, id string, t Target) (Result, string) {
 	timeout := Timeout(p)
 	switch h := p.ProbeHandler; {
@@ -174,24 +174,6 @@ func HTTPClient(t Target, timeout time.Duration) *http.Client {
 			return nil
 		},
 	}
-}
-
-// HTTPGet probes an HTTP endpoint: 200 ≤ status < 400 is success.
-func HTTPGet(ctx context.Context, g *v1.HTTPGetAction, c *v1.Container, t Target, timeout time.Duration) (Result, string) {
-	req, err := HTTPRequest(ctx, g, c, t.PodIP, UserAgent)
-	if err != nil {
-		return Unknown, err.Error()
-	}
-	res, err := HTTPClient(t, timeout).Do(req)
-	if err != nil {
-		return Failure, err.Error()
-	}
-	defer res.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(res.Body, 10*1024))
-	if res.StatusCode >= http.StatusOK && res.StatusCode < http.StatusBadRequest {
-		return Success, string(body)
-	}
-	return Failure, fmt.Sprintf("HTTP probe failed with statuscode: %d", res.StatusCode)
 }
 
 // TCP connects to host:port and closes the connection.

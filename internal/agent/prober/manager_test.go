@@ -2,11 +2,13 @@ package prober
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
 type events struct {
@@ -85,5 +87,33 @@ func TestWorkerJitterOnlyForContainersFoundRunning(t *testing.T) {
 		if d := w.jitter(Container{}, p); d < 0 || d >= 10*time.Second {
 			t.Fatalf("default jitter %v", d)
 		}
+	}
+}
+
+func TestManagerProbeWarning(t *testing.T) {
+	srv := newProbeServer(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ev := &events{}
+	m := NewManager(Config{Exec: fakeExec{}, Results: NewResults(), Events: ev})
+	defer m.Wait()
+	defer cancel()
+	pod := &v1.Pod{}
+	pod.UID = "u1"
+	probe := &v1.Probe{ProbeHandler: v1.ProbeHandler{HTTPGet: &v1.HTTPGetAction{Path: "/away", Port: intstr.FromInt32(int32(srv.port(t)))}}, PeriodSeconds: 1}
+	pod.Spec.Containers = []v1.Container{{Name: "a", ReadinessProbe: probe}}
+	m.Sync(ctx, pod, []Container{{ID: "c1", Name: "a", Running: true, StartedAt: time.Now()}}, Target{PodIP: "127.0.0.1"})
+	deadline := time.After(5 * time.Second)
+	for r, _ := m.Results().Get(Readiness, "c1"); r != Success; r, _ = m.Results().Get(Readiness, "c1") {
+		select {
+		case <-m.Results().Updates():
+		case <-deadline:
+			t.Fatalf("readiness %v", r)
+		}
+	}
+	ev.mu.Lock()
+	defer ev.mu.Unlock()
+	if len(ev.msgs) == 0 || !strings.HasPrefix(ev.msgs[0], "spec.containers{a} Warning ProbeWarning Readiness probe warning: Probe terminated redirects, Response body: <a href=") {
+		t.Fatalf("events %q", ev.msgs)
 	}
 }

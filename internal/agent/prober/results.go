@@ -50,6 +50,10 @@ const (
 	Unknown Result = iota
 	Success
 	Failure
+	// Warning is a success worth a ProbeWarning event (an HTTP probe that
+	// stopped at a redirect to another host): the thresholds count it as
+	// Success.
+	Warning
 )
 
 func (r Result) String() string {
@@ -58,6 +62,8 @@ func (r Result) String() string {
 		return "Success"
 	case Failure:
 		return "Failure"
+	case Warning:
+		return "Warning"
 	}
 	return "Unknown"
 }

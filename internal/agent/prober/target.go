@@ -23,7 +23,9 @@ type Target struct {
 // kubelet does (no namespace switch: a fraction of the cost); to any other
 // host (127.0.0.1, a name) from inside the target's network namespace.
 func (t Target) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
-	var d net.Dialer
+	// No TCP keep-alive: a probe's connection lives for one request (and
+	// the four setsockopt calls are a measurable part of a probe).
+	d := net.Dialer{KeepAlive: -1}
 	if t.NetNS == "" || t.podIPAddr(addr) {
 		return d.DialContext(ctx, network, addr)
 	}

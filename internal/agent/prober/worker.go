@@ -131,9 +131,11 @@ func (w *worker) tick(ctx context.Context) bool {
 		return false // the container went away while it was probed
 	default:
 	}
-	if w.m.cfg.Events != nil && (result == Failure || result == Unknown) {
+	if w.m.cfg.Events != nil && (result == Failure || result == Unknown || result == Warning) {
 		fp := fmt.Sprintf("spec.containers{%s}", c.Name)
 		switch result {
+		case Warning:
+			w.m.cfg.Events.Event(pod, fp, v1.EventTypeWarning, "ProbeWarning", fmt.Sprintf("%s probe warning: %s", w.key.kind, out))
 		case Failure:
 			w.m.cfg.Events.Event(pod, fp, v1.EventTypeWarning, "Unhealthy", fmt.Sprintf("%s probe failed: %s", w.key.kind, out))
 		case Unknown:
