@@ -270,7 +270,7 @@ func nsexecOnThread(s *nsexecSpec, stdout, stderr io.Writer, home *nsexecThreadH
 	// them, nothing may kill "every process of the cgroup" (nsexec_join.go).
 	nsexecJoined.RLock()
 	defer nsexecJoined.RUnlock()
-	joined, err := nsexecJoin(s.proc.taskFDs, s.proc.tasks)
+	joined, err := nsexecJoin(s.proc.tasks)
 	// The way back, whatever happens below: out of the container's
 	// cgroups, then its namespaces. A thread that cannot get home is
 	// discarded, and leaves the cgroups as it ends.

@@ -68,7 +68,7 @@ func TestNsexecCacheUsers(t *testing.T) {
 	defer unix.Close(p[1])
 	k := nsexecKey{id: "a", pid: 1, start: 1}
 	e, err := c.get(k, time.Now(), func() (*nsexecEntry, error) {
-		return &nsexecEntry{taskFDs: []int{p[0]}, unified: -1, pidfd: -1}, nil
+		return &nsexecEntry{unified: -1, pidfd: p[0]}, nil
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -88,15 +88,20 @@ func nsexecHierarchy(tasks string) string {
 // threadgroup lock an explicit TID takes.
 var nsexecSelf = []byte("0")
 
-// nsexecJoin moves the calling thread into each of the v1 tasks files
-// (open descriptors, named by paths), and returns the paths of those it
-// joined.
-func nsexecJoin(fds []int, paths []string) (joined []string, err error) {
-	for i, fd := range fds {
-		if _, err := unix.Write(fd, nsexecSelf); err != nil {
-			return joined, &os.PathError{Op: "write", Path: paths[i], Err: err}
+// nsexecJoin moves the calling thread into each of the v1 tasks files,
+// and returns those it joined.
+func nsexecJoin(tasks []string) (joined []string, err error) {
+	for _, t := range tasks {
+		fd, err := unix.Open(t, unix.O_WRONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return joined, &os.PathError{Op: "open", Path: t, Err: err}
 		}
-		joined = append(joined, paths[i])
+		_, err = unix.Write(fd, nsexecSelf)
+		unix.Close(fd)
+		if err != nil {
+			return joined, &os.PathError{Op: "write", Path: t, Err: err}
+		}
+		joined = append(joined, t)
 	}
 	return joined, nil
 }
