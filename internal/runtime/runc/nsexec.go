@@ -60,18 +60,16 @@ const nsexecWaitDelay = time.Second
 // nsexecSpec is what the fast path runs: the command with the container
 // process's identity.
 type nsexecSpec struct {
-	pid      int
-	pidStart uint64
 	args     []string
 	env      []string
 	cwd      string
 	uid, gid uint32
 	groups   []uint32
-	// caps is the container's capability set (the bounding set to keep).
-	caps       map[uintptr]bool
-	noNewPrivs bool
-	// proc holds the container process's cgroups (nsexec_cache.go); nil
-	// in the cache's own copy.
+	// restrict is what the exec thread carries: the container's
+	// capability set (the bounding set to keep) and no_new_privs.
+	restrict nsexecThreadKey
+	// proc holds the container process's pidfd and cgroups
+	// (nsexec_cache.go); nil in the cache's own copy.
 	proc *nsexecEntry
 }
 
@@ -116,15 +114,15 @@ func nsexecFromSpec(s *specs.Spec, cmd []string) (*nsexecSpec, error) {
 	out := &nsexecSpec{
 		args: cmd, env: p.Env, cwd: cwd,
 		uid: p.User.UID, gid: p.User.GID, groups: p.User.AdditionalGids,
-		caps: map[uintptr]bool{}, noNewPrivs: p.NoNewPrivileges,
+		restrict: nsexecThreadKey{noNewPrivs: p.NoNewPrivileges},
 	}
 	if p.Capabilities != nil {
 		for _, n := range p.Capabilities.Bounding {
 			c, ok := oci.CapabilityNumber(n)
-			if !ok {
+			if !ok || c >= 64 {
 				return nil, unavailable("capability " + n)
 			}
-			out.caps[c] = true
+			out.restrict.caps |= 1 << c
 		}
 	}
 	return out, nil
@@ -215,12 +213,7 @@ func (d *Driver) nsexecReadSpec(m containerMeta) (*nsexecSpec, error) {
 	if s.Linux != nil {
 		spec.Linux = &specs.Linux{Namespaces: s.Linux.Namespaces, Seccomp: s.Linux.Seccomp}
 	}
-	ns, err := nsexecFromSpec(spec, nil)
-	if err != nil {
-		return nil, err
-	}
-	ns.pid, ns.pidStart = m.PID, m.PIDStart
-	return ns, nil
+	return nsexecFromSpec(spec, nil)
 }
 
 // nsexecStarted is a process the fast path started.
@@ -238,7 +231,7 @@ func nsexecStart(s *nsexecSpec, stdout, stderr io.Writer) (nsexecStarted, error)
 		st  nsexecStarted
 		err error
 	)
-	perr := nsexecThreads.run(nsexecThreadKeyOf(s), func(home *nsexecThreadHome) bool {
+	perr := nsexecThreads.run(s.restrict, func(home *nsexecThreadHome) bool {
 		var keep bool
 		st, keep, err = nsexecOnThread(s, stdout, stderr, home)
 		return keep
@@ -337,9 +330,9 @@ func nsexecCommandError(err error) bool {
 // ambient sets are emptied; no_new_privs when asked. A root child then
 // execs with exactly caps (permitted = effective = bounding), a non-root
 // one with none, as under runc.
-func restrictThread(caps map[uintptr]bool, noNewPrivs bool) error {
+func restrictThread(caps uint64, noNewPrivs bool) error {
 	for c := uintptr(0); c < 64; c++ {
-		if caps[c] {
+		if caps&(1<<c) != 0 {
 			continue
 		}
 		if err := unix.Prctl(unix.PR_CAPBSET_DROP, c, 0, 0, 0); err != nil {

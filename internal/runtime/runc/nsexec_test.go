@@ -32,13 +32,13 @@ func TestNsexecFromSpec(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.uid != 1000 || s.gid != 1001 || len(s.groups) != 1 || s.cwd != "/work" || !s.noNewPrivs ||
-		len(s.env) != 2 || len(s.args) != 2 || len(s.caps) != 2 || !s.caps[unix.CAP_CHOWN] || !s.caps[unix.CAP_KILL] {
+	if s.uid != 1000 || s.gid != 1001 || len(s.groups) != 1 || s.cwd != "/work" || !s.restrict.noNewPrivs ||
+		len(s.env) != 2 || len(s.args) != 2 || s.restrict.caps != 1<<unix.CAP_CHOWN|1<<unix.CAP_KILL {
 		t.Errorf("plan: %+v", s)
 	}
 	empty := base()
 	empty.Process.Cwd, empty.Process.Capabilities = "", nil
-	if s, err := nsexecFromSpec(empty, []string{"true"}); err != nil || s.cwd != "/" || len(s.caps) != 0 {
+	if s, err := nsexecFromSpec(empty, []string{"true"}); err != nil || s.cwd != "/" || s.restrict.caps != 0 {
 		t.Errorf("no cwd, no caps: %+v %v", s, err)
 	}
 

@@ -34,20 +34,9 @@ type nsexecThreadKey struct {
 	noNewPrivs bool
 }
 
-func nsexecThreadKeyOf(s *nsexecSpec) nsexecThreadKey {
-	k := nsexecThreadKey{noNewPrivs: s.noNewPrivs}
-	for c := range s.caps {
-		if c < 64 {
-			k.caps |= 1 << c
-		}
-	}
-	return k
-}
-
-// nsexecHomeNamespaces are the namespaces a pooled thread returns to, in
-// the order it setns's back into them (the mount namespace last: the
-// others' files are opened through /proc of the agent's mount namespace
-// before the switch, and it resets root and cwd).
+// nsexecHomeNamespaces are the namespaces a pooled thread returns to
+// (through descriptors it opened on itself when it was made), in the
+// order it setns's back into them.
 var nsexecHomeNamespaces = []struct {
 	name string
 	flag int
@@ -165,17 +154,6 @@ func (p *nsexecThreadPool) put(k nsexecThreadKey, t *nsexecThread, now time.Time
 	p.idle[k] = append(p.idle[k], t)
 }
 
-// idleCount is the number of idle threads (tests).
-func (p *nsexecThreadPool) idleCount() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	n := 0
-	for _, ts := range p.idle {
-		n += len(ts)
-	}
-	return n
-}
-
 // nsexecNewThread starts a thread of kind k: locked, with its own
 // fs_struct, its way home, and k's restrictions.
 func nsexecNewThread(k nsexecThreadKey) (*nsexecThread, error) {
@@ -234,13 +212,7 @@ func nsexecSetUpThread(k nsexecThreadKey) (*nsexecThreadHome, error) {
 		}
 		home.ns = append(home.ns, fd)
 	}
-	caps := map[uintptr]bool{}
-	for c := uintptr(0); c < 64; c++ {
-		if k.caps&(1<<c) != 0 {
-			caps[c] = true
-		}
-	}
-	if err := restrictThread(caps, k.noNewPrivs); err != nil {
+	if err := restrictThread(k.caps, k.noNewPrivs); err != nil {
 		home.close()
 		return nil, errors.Join(errors.New("privileges"), err)
 	}
