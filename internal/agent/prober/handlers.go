@@ -2,7 +2,6 @@ package prober
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -156,17 +155,12 @@ func HTTPRequest(ctx context.Context, g *v1.HTTPGetAction, c *v1.Container, podI
 	return req, nil
 }
 
-// HTTPClient dials through t, skips certificate checks and keeps no
-// connection alive.
+// HTTPClient (hooks) dials through t with the probes' full transport
+// (probeTLSTransport): no certificate checks, no connection kept alive.
 func HTTPClient(t Target, timeout time.Duration) *http.Client {
 	return &http.Client{
-		Timeout: timeout,
-		Transport: &http.Transport{
-			DialContext:       t.DialContext,
-			DisableKeepAlives: true,
-			TLSClientConfig:   &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // as the kubelet
-			Proxy:             nil,
-		},
+		Timeout:   timeout,
+		Transport: probeTLSTransport(t),
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
 			if len(via) >= 10 {
 				return errors.New("stopped after 10 redirects")
