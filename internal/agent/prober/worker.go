@@ -6,6 +6,8 @@ import (
 	"time"
 
 	v1 "k8s.io/api/core/v1"
+
+	"github.com/peapod/peapod/internal/agent/tick"
 )
 
 // worker probes one container with one probe type until stopped.
@@ -59,7 +61,7 @@ func (w *worker) run(ctx context.Context) {
 	if !w.wait(ctx, w.jitter(c, p)) {
 		return
 	}
-	t := time.NewTicker(Period(p))
+	t := tick.NewTicker(Period(p))
 	defer t.Stop()
 	for w.tick(ctx) {
 		select {
