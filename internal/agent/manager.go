@@ -41,6 +41,11 @@ type Config struct {
 	HostResolvConf []byte
 	// Resync is each worker's periodic sync; default 1 s.
 	Resync time.Duration
+	// IdleResync is the periodic sync of a settled pod (every container
+	// running, or the pod finished) when the runtime reports exits
+	// (ExitWatcher); default 10 s. Exits, pod changes and probe results
+	// wake a worker at once either way.
+	IdleResync time.Duration
 	// Housekeeping is how often orphaned pods are cleaned up; default 10 s.
 	Housekeeping time.Duration
 	Now          func() time.Time
@@ -83,7 +88,7 @@ func NewManager(cfg Config) (*Manager, error) {
 		rt: cfg.Runtime, volumes: cfg.Volumes, status: cfg.Status, hooks: cfg.Hooks, events: cfg.Events,
 		prober: cfg.Prober, dataDir: cfg.DataDir, nodeName: cfg.NodeName, hostIP: cfg.HostIP,
 		clusterDomain: cfg.ClusterDomain, hostResolvConf: cfg.HostResolvConf,
-		now: cfg.Now, resync: cfg.Resync, logf: cfg.Logf,
+		now: cfg.Now, resync: cfg.Resync, idleResync: cfg.IdleResync, logf: cfg.Logf,
 	}
 	if d.logf == nil {
 		d.logf = func(string, ...any) {}
@@ -109,6 +114,9 @@ func NewManager(cfg Config) (*Manager, error) {
 	}
 	if d.resync <= 0 {
 		d.resync = time.Second
+	}
+	if d.idleResync <= 0 {
+		d.idleResync = 10 * time.Second
 	}
 	d.sandboxes = &sandboxLister{rt: cfg.Runtime}
 	hk := cfg.Housekeeping
@@ -137,10 +145,19 @@ func (m *Manager) Run(ctx context.Context, updates <-chan []*v1.Pod) {
 		probeUpdates = m.d.prober.Results().Updates()
 		defer m.d.prober.Wait()
 	}
+	exits := m.watchExits(ctx)
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case e, ok := <-exits:
+			if !ok {
+				// The watch ended: settled pods go back to the short resync.
+				exits = nil
+				m.d.exitsWatched.Store(false)
+				continue
+			}
+			m.exited(e)
 		case u := <-probeUpdates:
 			// A changed probe result: the pod's worker syncs at once.
 			if w, ok := m.workers[u.PodUID]; ok {
@@ -175,6 +192,36 @@ func (m *Manager) Run(ctx context.Context, updates <-chan []*v1.Pod) {
 		case ref := <-m.objectChanges:
 			m.wakeReferencing(ref)
 		}
+	}
+}
+
+// watchExits starts the runtime's exit events, if it has them; nil
+// otherwise (every pod then resyncs every Resync).
+func (m *Manager) watchExits(ctx context.Context) <-chan runtime.Exit {
+	ew, ok := m.d.rt.(ExitWatcher)
+	if !ok {
+		return nil
+	}
+	ch, err := ew.WatchExits(ctx)
+	if err != nil {
+		m.d.logf("agent: no exit events from the runtime (pods resync every %v): %v", m.d.resync, err)
+		return nil
+	}
+	m.d.exitsWatched.Store(true)
+	return ch
+}
+
+// exited wakes the worker of the pod whose container or sandbox exited,
+// or every worker when events were lost.
+func (m *Manager) exited(e runtime.Exit) {
+	if e.ID == "" {
+		for _, w := range m.workers {
+			w.wake()
+		}
+		return
+	}
+	if w, ok := m.workers[types.UID(e.PodUID)]; ok {
+		w.wake()
 	}
 }
 

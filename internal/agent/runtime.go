@@ -42,4 +42,13 @@ type ImageRuntime interface {
 	ImageStatus(ctx context.Context, ref string) (*runtime.Image, error)
 }
 
+// ExitWatcher is what a runtime that reports exits as they happen offers
+// (runtime/runc does, from conmon's exit files). With it a pod whose
+// containers all run is resynced every IdleResync instead of every
+// Resync: its worker is woken when one of them exits.
+type ExitWatcher interface {
+	// WatchExits reports exits until ctx ends, then closes the channel.
+	WatchExits(ctx context.Context) (<-chan runtime.Exit, error)
+}
+
 var _ Runtime = runtime.Service(nil)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/peapod/peapod/internal/agent/plan"
 	"github.com/peapod/peapod/internal/agent/prober"
+	"github.com/peapod/peapod/internal/agent/tick"
 	"github.com/peapod/peapod/internal/agent/volume"
 	"github.com/peapod/peapod/internal/runtime"
 )
@@ -36,9 +37,13 @@ type deps struct {
 	hostResolvConf []byte
 	now            func() time.Time
 	resync         time.Duration
-	logf           func(format string, args ...any)
-	objects        volume.ObjectSource
-	sandboxes      *sandboxLister
+	idleResync     time.Duration
+	// exitsWatched is set while the runtime reports exits (ExitWatcher):
+	// settled pods then resync every idleResync.
+	exitsWatched atomic.Bool
+	logf         func(format string, args ...any)
+	objects      volume.ObjectSource
+	sandboxes    *sandboxLister
 }
 
 // worker owns one pod: its goroutine is the only one that touches the
@@ -79,6 +84,10 @@ type worker struct {
 	volumesStale       bool
 	// publishedFor is the pod object the last status was published with.
 	publishedFor *v1.Pod
+	// settled is set by a pass that found nothing to do and the pod
+	// settled (settledStatus); syncedAt is when the last pass ran.
+	settled  bool
+	syncedAt time.Time
 	// finished is set once the worker published a terminal phase: the pod
 	// no longer counts against the node's resources at admission.
 	finished atomic.Bool
@@ -144,7 +153,7 @@ func (w *worker) current() *v1.Pod {
 // run syncs the pod on every nudge and every resync period until the pod
 // has terminated (it returns true) or ctx ends (false; containers stay).
 func (w *worker) run(ctx context.Context) bool {
-	t := time.NewTicker(w.resync)
+	t := tick.NewTicker(w.resync)
 	defer t.Stop()
 	w.recoverAttempts(w.current())
 	streak := 0
@@ -161,11 +170,27 @@ func (w *worker) run(ctx context.Context) bool {
 		if again && streak <= maxImmediateSyncs {
 			w.wake()
 		}
+		if !w.waitNext(ctx, t) {
+			return false
+		}
+	}
+}
+
+// waitNext waits for the next pass: a nudge, or a tick (of a settled pod,
+// only the first tick idleResync after its last pass while the runtime
+// reports exits: the exit of one of its containers nudges it). False when
+// ctx ended.
+func (w *worker) waitNext(ctx context.Context, t *tick.Ticker) bool {
+	for {
 		select {
 		case <-ctx.Done():
 			return false
 		case <-w.nudge:
+			return true
 		case <-t.C:
+			if !w.settled || !w.exitsWatched.Load() || w.now().Sub(w.syncedAt) >= w.idleResync-w.resync/2 {
+				return true
+			}
 		}
 	}
 }
@@ -174,6 +199,7 @@ func (w *worker) run(ctx context.Context) bool {
 // immediate next pass (actions ran); done means the pod is gone.
 func (w *worker) sync(ctx context.Context) (again, done bool) {
 	pod := w.current()
+	w.settled, w.syncedAt = false, w.now()
 	if pod.DeletionTimestamp != nil {
 		if err := w.transition(stateTerminating); err != nil {
 			w.logf("%v", err)
@@ -239,6 +265,7 @@ func (w *worker) sync(ctx context.Context) (again, done bool) {
 		w.publish(pod, obs)
 	}
 	w.syncProbes(ctx, pod, obs)
+	w.settled = !acted && len(p.StartErrors) == 0 && pod.DeletionTimestamp == nil && settledStatus(w.lastStatus)
 	if !acted && !w.volumesReleased && w.lastStatus != nil && plan.IsTerminalPhase(w.lastStatus.Phase) {
 		// A pod that has finished gives its volumes back (tmpfs memory);
 		// its exited containers and logs stay until the pod is removed.
@@ -249,6 +276,34 @@ func (w *worker) sync(ctx context.Context) (again, done bool) {
 		}
 	}
 	return acted, false
+}
+
+// settledStatus tells a pod that only an exit, a probe result or a change
+// of the pod itself can move on: finished, or running with every
+// container running (init containers done or, as sidecars, running).
+// Anything else (waiting, back-off, a container exited) is watched every
+// Resync.
+func settledStatus(s *v1.PodStatus) bool {
+	if s == nil {
+		return false
+	}
+	if plan.IsTerminalPhase(s.Phase) {
+		return true
+	}
+	if s.Phase != v1.PodRunning {
+		return false
+	}
+	for _, c := range s.InitContainerStatuses {
+		if t := c.State.Terminated; c.State.Running == nil && (t == nil || t.ExitCode != 0) {
+			return false
+		}
+	}
+	for _, c := range s.ContainerStatuses {
+		if c.State.Running == nil {
+			return false
+		}
+	}
+	return true
 }
 
 // observe gathers the runtime's view of pod plus the worker's memory.

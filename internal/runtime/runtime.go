@@ -239,6 +239,15 @@ type ContainerStatus struct {
 	Annotations map[string]string
 }
 
+// Exit reports that a container's or a sandbox's process has exited, as
+// CRI's container events do (the kubelet's evented PLEG): ID is the
+// container or sandbox, PodUID the pod it belongs to. An Exit with an
+// empty ID means events may have been lost: every pod should look again.
+type Exit struct {
+	ID     string
+	PodUID string
+}
+
 // ContainerFilter selects containers; zero fields match everything.
 type ContainerFilter struct {
 	SandboxID string
