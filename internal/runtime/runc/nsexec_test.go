@@ -4,6 +4,8 @@ import (
 	"errors"
 	"io"
 	"os"
+	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 
@@ -67,6 +69,26 @@ func TestNsexecFromSpec(t *testing.T) {
 		if _, err := nsexecFromSpec(sp, []string{"true"}); !errors.Is(err, errNsexecUnavailable) {
 			t.Errorf("%s: %v, want the runc exec fallback", name, err)
 		}
+	}
+}
+
+func TestNsexecEnv(t *testing.T) {
+	got, ok := nsexecEnv([]string{"PATH=/bin", "A=1", "junk", "", "A=2", "B=", "PATH=/usr/bin"})
+	if want := []string{"junk", "A=2", "B=", "PATH=/usr/bin"}; !ok || !slices.Equal(got, want) {
+		t.Errorf("nsexecEnv = %q, %v; want %q (last value of each name, in order)", got, ok, want)
+	}
+	if got, ok := nsexecEnv(nil); !ok || got == nil || len(got) != 0 {
+		t.Errorf("no env: %q %v, want an empty one (not the agent's)", got, ok)
+	}
+	if _, ok := nsexecEnv([]string{"A=x\x00y"}); ok {
+		t.Error("a NUL byte was accepted")
+	}
+	// Cross-check with os/exec, which the fast path used to start commands.
+	env := []string{"X=1", "Y=2", "X=3", "=Z=4", "=Z=5", "W"}
+	c := exec.Command("true")
+	c.Env = env
+	if got, _ := nsexecEnv(env); !slices.Equal(got, c.Environ()) {
+		t.Errorf("nsexecEnv = %q, os/exec: %q", got, c.Environ())
 	}
 }
 
