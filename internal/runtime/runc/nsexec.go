@@ -301,9 +301,6 @@ func nsexecOnThread(s *nsexecSpec, pipes *nsexecPipes, home *nsexecThreadHome) (
 	if err != nil {
 		return fail("open /dev/null", err)
 	}
-	if err := nsexecHomes.load(); err != nil {
-		return fail("the agent's cgroups", err)
-	}
 	// From joining the container's cgroups until this thread has left
 	// them, nothing may kill "every process of the cgroup" (nsexec_join.go).
 	nsexecJoined.RLock()
@@ -313,7 +310,7 @@ func nsexecOnThread(s *nsexecSpec, pipes *nsexecPipes, home *nsexecThreadHome) (
 	// cgroups, then its namespaces. A thread that cannot get home is
 	// discarded, and leaves the cgroups as it ends.
 	defer func() {
-		if nsexecLeave(joined) != nil || home.goHome() != nil {
+		if nsexecLeave(s.proc.tasks[:joined]) != nil || home.goHome() != nil {
 			keep = false
 		}
 	}()

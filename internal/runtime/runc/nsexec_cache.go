@@ -45,11 +45,10 @@ type nsexecKey struct {
 // nsexecEntry is one process's cached plan; read-only once made, but for
 // the use count the cache keeps under its lock.
 type nsexecEntry struct {
-	base    nsexecSpec // without args
-	tasks   []string   // the v1 tasks files
-	taskFDs []int      // tasks, open for writing
-	unified int        // the unified cgroup directory, open; -1 without one
-	pidfd   int        // the container process
+	base    nsexecSpec        // without args
+	tasks   []nsexecTasksFile // the v1 tasks files
+	unified int               // the unified cgroup directory, open; -1 without one
+	pidfd   int               // the container process
 	users   int
 	dropped bool
 }
@@ -195,7 +194,12 @@ func nsexecOpen(base nsexecSpec, pid int, start uint64) (*nsexecEntry, error) {
 			e.close()
 			return nil, fmt.Errorf("cgroup: %w", err)
 		}
-		e.tasks = append(e.tasks, found)
+		t, err := nsexecHomes.tasksFile(found)
+		if err != nil {
+			e.close()
+			return nil, fmt.Errorf("the agent's cgroups: %w", err)
+		}
+		e.tasks = append(e.tasks, t)
 	}
 	if unified != "" {
 		if e.unified, err = unix.Open(unified, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err != nil {

@@ -16,7 +16,7 @@ func TestNsexecCacheGetDropSweep(t *testing.T) {
 	opened := 0
 	open := func() (*nsexecEntry, error) {
 		opened++
-		return &nsexecEntry{tasks: []string{strconv.Itoa(opened)}, unified: -1, pidfd: -1}, nil
+		return &nsexecEntry{tasks: []nsexecTasksFile{{path: strconv.Itoa(opened)}}, unified: -1, pidfd: -1}, nil
 	}
 	// This test's process (running) and one that is not (PID 0 never has
 	// a /proc entry).
@@ -52,7 +52,7 @@ func TestNsexecCacheGetDropSweep(t *testing.T) {
 	if c.len() != 1 {
 		t.Fatalf("sweep left %d entries, want the live one", c.len())
 	}
-	if e, _ := c.get(live, t0.Add(2*time.Minute), open); e.tasks[0] != "3" {
+	if e, _ := c.get(live, t0.Add(2*time.Minute), open); e.tasks[0].path != "3" {
 		t.Fatal("the live entry was not kept")
 	}
 }
