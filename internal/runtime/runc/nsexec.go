@@ -62,6 +62,7 @@ const nsexecWaitDelay = time.Second
 type nsexecSpec struct {
 	args     []string
 	env      []string
+	pathDirs []string // env's PATH, as nsexecLookPath searches it
 	cwd      string
 	uid, gid uint32
 	groups   []uint32
@@ -116,7 +117,7 @@ func nsexecFromSpec(s *specs.Spec, cmd []string) (*nsexecSpec, error) {
 		cwd = "/"
 	}
 	out := &nsexecSpec{
-		args: cmd, env: env, cwd: cwd,
+		args: cmd, env: env, pathDirs: nsexecPathDirs(env), cwd: cwd,
 		uid: p.User.UID, gid: p.User.GID, groups: p.User.AdditionalGids,
 		restrict: nsexecThreadKey{noNewPrivs: p.NoNewPrivileges},
 	}
@@ -325,7 +326,7 @@ func nsexecOnThread(s *nsexecSpec, pipes *nsexecPipes, home *nsexecThreadHome) (
 	if err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
 		return fail("close-on-exec", err)
 	}
-	path, err := nsexecLookPath(s.args[0], s.env, s.cwd)
+	path, err := nsexecLookPath(s.args[0], s.pathDirs, s.cwd)
 	if err != nil {
 		return nsexecStarted{execErr: err}, true, nil
 	}
@@ -424,9 +425,10 @@ func restrictThread(caps uint64, noNewPrivs bool) error {
 }
 
 // nsexecLookPath resolves name as runc does: a name with a slash as is
-// (relative to cwd), others on the container env's PATH. It runs on the
-// switched thread, so it looks at the container's filesystem.
-func nsexecLookPath(name string, env []string, cwd string) (string, error) {
+// (relative to cwd), others in the PATH directories dirs (nsexecPathDirs).
+// It runs on the switched thread, so it looks at the container's
+// filesystem.
+func nsexecLookPath(name string, dirs []string, cwd string) (string, error) {
 	if strings.Contains(name, "/") {
 		p := name
 		if !filepath.IsAbs(p) {
@@ -437,22 +439,40 @@ func nsexecLookPath(name string, env []string, cwd string) (string, error) {
 		}
 		return name, nil
 	}
+	for _, dir := range dirs {
+		// A probe's command is looked up on every exec, in each directory
+		// before its own: a stat(2) each, without os.Stat's FileInfo.
+		p := dir + name
+		var st unix.Stat_t
+		if unix.Stat(p, &st) == nil && st.Mode&unix.S_IFMT != unix.S_IFDIR && st.Mode&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", &exec.Error{Name: name, Err: exec.ErrNotFound}
+}
+
+// nsexecPathDirs are the absolute directories of the env's PATH, each
+// ready to have a command name appended: dir + name is what
+// filepath.Join(dir, name) gives for a name without a slash (nor one
+// that is "." or "..", which both find a directory, not a command).
+func nsexecPathDirs(env []string) []string {
 	pathEnv := ""
 	for _, kv := range env {
 		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
 			pathEnv = v
 		}
 	}
+	var dirs []string
 	for _, dir := range filepath.SplitList(pathEnv) {
 		if dir == "" || !filepath.IsAbs(dir) {
 			continue
 		}
-		p := filepath.Join(dir, name)
-		if executable(p) == nil {
-			return p, nil
+		if dir = filepath.Clean(dir); dir != "/" {
+			dir += "/"
 		}
+		dirs = append(dirs, dir)
 	}
-	return "", &exec.Error{Name: name, Err: exec.ErrNotFound}
+	return dirs
 }
 
 func executable(p string) error {
