@@ -159,6 +159,21 @@ func (c *nsexecCache) sweepLocked(now time.Time) {
 	}
 }
 
+// running reports whether k's process is cached and has not exited: its
+// pidfd becomes readable when the process exits (zombie or reaped). One
+// poll, no /proc read; a pidfd cannot be fooled by a reused PID.
+func (c *nsexecCache) running(k nsexecKey) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[k]
+	if !ok || e.pidfd < 0 {
+		return false
+	}
+	fds := [1]unix.PollFd{{Fd: int32(e.pidfd), Events: unix.POLLIN}}
+	n, err := unix.Poll(fds[:], 0)
+	return err == nil && n == 0
+}
+
 // len is the number of entries (tests).
 func (c *nsexecCache) len() int {
 	c.mu.Lock()
