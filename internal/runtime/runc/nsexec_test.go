@@ -2,10 +2,12 @@ package runc
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	goruntime "runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -272,5 +274,50 @@ func TestNsexecTasksCandidates(t *testing.T) {
 		if strings.Join(got, " ") != strings.Join(tc.want, " ") {
 			t.Errorf("%s: %q, want %q", tc.ctrls, got, tc.want)
 		}
+	}
+}
+
+// TestNsexecAnchorHome: a thread that left the agent's namespaces comes
+// back into all of them with one setns through the anchor.
+func TestNsexecAnchorHome(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	anchor := nsexecAnchor()
+	if anchor < 0 {
+		t.Skip("no thread pidfds (Linux < 6.9): threads go home through their own descriptors")
+	}
+	nss := []string{"mnt", "net", "ipc", "uts", "cgroup", "pid_for_children"}
+	want := map[string]string{}
+	for _, ns := range nss {
+		want[ns], _ = os.Readlink("/proc/self/ns/" + ns)
+	}
+	errc := make(chan error, 1)
+	go func() {
+		goruntime.LockOSThread() // never unlocked: the thread is discarded
+		if err := unix.Unshare(unix.CLONE_FS | unix.CLONE_NEWNS | unix.CLONE_NEWNET | unix.CLONE_NEWIPC | unix.CLONE_NEWUTS | unix.CLONE_NEWCGROUP | unix.CLONE_NEWPID); err != nil {
+			errc <- err
+			return
+		}
+		away, _ := os.Readlink("/proc/thread-self/ns/net")
+		if away == want["net"] {
+			errc <- errors.New("unshare left the thread in the agent's network namespace")
+			return
+		}
+		home := &nsexecThreadHome{anchor: anchor}
+		if err := home.goHome(); err != nil {
+			errc <- err
+			return
+		}
+		for _, ns := range nss {
+			if got, _ := os.Readlink("/proc/thread-self/ns/" + ns); got != want[ns] {
+				errc <- fmt.Errorf("%s: %s, not the agent's %s", ns, got, want[ns])
+				return
+			}
+		}
+		errc <- nil
+	}()
+	if err := <-errc; err != nil {
+		t.Fatal(err)
 	}
 }
