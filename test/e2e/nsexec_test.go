@@ -205,6 +205,15 @@ func TestNsexecTimeoutAndLeaks(t *testing.T) {
 	if z := nsexecChildren("sleep"); len(z) > 0 {
 		t.Errorf("children left: %v", z)
 	}
+	// A background child that keeps the output pipes open holds ExecSync
+	// for at most a second after the command exits; the output and exit
+	// code are the command's.
+	t0 = time.Now()
+	res, err := e.d.ExecSync(ctx, id, []string{"sh", "-c", "sleep 1236 & echo started; exit 4"}, 10*time.Second)
+	if err != nil || res.ExitCode != 4 || string(res.Stdout) != "started\n" || time.Since(t0) > 3*time.Second {
+		t.Errorf("background child holding the pipes: %v %+v after %v", err, res, time.Since(t0))
+	}
+	e.exec(id, "sh", "-c", "kill $(ps -o pid,args | awk '$2 == \"sleep\" && $3 == 1236 { print $1 }')")
 
 	count := func(dir string) int {
 		ents, _ := os.ReadDir(dir)

@@ -66,6 +66,22 @@ func (d *Driver) runningContainer(id string) (containerMeta, error) {
 	return c.meta(), nil
 }
 
+// runningForExec is runningContainer for ExecSync (every exec probe): a
+// started container whose process the fast exec path has cached is
+// running while that process has not exited, which its pidfd tells in
+// one poll (nsexecCache.running) instead of a stat of the exit file
+// (conmon writes it only once the process has exited) and a read of
+// /proc/<pid>/stat. Anything else gets the full status.
+func (d *Driver) runningForExec(id string) (containerMeta, error) {
+	if c, err := d.getContainer(id); err == nil {
+		m := c.meta()
+		if m.Started && m.StartError == "" && nsexecProcs.running(nsexecKey{id: m.ID, pid: m.PID, start: m.PIDStart}) {
+			return m, nil
+		}
+	}
+	return d.runningContainer(id)
+}
+
 // execCommand prepares `runc exec` for cmd in container id; the process
 // gets the container's environment, user, cwd and capabilities.
 func (d *Driver) execCommand(id string, pidFile string, extra []string, cmd []string) *exec.Cmd {
@@ -100,7 +116,7 @@ func (d *Driver) ExecSync(ctx context.Context, id string, cmd []string, timeout 
 	if len(cmd) == 0 {
 		return nil, errors.New("exec: empty command")
 	}
-	m, err := d.runningContainer(id)
+	m, err := d.runningForExec(id)
 	if err != nil {
 		return nil, err
 	}

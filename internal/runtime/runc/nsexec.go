@@ -5,10 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -40,12 +40,12 @@ import (
 //     inheritable, ambient) to the container's capabilities, no_new_privs
 //     if the spec has it;
 //  5. resolves the command on the container's PATH and fork/execs it
-//     (os/exec) with the spec's env, cwd, uid, gid and groups, in a new
-//     session, stdout/stderr captured.
+//     with the spec's env, cwd, uid, gid and groups, in a new session,
+//     stdout/stderr into pipes.
 //
-// The child is the agent's child (reaped by Wait) but lives in the
-// container's PID namespace and cgroups; a timeout kills its process
-// group. Anything the fast path cannot honour (rlimits, seccomp,
+// The child is the agent's child (the caller collects its output and
+// reaps it, nsexec_wait.go) but lives in the container's PID namespace
+// and cgroups; a timeout kills its process group. Anything the fast path cannot honour (rlimits, seccomp,
 // AppArmor/SELinux labels, an unknown capability, a container in a user
 // namespace) or fails to set up makes ExecSync fall back to `runc exec`.
 
@@ -62,6 +62,7 @@ const nsexecWaitDelay = time.Second
 type nsexecSpec struct {
 	args     []string
 	env      []string
+	pathDirs []string // env's PATH, as nsexecLookPath searches it
 	cwd      string
 	uid, gid uint32
 	groups   []uint32
@@ -107,12 +108,16 @@ func nsexecFromSpec(s *specs.Spec, cmd []string) (*nsexecSpec, error) {
 			}
 		}
 	}
+	env, ok := nsexecEnv(p.Env)
+	if !ok {
+		return nil, unavailable("an environment variable with a NUL byte")
+	}
 	cwd := p.Cwd
 	if cwd == "" {
 		cwd = "/"
 	}
 	out := &nsexecSpec{
-		args: cmd, env: p.Env, cwd: cwd,
+		args: cmd, env: env, pathDirs: nsexecPathDirs(env), cwd: cwd,
 		uid: p.User.UID, gid: p.User.GID, groups: p.User.AdditionalGids,
 		restrict: nsexecThreadKey{noNewPrivs: p.NoNewPrivileges},
 	}
@@ -126,6 +131,40 @@ func nsexecFromSpec(s *specs.Spec, cmd []string) (*nsexecSpec, error) {
 		}
 	}
 	return out, nil
+}
+
+// nsexecEnv is env as the command gets it: duplicates removed, the last
+// value of each name kept (as runc does, and os/exec did for the fast
+// path). Done once per container process (the spec is cached), not per
+// exec. ok is false when a variable has a NUL byte, which execve cannot
+// pass (runc exec then reports the error).
+func nsexecEnv(env []string) (out []string, ok bool) {
+	out = make([]string, 0, len(env))
+	seen := make(map[string]bool, len(env))
+	for i := len(env) - 1; i >= 0; i-- {
+		kv := env[i]
+		if strings.IndexByte(kv, 0) >= 0 {
+			return nil, false
+		}
+		i := strings.IndexByte(kv, '=')
+		if i == 0 {
+			i = strings.IndexByte(kv[1:], '=') + 1 // "=NAME=value", as os/exec reads it
+		}
+		if i < 0 {
+			if kv != "" {
+				out = append(out, kv) // not NAME=value: passed as is
+			}
+			continue
+		}
+		name := kv[:i]
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		out = append(out, kv)
+	}
+	slices.Reverse(out)
+	return out, true
 }
 
 // nsexecCgroups lists the cgroups of process pid as the fast path joins
@@ -218,22 +257,23 @@ func (d *Driver) nsexecReadSpec(m containerMeta) (*nsexecSpec, error) {
 
 // nsexecStarted is a process the fast path started.
 type nsexecStarted struct {
-	cmd *exec.Cmd
+	pid, pidfd int
 	// execErr is set when the command could not be started inside the
 	// container (not found, not executable, bad cwd): what runc exec
 	// would report.
 	execErr error
 }
 
-// nsexecStart starts s on a pooled thread (nsexec_thread.go).
-func nsexecStart(s *nsexecSpec, stdout, stderr io.Writer) (nsexecStarted, error) {
+// nsexecStart starts s on a pooled thread (nsexec_thread.go), its stdout
+// and stderr the write ends of pipes.
+func nsexecStart(s *nsexecSpec, pipes *nsexecPipes) (nsexecStarted, error) {
 	var (
 		st  nsexecStarted
 		err error
 	)
 	perr := nsexecThreads.run(s.restrict, func(home *nsexecThreadHome) bool {
 		var keep bool
-		st, keep, err = nsexecOnThread(s, stdout, stderr, home)
+		st, keep, err = nsexecOnThread(s, pipes, home)
 		return keep
 	})
 	if perr != nil {
@@ -243,11 +283,17 @@ func nsexecStart(s *nsexecSpec, stdout, stderr io.Writer) (nsexecStarted, error)
 }
 
 // nsexecDevNull is the command's stdin, opened once.
-var nsexecDevNull = sync.OnceValues(func() (*os.File, error) { return os.Open(os.DevNull) })
+var nsexecDevNull = sync.OnceValues(func() (int, error) {
+	fd, err := unix.Open(os.DevNull, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, &os.PathError{Op: "open", Path: os.DevNull, Err: err}
+	}
+	return fd, nil
+})
 
 // nsexecOnThread starts s from the calling pooled thread and brings the
 // thread home again; keep is false when that failed.
-func nsexecOnThread(s *nsexecSpec, stdout, stderr io.Writer, home *nsexecThreadHome) (st nsexecStarted, keep bool, err error) {
+func nsexecOnThread(s *nsexecSpec, pipes *nsexecPipes, home *nsexecThreadHome) (st nsexecStarted, keep bool, err error) {
 	fail := func(what string, err error) (nsexecStarted, bool, error) {
 		return nsexecStarted{}, true, fmt.Errorf("%w: %s: %v", errNsexecUnavailable, what, err)
 	}
@@ -255,9 +301,6 @@ func nsexecOnThread(s *nsexecSpec, stdout, stderr io.Writer, home *nsexecThreadH
 	devnull, err := nsexecDevNull()
 	if err != nil {
 		return fail("open /dev/null", err)
-	}
-	if err := nsexecHomes.load(); err != nil {
-		return fail("the agent's cgroups", err)
 	}
 	// From joining the container's cgroups until this thread has left
 	// them, nothing may kill "every process of the cgroup" (nsexec_join.go).
@@ -268,7 +311,7 @@ func nsexecOnThread(s *nsexecSpec, stdout, stderr io.Writer, home *nsexecThreadH
 	// cgroups, then its namespaces. A thread that cannot get home is
 	// discarded, and leaves the cgroups as it ends.
 	defer func() {
-		if nsexecLeave(joined) != nil || home.goHome() != nil {
+		if nsexecLeave(s.proc.tasks[:joined]) != nil || home.goHome() != nil {
 			keep = false
 		}
 	}()
@@ -283,7 +326,7 @@ func nsexecOnThread(s *nsexecSpec, stdout, stderr io.Writer, home *nsexecThreadH
 	if err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
 		return fail("close-on-exec", err)
 	}
-	path, err := nsexecLookPath(s.args[0], s.env, s.cwd)
+	path, err := nsexecLookPath(s.args[0], s.pathDirs, s.cwd)
 	if err != nil {
 		return nsexecStarted{execErr: err}, true, nil
 	}
@@ -291,25 +334,42 @@ func nsexecOnThread(s *nsexecSpec, stdout, stderr io.Writer, home *nsexecThreadH
 	if groups == nil {
 		groups = []uint32{} // setgroups([]): no groups of the agent's
 	}
-	c := &exec.Cmd{
-		Path: path, Args: s.args, Env: s.env, Dir: s.cwd,
-		Stdin: devnull, Stdout: stdout, Stderr: stderr,
-		WaitDelay: nsexecWaitDelay,
-		SysProcAttr: &syscall.SysProcAttr{
+	// What os/exec's Cmd.Start did, minus its goroutines: the child gets
+	// /dev/null and the pipes' write ends as fds 0-2 (dup'd without
+	// close-on-exec), and a pidfd comes back (clone CLONE_PIDFD).
+	pidfd := -1
+	attr := &syscall.ProcAttr{
+		Dir: s.cwd, Env: s.env,
+		Files: []uintptr{uintptr(devnull), uintptr(pipes.stdout[1]), uintptr(pipes.stderr[1])},
+		Sys: &syscall.SysProcAttr{
 			Setsid:     true,
 			Credential: &syscall.Credential{Uid: s.uid, Gid: s.gid, Groups: groups},
+			PidFD:      &pidfd,
 		},
 	}
 	if s.proc.unified >= 0 {
-		c.SysProcAttr.UseCgroupFD, c.SysProcAttr.CgroupFD = true, s.proc.unified
+		attr.Sys.UseCgroupFD, attr.Sys.CgroupFD = true, s.proc.unified
 	}
-	if err := c.Start(); err != nil {
+	pid, err := syscall.ForkExec(path, s.args, attr)
+	if err != nil {
+		// As os.StartProcess words it (runc exec's message, see
+		// nsexecStartFailure).
+		err = &os.PathError{Op: "fork/exec", Path: path, Err: err}
 		if nsexecCommandError(err) {
 			return nsexecStarted{execErr: err}, true, nil
 		}
 		return fail("start", err)
 	}
-	return nsexecStarted{cmd: c}, true, nil
+	if pidfd < 0 {
+		// A kernel without CLONE_PIDFD: the child is not reaped yet, so
+		// its PID is still its own.
+		if pidfd, err = unix.PidfdOpen(pid, 0); err != nil {
+			unix.Kill(pid, unix.SIGKILL)
+			nsexecReap(pid)
+			return fail("pidfd of the command", err)
+		}
+	}
+	return nsexecStarted{pid: pid, pidfd: pidfd}, true, nil
 }
 
 // nsexecCommandError tells errors of the command itself (not found, not
@@ -365,9 +425,10 @@ func restrictThread(caps uint64, noNewPrivs bool) error {
 }
 
 // nsexecLookPath resolves name as runc does: a name with a slash as is
-// (relative to cwd), others on the container env's PATH. It runs on the
-// switched thread, so it looks at the container's filesystem.
-func nsexecLookPath(name string, env []string, cwd string) (string, error) {
+// (relative to cwd), others in the PATH directories dirs (nsexecPathDirs).
+// It runs on the switched thread, so it looks at the container's
+// filesystem.
+func nsexecLookPath(name string, dirs []string, cwd string) (string, error) {
 	if strings.Contains(name, "/") {
 		p := name
 		if !filepath.IsAbs(p) {
@@ -378,22 +439,40 @@ func nsexecLookPath(name string, env []string, cwd string) (string, error) {
 		}
 		return name, nil
 	}
+	for _, dir := range dirs {
+		// A probe's command is looked up on every exec, in each directory
+		// before its own: a stat(2) each, without os.Stat's FileInfo.
+		p := dir + name
+		var st unix.Stat_t
+		if unix.Stat(p, &st) == nil && st.Mode&unix.S_IFMT != unix.S_IFDIR && st.Mode&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", &exec.Error{Name: name, Err: exec.ErrNotFound}
+}
+
+// nsexecPathDirs are the absolute directories of the env's PATH, each
+// ready to have a command name appended: dir + name is what
+// filepath.Join(dir, name) gives for a name without a slash (nor one
+// that is "." or "..", which both find a directory, not a command).
+func nsexecPathDirs(env []string) []string {
 	pathEnv := ""
 	for _, kv := range env {
 		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
 			pathEnv = v
 		}
 	}
+	var dirs []string
 	for _, dir := range filepath.SplitList(pathEnv) {
 		if dir == "" || !filepath.IsAbs(dir) {
 			continue
 		}
-		p := filepath.Join(dir, name)
-		if executable(p) == nil {
-			return p, nil
+		if dir = filepath.Clean(dir); dir != "/" {
+			dir += "/"
 		}
+		dirs = append(dirs, dir)
 	}
-	return "", &exec.Error{Name: name, Err: exec.ErrNotFound}
+	return dirs
 }
 
 func executable(p string) error {
@@ -414,50 +493,28 @@ func (d *Driver) nsexecSync(ctx context.Context, m containerMeta, cmd []string) 
 	if err != nil {
 		return nil, err
 	}
-	stdout := &cappedBuffer{max: maxExecOutput}
-	stderr := &cappedBuffer{max: maxExecOutput}
-	st, err := nsexecStart(s, stdout, stderr)
-	nsexecProcs.release(s.proc)
+	pipes, err := openNsexecPipes()
 	if err != nil {
+		nsexecProcs.release(s.proc)
+		return nil, fmt.Errorf("%w: %v", errNsexecUnavailable, err)
+	}
+	st, err := nsexecStart(s, &pipes)
+	nsexecProcs.release(s.proc)
+	// The child has its copies: the streams end when it (and what it
+	// started) closes them.
+	pipes.closeWrite()
+	if err != nil {
+		pipes.closeRead()
 		// Gone, or its cgroups are not where they were: the next exec
 		// looks again.
 		nsexecProcs.drop(nsexecKey{id: m.ID, pid: m.PID, start: m.PIDStart})
 		return nil, err
 	}
 	if st.execErr != nil {
+		pipes.closeRead()
 		return nsexecStartFailure(st.execErr), nil
 	}
-	c := st.cmd
-	done := make(chan error, 1)
-	go func() { done <- c.Wait() }()
-	var werr error
-	select {
-	case werr = <-done:
-	case <-ctx.Done():
-		// Its process group: the command and what it started without a
-		// new session. The group dies with SIGKILL; Wait reaps the child.
-		unix.Kill(-c.Process.Pid, unix.SIGKILL)
-		c.Process.Kill()
-		<-done
-		return &runtime.ExecResult{Stdout: stdout.Bytes(), Stderr: stderr.Bytes(), ExitCode: -1},
-			fmt.Errorf("exec %q: %w", cmd[0], ctx.Err())
-	}
-	res := &runtime.ExecResult{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}
-	var ee *exec.ExitError
-	switch {
-	case werr == nil, errors.Is(werr, exec.ErrWaitDelay):
-	case errors.As(werr, &ee):
-		res.ExitCode = ee.ExitCode()
-		if ee.ExitCode() < 0 {
-			// Killed by a signal: 128+n, as runc exec reports it.
-			if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-				res.ExitCode = 128 + int(ws.Signal())
-			}
-		}
-	default:
-		return nil, fmt.Errorf("exec: %w", werr)
-	}
-	return res, nil
+	return nsexecWait(ctx, cmd[0], st.pid, st.pidfd, pipes)
 }
 
 // nsexecStartFailure is the result when the command could not be

@@ -45,11 +45,10 @@ type nsexecKey struct {
 // nsexecEntry is one process's cached plan; read-only once made, but for
 // the use count the cache keeps under its lock.
 type nsexecEntry struct {
-	base    nsexecSpec // without args
-	tasks   []string   // the v1 tasks files
-	taskFDs []int      // tasks, open for writing
-	unified int        // the unified cgroup directory, open; -1 without one
-	pidfd   int        // the container process
+	base    nsexecSpec        // without args
+	tasks   []nsexecTasksFile // the v1 tasks files
+	unified int               // the unified cgroup directory, open; -1 without one
+	pidfd   int               // the container process
 	users   int
 	dropped bool
 }
@@ -160,6 +159,21 @@ func (c *nsexecCache) sweepLocked(now time.Time) {
 	}
 }
 
+// running reports whether k's process is cached and has not exited: its
+// pidfd becomes readable when the process exits (zombie or reaped). One
+// poll, no /proc read; a pidfd cannot be fooled by a reused PID.
+func (c *nsexecCache) running(k nsexecKey) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[k]
+	if !ok || e.pidfd < 0 {
+		return false
+	}
+	fds := [1]unix.PollFd{{Fd: int32(e.pidfd), Events: unix.POLLIN}}
+	n, err := unix.Poll(fds[:], 0)
+	return err == nil && n == 0
+}
+
 // len is the number of entries (tests).
 func (c *nsexecCache) len() int {
 	c.mu.Lock()
@@ -195,7 +209,12 @@ func nsexecOpen(base nsexecSpec, pid int, start uint64) (*nsexecEntry, error) {
 			e.close()
 			return nil, fmt.Errorf("cgroup: %w", err)
 		}
-		e.tasks = append(e.tasks, found)
+		t, err := nsexecHomes.tasksFile(found)
+		if err != nil {
+			e.close()
+			return nil, fmt.Errorf("the agent's cgroups: %w", err)
+		}
+		e.tasks = append(e.tasks, t)
 	}
 	if unified != "" {
 		if e.unified, err = unix.Open(unified, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err != nil {

@@ -3,6 +3,7 @@ package runc
 import (
 	"errors"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,7 +17,7 @@ func TestNsexecCacheGetDropSweep(t *testing.T) {
 	opened := 0
 	open := func() (*nsexecEntry, error) {
 		opened++
-		return &nsexecEntry{tasks: []string{strconv.Itoa(opened)}, unified: -1, pidfd: -1}, nil
+		return &nsexecEntry{tasks: []nsexecTasksFile{{path: strconv.Itoa(opened)}}, unified: -1, pidfd: -1}, nil
 	}
 	// This test's process (running) and one that is not (PID 0 never has
 	// a /proc entry).
@@ -52,7 +53,7 @@ func TestNsexecCacheGetDropSweep(t *testing.T) {
 	if c.len() != 1 {
 		t.Fatalf("sweep left %d entries, want the live one", c.len())
 	}
-	if e, _ := c.get(live, t0.Add(2*time.Minute), open); e.tasks[0] != "3" {
+	if e, _ := c.get(live, t0.Add(2*time.Minute), open); e.tasks[0].path != "3" {
 		t.Fatal("the live entry was not kept")
 	}
 }
@@ -82,4 +83,40 @@ func TestNsexecCacheUsers(t *testing.T) {
 	if isOpen() {
 		t.Fatal("still open after the last user gave it back")
 	}
+}
+
+// TestNsexecCacheRunning: a cached process is running until it exits
+// (its pidfd says so, zombie or reaped); an uncached one is not known.
+func TestNsexecCacheRunning(t *testing.T) {
+	cmd := exec.Command("sleep", "60")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pidfd, err := unix.PidfdOpen(cmd.Process.Pid, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newNsexecCache(time.Minute)
+	k := nsexecKey{id: "a", pid: cmd.Process.Pid, start: 1}
+	e, _ := c.get(k, time.Now(), func() (*nsexecEntry, error) { return &nsexecEntry{unified: -1, pidfd: pidfd}, nil })
+	c.release(e)
+	if !c.running(k) {
+		t.Error("a running process is not running")
+	}
+	if c.running(nsexecKey{id: "b", pid: cmd.Process.Pid, start: 1}) {
+		t.Error("an uncached process is running")
+	}
+	cmd.Process.Kill()
+	deadline := time.Now().Add(5 * time.Second)
+	for c.running(k) && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond) // the zombie, not reaped yet
+	}
+	if c.running(k) {
+		t.Error("an exited process is running")
+	}
+	cmd.Wait()
+	if c.running(k) {
+		t.Error("a reaped process is running")
+	}
+	c.drop(k)
 }

@@ -2,6 +2,7 @@ package runc
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"sync"
 
@@ -20,32 +21,29 @@ import (
 // like the threads it is about.
 var nsexecJoined sync.RWMutex
 
-// nsexecHome is the agent's own v1 tasks files, one per hierarchy found in
-// the container's list, which the exec thread writes itself back to once
-// the command is forked. They are opened once and kept (a handful of
-// descriptors for the agent's life).
+// nsexecHome is, per v1 hierarchy the agent is in, what an exec thread
+// joins and leaves cgroups through: the hierarchy's root directory
+// (O_PATH), relative to which it opens a container's tasks file, and the
+// agent's own tasks file there, which it writes itself back to once the
+// command is forked. Both are opened once and kept: two descriptors per
+// hierarchy for the agent's life, not per container (a container's nine
+// tasks files kept open would be copied and closed by every fork and exec
+// of the agent, see nsexec_cache.go).
 type nsexecHome struct {
 	once  sync.Once
-	tasks map[string]int // container tasks file's hierarchy dir -> the agent's tasks file there, open
+	hiers map[string]nsexecV1 // hierarchy dir (/sys/fs/cgroup/<dir>) -> its descriptors
 	err   error
+}
+
+// nsexecV1 is one v1 hierarchy's kept descriptors.
+type nsexecV1 struct {
+	root int // /sys/fs/cgroup/<hierarchy>, O_PATH
+	home int // the agent's tasks file there, open for writing
 }
 
 var nsexecHomes nsexecHome
 
-// homeFor returns the agent's tasks file in the hierarchy of the container
-// tasks file t (/sys/fs/cgroup/<hierarchy>/<path>/tasks), open for writing.
-func (h *nsexecHome) homeFor(t string) (int, error) {
-	if err := h.load(); err != nil {
-		return -1, err
-	}
-	home, ok := h.tasks[nsexecHierarchy(t)]
-	if !ok {
-		return -1, errors.New("no cgroup of the agent's in the hierarchy of " + t)
-	}
-	return home, nil
-}
-
-// load opens the agent's tasks files, once. It must first run in the
+// load opens the hierarchies' descriptors, once. It must first run in the
 // agent's own mount namespace (it reads /proc/<agent>/cgroup).
 func (h *nsexecHome) load() error {
 	h.once.Do(func() {
@@ -54,17 +52,49 @@ func (h *nsexecHome) load() error {
 			h.err = err
 			return
 		}
-		h.tasks = map[string]int{}
+		h.hiers = map[string]nsexecV1{}
 		for _, cands := range groups {
 			for _, c := range cands {
-				if fd, err := unix.Open(c, unix.O_WRONLY|unix.O_CLOEXEC, 0); err == nil {
-					h.tasks[nsexecHierarchy(c)] = fd
-					break
+				home, err := unix.Open(c, unix.O_WRONLY|unix.O_CLOEXEC, 0)
+				if err != nil {
+					continue
 				}
+				dir := nsexecHierarchy(c)
+				root, err := unix.Open("/sys/fs/cgroup/"+dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+				if err != nil {
+					unix.Close(home)
+					continue
+				}
+				h.hiers[dir] = nsexecV1{root: root, home: home}
+				break
 			}
 		}
 	})
 	return h.err
+}
+
+// nsexecTasksFile is a container's tasks file in one v1 hierarchy, as an
+// exec thread joins it: opened relative to the hierarchy's root, left
+// through the agent's own tasks file there.
+type nsexecTasksFile struct {
+	path string // /sys/fs/cgroup/<hierarchy>/<cgroup>/tasks, for messages
+	rel  string // <cgroup>/tasks
+	nsexecV1
+}
+
+// tasksFile returns how to join and leave the v1 tasks file t
+// (/sys/fs/cgroup/<hierarchy>/<cgroup>/tasks). A hierarchy the agent is
+// not in could not be left: the fast path does not join it.
+func (h *nsexecHome) tasksFile(t string) (nsexecTasksFile, error) {
+	if err := h.load(); err != nil {
+		return nsexecTasksFile{}, err
+	}
+	dir := nsexecHierarchy(t)
+	v1, ok := h.hiers[dir]
+	if !ok {
+		return nsexecTasksFile{}, errors.New("no cgroup of the agent's in the hierarchy of " + t)
+	}
+	return nsexecTasksFile{path: t, rel: t[len("/sys/fs/cgroup/"+dir+"/"):], nsexecV1: v1}, nil
 }
 
 // nsexecHierarchy is the hierarchy directory of a v1 tasks file:
@@ -89,33 +119,31 @@ func nsexecHierarchy(tasks string) string {
 var nsexecSelf = []byte("0")
 
 // nsexecJoin moves the calling thread into each of the v1 tasks files,
-// and returns those it joined.
-func nsexecJoin(tasks []string) (joined []string, err error) {
+// and returns how many (from the first) it joined.
+func nsexecJoin(tasks []nsexecTasksFile) (joined int, err error) {
 	for _, t := range tasks {
-		fd, err := unix.Open(t, unix.O_WRONLY|unix.O_CLOEXEC, 0)
+		fd, err := unix.Openat(t.root, t.rel, unix.O_WRONLY|unix.O_CLOEXEC, 0)
 		if err != nil {
-			return joined, &os.PathError{Op: "open", Path: t, Err: err}
+			return joined, &os.PathError{Op: "open", Path: t.path, Err: err}
 		}
 		_, err = unix.Write(fd, nsexecSelf)
 		unix.Close(fd)
 		if err != nil {
-			return joined, &os.PathError{Op: "write", Path: t, Err: err}
+			return joined, &os.PathError{Op: "write", Path: t.path, Err: err}
 		}
-		joined = append(joined, t)
+		joined++
 	}
 	return joined, nil
 }
 
 // nsexecLeave moves the calling thread back to the agent's cgroups of
-// each hierarchy of the container tasks files it joined.
-func nsexecLeave(joined []string) error {
+// the hierarchies of the tasks files it joined.
+func nsexecLeave(joined []nsexecTasksFile) error {
 	var errs []error
 	for _, t := range joined {
-		home, err := nsexecHomes.homeFor(t)
-		if err == nil {
-			_, err = unix.Write(home, nsexecSelf)
+		if _, err := unix.Write(t.home, nsexecSelf); err != nil {
+			errs = append(errs, fmt.Errorf("back to the agent's cgroup of %s: %w", t.path, err))
 		}
-		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

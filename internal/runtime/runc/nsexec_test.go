@@ -2,8 +2,13 @@ package runc
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
+	"os/exec"
+	"path/filepath"
+	goruntime "runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -70,6 +75,26 @@ func TestNsexecFromSpec(t *testing.T) {
 	}
 }
 
+func TestNsexecEnv(t *testing.T) {
+	got, ok := nsexecEnv([]string{"PATH=/bin", "A=1", "junk", "", "A=2", "B=", "PATH=/usr/bin"})
+	if want := []string{"junk", "A=2", "B=", "PATH=/usr/bin"}; !ok || !slices.Equal(got, want) {
+		t.Errorf("nsexecEnv = %q, %v; want %q (last value of each name, in order)", got, ok, want)
+	}
+	if got, ok := nsexecEnv(nil); !ok || got == nil || len(got) != 0 {
+		t.Errorf("no env: %q %v, want an empty one (not the agent's)", got, ok)
+	}
+	if _, ok := nsexecEnv([]string{"A=x\x00y"}); ok {
+		t.Error("a NUL byte was accepted")
+	}
+	// Cross-check with os/exec, which the fast path used to start commands.
+	env := []string{"X=1", "Y=2", "X=3", "=Z=4", "=Z=5", "W"}
+	c := exec.Command("true")
+	c.Env = env
+	if got, _ := nsexecEnv(env); !slices.Equal(got, c.Environ()) {
+		t.Errorf("nsexecEnv = %q, os/exec: %q", got, c.Environ())
+	}
+}
+
 func TestNsexecCapNumbers(t *testing.T) {
 	// Every capability the kernel has is named (privileged containers keep
 	// them all in their bounding set).
@@ -99,6 +124,114 @@ func TestCappedBufferReadFrom(t *testing.T) {
 	b.Write([]byte("defg"))
 	if string(b.Bytes()) != "abcde" {
 		t.Errorf("writes: %q", b.Bytes())
+	}
+}
+
+// TestCappedBufferReadFD: what the fast path reads from a pipe, in reads
+// of whatever is there, keeps the first max bytes and drains the rest.
+func TestCappedBufferReadFD(t *testing.T) {
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(p[0])
+	data := strings.Repeat("0123456789", 300)
+	b := &cappedBuffer{max: 2500}
+	for _, chunk := range []string{data[:7], data[7:1000], data[1000:]} {
+		unix.Write(p[1], []byte(chunk))
+		for n := 0; n < len(chunk); {
+			l := b.buf.Len()
+			if !b.readFD(p[0]) {
+				t.Fatal("end of stream before the writer closed")
+			}
+			n += b.buf.Len() - l
+			if b.buf.Len() == b.max {
+				break
+			}
+		}
+	}
+	unix.Close(p[1])
+	for b.readFD(p[0]) {
+	}
+	if string(b.Bytes()) != data[:2500] {
+		t.Errorf("kept %d bytes, want the first 2500", b.buf.Len())
+	}
+	var empty cappedBuffer
+	empty.max = 10
+	if q := [2]int{}; unix.Pipe2(q[:], unix.O_CLOEXEC) == nil {
+		unix.Close(q[1])
+		if empty.readFD(q[0]) || empty.buf.Cap() != 0 {
+			t.Error("an empty stream was not ended, or allocated")
+		}
+		unix.Close(q[0])
+	}
+}
+
+// TestNsexecLookPath: the PATH search finds what filepath.Join(dir, name)
+// and a stat would, as before and as runc exec does.
+func TestNsexecLookPath(t *testing.T) {
+	root := t.TempDir()
+	for _, f := range []struct {
+		path string
+		mode os.FileMode
+	}{{"a/cmd", 0o644}, {"b/cmd", 0o755}, {"b/dir/x", 0o755}, {"c/only", 0o700}} {
+		p := filepath.Join(root, f.path)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, nil, f.mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.Symlink(filepath.Join(root, "b"), filepath.Join(root, "link"))
+	env := []string{"PATH=" + strings.Join([]string{"", "rel", root + "/a/", root + "//link/../a", root + "/b/dir",
+		root + "/link", root + "/b", root + "/c/."}, ":")}
+	dirs := nsexecPathDirs(env)
+	for name, want := range map[string]string{
+		"cmd":  root + "/link/cmd", // a/cmd is not executable; link/cmd comes before b/cmd
+		"only": root + "/c/only",
+		"dir":  "",
+		"x":    root + "/b/dir/x",
+		"..":   "",
+		".":    "",
+		"nope": "",
+	} {
+		got, err := nsexecLookPath(name, dirs, "/")
+		if got != want || (want == "") != (err != nil) {
+			t.Errorf("%q: %q %v, want %q", name, got, err, want)
+		}
+		// What the search did before: filepath.Join and os.Stat per dir.
+		ref := ""
+		for _, dir := range strings.Split(strings.TrimPrefix(env[0], "PATH="), ":") {
+			if p := filepath.Join(dir, name); filepath.IsAbs(dir) && executable(p) == nil {
+				ref = p
+				break
+			}
+		}
+		if got != ref {
+			t.Errorf("%q: %q, the former search found %q", name, got, ref)
+		}
+	}
+	if len(nsexecPathDirs([]string{"PATH=/"})) != 1 || nsexecPathDirs([]string{"PATH=/"})[0] != "/" {
+		t.Errorf("PATH=/: %q", nsexecPathDirs([]string{"PATH=/"}))
+	}
+	// With a slash: as is, relative to cwd; runc's messages.
+	if got, err := nsexecLookPath("b/cmd", nil, root); got != "b/cmd" || err != nil {
+		t.Errorf("b/cmd: %q %v", got, err)
+	}
+	if _, err := nsexecLookPath("./a/cmd", nil, root); err == nil || err.Error() != `exec: "./a/cmd": permission denied` {
+		t.Errorf("./a/cmd: %v", err)
+	}
+	if _, err := nsexecLookPath("/nope/x", nil, root); err == nil || err.Error() != `exec: "/nope/x": stat /nope/x: no such file or directory` {
+		t.Errorf("/nope/x: %v", err)
+	}
+}
+
+func BenchmarkNsexecLookPath(b *testing.B) {
+	dirs := nsexecPathDirs([]string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"})
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := nsexecLookPath("true", dirs, "/"); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 
@@ -141,5 +274,50 @@ func TestNsexecTasksCandidates(t *testing.T) {
 		if strings.Join(got, " ") != strings.Join(tc.want, " ") {
 			t.Errorf("%s: %q, want %q", tc.ctrls, got, tc.want)
 		}
+	}
+}
+
+// TestNsexecAnchorHome: a thread that left the agent's namespaces comes
+// back into all of them with one setns through the anchor.
+func TestNsexecAnchorHome(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	anchor := nsexecAnchor()
+	if anchor < 0 {
+		t.Skip("no thread pidfds (Linux < 6.9): threads go home through their own descriptors")
+	}
+	nss := []string{"mnt", "net", "ipc", "uts", "cgroup", "pid_for_children"}
+	want := map[string]string{}
+	for _, ns := range nss {
+		want[ns], _ = os.Readlink("/proc/self/ns/" + ns)
+	}
+	errc := make(chan error, 1)
+	go func() {
+		goruntime.LockOSThread() // never unlocked: the thread is discarded
+		if err := unix.Unshare(unix.CLONE_FS | unix.CLONE_NEWNS | unix.CLONE_NEWNET | unix.CLONE_NEWIPC | unix.CLONE_NEWUTS | unix.CLONE_NEWCGROUP | unix.CLONE_NEWPID); err != nil {
+			errc <- err
+			return
+		}
+		away, _ := os.Readlink("/proc/thread-self/ns/net")
+		if away == want["net"] {
+			errc <- errors.New("unshare left the thread in the agent's network namespace")
+			return
+		}
+		home := &nsexecThreadHome{anchor: anchor}
+		if err := home.goHome(); err != nil {
+			errc <- err
+			return
+		}
+		for _, ns := range nss {
+			if got, _ := os.Readlink("/proc/thread-self/ns/" + ns); got != want[ns] {
+				errc <- fmt.Errorf("%s: %s, not the agent's %s", ns, got, want[ns])
+				return
+			}
+		}
+		errc <- nil
+	}()
+	if err := <-errc; err != nil {
+		t.Fatal(err)
 	}
 }

@@ -23,8 +23,10 @@ import (
 // its container's kind (or a new one); on it, it joins the container's
 // cgroups and namespaces, forks the command, then goes back home: it
 // writes itself back to the agent's cgroups (nsexec_join.go) and setns's
-// back into the agent's namespaces through descriptors the thread opened
-// on itself before it first left. A thread that cannot get home is
+// back into the agent's namespaces, at once through a pidfd of an anchor
+// thread that never leaves them (nsexecAnchor), or, on kernels without
+// thread pidfds, through descriptors the thread opened on itself before
+// it first left. A thread that cannot get home is
 // discarded (its goroutine ends still locked), so no thread waits in the
 // pool anywhere but in the agent's namespaces and cgroups.
 
@@ -34,9 +36,9 @@ type nsexecThreadKey struct {
 	noNewPrivs bool
 }
 
-// nsexecHomeNamespaces are the namespaces a pooled thread returns to
-// (through descriptors it opened on itself when it was made), in the
-// order it setns's back into them.
+// nsexecHomeNamespaces are the namespaces a pooled thread without an
+// anchor returns to (through descriptors it opened on itself when it was
+// made), in the order it setns's back into them.
 var nsexecHomeNamespaces = []struct {
 	name string
 	flag int
@@ -49,18 +51,57 @@ var nsexecHomeNamespaces = []struct {
 	{"mnt", unix.CLONE_NEWNS},
 }
 
+// nsexecHomeFlags are all the namespaces an exec thread leaves (and, with
+// the anchor, returns into at once).
+const nsexecHomeFlags = unix.CLONE_NEWNET | unix.CLONE_NEWIPC | unix.CLONE_NEWUTS | unix.CLONE_NEWCGROUP | unix.CLONE_NEWPID | unix.CLONE_NEWNS
+
+// nsexecAnchor is a pidfd of a thread that never leaves the agent's
+// namespaces, or -1. A pooled thread goes home with one setns(2) through
+// it instead of one per namespace through its own descriptors: the kernel
+// makes a new nsproxy per setns call, so six calls cost about twice the
+// single one (~8 µs an exec). A pidfd of a thread that is not the
+// thread-group leader needs PIDFD_THREAD (Linux 6.9); without it threads
+// keep their own descriptors.
+var nsexecAnchor = sync.OnceValue(func() int {
+	tid := make(chan int)
+	go func() {
+		// Locked for good and parked: the thread runs nothing else, so
+		// it stays in the namespaces Go made it in, the agent's (Go
+		// creates threads from a thread in the process's own state).
+		goruntime.LockOSThread()
+		tid <- unix.Gettid()
+		select {}
+	}()
+	fd, err := unix.PidfdOpen(<-tid, nsexecPidfdThread)
+	if err != nil {
+		return -1
+	}
+	return fd
+})
+
+// nsexecPidfdThread is PIDFD_THREAD (<linux/pidfd.h>: O_EXCL): a pidfd of
+// a thread rather than of its thread group.
+const nsexecPidfdThread = unix.O_EXCL
+
 // nsexecThreadJob runs on a pooled thread; it returns false when the
 // thread could not be brought home and must be discarded.
 type nsexecThreadJob func(home *nsexecThreadHome) (keep bool)
 
-// nsexecThreadHome is a pooled thread's way back: its own namespaces as
-// they were when it was made.
+// nsexecThreadHome is a pooled thread's way back: the anchor's namespaces,
+// or its own as they were when it was made.
 type nsexecThreadHome struct {
-	ns []int // descriptors, in nsexecHomeNamespaces' order
+	anchor int   // nsexecAnchor, or -1
+	ns     []int // without an anchor: descriptors, in nsexecHomeNamespaces' order
 }
 
-// goHome setns's the thread back into its namespaces.
+// goHome setns's the thread back into the agent's namespaces.
 func (h *nsexecThreadHome) goHome() error {
+	if h.anchor >= 0 {
+		if err := unix.Setns(h.anchor, nsexecHomeFlags); err != nil {
+			return fmt.Errorf("back to the agent's namespaces: %w", err)
+		}
+		return nil
+	}
 	for i, fd := range h.ns {
 		if err := unix.Setns(fd, nsexecHomeNamespaces[i].flag); err != nil {
 			return fmt.Errorf("back to the agent's %s namespace: %w", nsexecHomeNamespaces[i].name, err)
@@ -69,6 +110,22 @@ func (h *nsexecThreadHome) goHome() error {
 	return nil
 }
 
+// openOwn opens the calling thread's own namespaces, the way back when
+// there is no anchor.
+func (h *nsexecThreadHome) openOwn() error {
+	self := fmt.Sprintf("/proc/self/task/%d/ns/", unix.Gettid())
+	for _, ns := range nsexecHomeNamespaces {
+		fd, err := unix.Open(self+ns.name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			h.close()
+			return fmt.Errorf("the agent's %s namespace: %w", ns.name, &os.PathError{Op: "open", Path: self + ns.name, Err: err})
+		}
+		h.ns = append(h.ns, fd)
+	}
+	return nil
+}
+
+// close closes the thread's own descriptors (the anchor is the process's).
 func (h *nsexecThreadHome) close() {
 	for _, fd := range h.ns {
 		unix.Close(fd)
@@ -202,15 +259,11 @@ func nsexecSetUpThread(k nsexecThreadKey) (*nsexecThreadHome, error) {
 	if err := unix.Unshare(unix.CLONE_FS); err != nil {
 		return nil, fmt.Errorf("unshare CLONE_FS: %w", err)
 	}
-	home := &nsexecThreadHome{}
-	self := fmt.Sprintf("/proc/self/task/%d/ns/", unix.Gettid())
-	for _, ns := range nsexecHomeNamespaces {
-		fd, err := unix.Open(self+ns.name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			home.close()
-			return nil, fmt.Errorf("the agent's %s namespace: %w", ns.name, &os.PathError{Op: "open", Path: self + ns.name, Err: err})
+	home := &nsexecThreadHome{anchor: nsexecAnchor()}
+	if home.anchor < 0 {
+		if err := home.openOwn(); err != nil {
+			return nil, err
 		}
-		home.ns = append(home.ns, fd)
 	}
 	if err := restrictThread(k.caps, k.noNewPrivs); err != nil {
 		home.close()
