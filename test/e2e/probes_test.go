@@ -349,7 +349,12 @@ func TestProbesKubectl(t *testing.T) {
 // TestProbesAgentLoad (PEAPOD_BENCH_PROBES=<pods>, root) runs that many
 // static pods, each with an exec liveness probe and an HTTP readiness probe
 // every second, and samples the agent's CPU (its own, and its reaped
-// children: runc exec) and RSS over 30 s. Figures in docs/benchmarks.md.
+// children's) and RSS over 30 s. Figures in docs/benchmarks.md.
+//
+// PEAPOD_BENCH_PROBES_VS=<peapod binary> runs a second agent from that
+// binary with the same pods at the same time and reports both over the
+// same window: a paired comparison of two builds that the machine's noise
+// (which swings a single run by ±15% here) affects alike.
 func TestProbesAgentLoad(t *testing.T) {
 	n, _ := strconv.Atoi(os.Getenv("PEAPOD_BENCH_PROBES"))
 	if n <= 0 {
@@ -365,26 +370,33 @@ func TestProbesAgentLoad(t *testing.T) {
 	if kind == "" || kind == "both" || kind == "http" {
 		probes += "\n    readinessProbe: {httpGet: {path: /index.html, port: 8080}, periodSeconds: 1}"
 	}
-	e := agentNewEnv(t)
-	for i := 0; i < n; i++ {
-		e.write(fmt.Sprintf("p%d.yaml", i), probesPod(fmt.Sprintf("load%d", i), "",
-			`    command: [sh, -c, 'echo ok > /tmp/index.html; exec httpd -f -p 8080 -h /tmp']`+probes))
+	bins := map[string]string{"agent": peapodBin}
+	if vs := os.Getenv("PEAPOD_BENCH_PROBES_VS"); vs != "" {
+		bins["vs"] = vs
 	}
+	envs := map[string]*agentEnv{}
 	start := time.Now()
-	e.waitFor("every pod ready", 10*time.Minute, func(pods []v1.Pod) bool {
-		ready := 0
-		for i := range pods {
-			if podReady(&pods[i]) {
-				ready++
-			}
+	for name, bin := range bins {
+		e := agentNewEnvBin(t, bin)
+		for i := 0; i < n; i++ {
+			e.write(fmt.Sprintf("p%d.yaml", i), probesPod(fmt.Sprintf("load%d", i), "",
+				`    command: [sh, -c, 'echo ok > /tmp/index.html; exec httpd -f -p 8080 -h /tmp']`+probes))
 		}
-		return ready == n
-	})
+		envs[name] = e
+	}
+	for _, e := range envs {
+		e.waitFor("every pod ready", 10*time.Minute, func(pods []v1.Pod) bool {
+			ready := 0
+			for i := range pods {
+				if podReady(&pods[i]) {
+					ready++
+				}
+			}
+			return ready == n
+		})
+	}
 	t.Logf("%d pods ready after %v", n, time.Since(start).Round(time.Second))
-	e.mu.Lock()
-	pid := e.cmd.Process.Pid
-	e.mu.Unlock()
-	cpu := func() (self, children float64) {
+	cpu := func(pid int) (self, children float64) {
 		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 		if err != nil {
 			t.Fatal(err)
@@ -393,7 +405,7 @@ func TestProbesAgentLoad(t *testing.T) {
 		v := func(i int) float64 { x, _ := strconv.ParseFloat(f[i], 64); return x / 100 } // USER_HZ 100
 		return v(11) + v(12), v(13) + v(14)
 	}
-	rss := func() string {
+	rss := func(pid int) string {
 		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 		for _, l := range strings.Split(string(b), "\n") {
 			if strings.HasPrefix(l, "VmRSS:") {
@@ -402,11 +414,18 @@ func TestProbesAgentLoad(t *testing.T) {
 		}
 		return "?"
 	}
+	pids := map[string]int{}
+	s0, c0 := map[string]float64{}, map[string]float64{}
+	for name, e := range envs {
+		e.mu.Lock()
+		pids[name] = e.cmd.Process.Pid
+		e.mu.Unlock()
+		s0[name], c0[name] = cpu(pids[name])
+	}
 	const window = 30 * time.Second
-	s0, c0 := cpu()
 	if out := os.Getenv("PEAPOD_BENCH_PROBES_PROFILE"); out != "" {
 		// The agent's CPU profile over the window (costs a little CPU).
-		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/profile?seconds=%d", e.port, int(window.Seconds())))
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/profile?seconds=%d", envs["agent"].port, int(window.Seconds())))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -418,7 +437,13 @@ func TestProbesAgentLoad(t *testing.T) {
 	} else {
 		time.Sleep(window)
 	}
-	s1, c1 := cpu()
-	t.Logf("%d pods, probes %s every 1 s: agent CPU %.1f%% of a core (+ %.1f%% in reaped children), RSS %s",
-		n, map[string]string{"": "exec+http"}[kind]+kind, 100*(s1-s0)/window.Seconds(), 100*(c1-c0)/window.Seconds(), rss())
+	for _, name := range []string{"agent", "vs"} {
+		if _, ok := envs[name]; !ok {
+			continue
+		}
+		s1, c1 := cpu(pids[name])
+		t.Logf("%s (%s): %d pods, probes %s every 1 s: agent CPU %.1f%% of a core (+ %.1f%% in reaped children), RSS %s",
+			name, bins[name], n, map[string]string{"": "exec+http"}[kind]+kind,
+			100*(s1-s0[name])/window.Seconds(), 100*(c1-c0[name])/window.Seconds(), rss(pids[name]))
+	}
 }

@@ -30,6 +30,8 @@ type agentEnv struct {
 	dataDir   string
 	port      int
 	args      []string
+	// bin is the peapod binary the agent runs (default peapodBin).
+	bin string
 
 	mu  sync.Mutex
 	cmd *exec.Cmd
@@ -56,14 +58,17 @@ func agentFreePort(t *testing.T) int {
 // agentNewEnv imports busybox, starts the agent, and registers a cleanup
 // that removes every manifest, waits for the pods to be gone, stops the
 // agent and checks that nothing is left on the host.
-func agentNewEnv(t *testing.T) *agentEnv {
+func agentNewEnv(t *testing.T) *agentEnv { return agentNewEnvBin(t, peapodBin) }
+
+// agentNewEnvBin is agentNewEnv with the agent run from binary bin.
+func agentNewEnvBin(t *testing.T, bin string) *agentEnv {
 	t.Helper()
 	n := runtimeSubnetSeq.Add(1)
 	dir, err := os.MkdirTemp("", "peapod-agent-")
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &agentEnv{t: t, dir: dir, manifests: filepath.Join(dir, "manifests"), dataDir: filepath.Join(dir, "data"), port: agentFreePort(t)}
+	e := &agentEnv{t: t, dir: dir, manifests: filepath.Join(dir, "manifests"), dataDir: filepath.Join(dir, "data"), port: agentFreePort(t), bin: bin}
 	os.MkdirAll(e.manifests, 0o755)
 	os.MkdirAll(e.dataDir, 0o755)
 	tag := fmt.Sprintf("%d%d", os.Getpid()%1000, n)
@@ -103,7 +108,7 @@ func (e *agentEnv) start() {
 	if e.log == nil {
 		e.log = &bytes.Buffer{}
 	}
-	cmd := exec.Command(peapodBin, e.args...)
+	cmd := exec.Command(e.bin, e.args...)
 	cmd.Stdout, cmd.Stderr = &lockedWriter{mu: &e.mu, w: e.log}, &lockedWriter{mu: &e.mu, w: e.log}
 	if err := cmd.Start(); err != nil {
 		e.t.Fatal(err)
