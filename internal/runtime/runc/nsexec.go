@@ -441,10 +441,8 @@ func nsexecLookPath(name string, dirs []string, cwd string) (string, error) {
 	}
 	for _, dir := range dirs {
 		// A probe's command is looked up on every exec, in each directory
-		// before its own: a stat(2) each, without os.Stat's FileInfo.
-		p := dir + name
-		var st unix.Stat_t
-		if unix.Stat(p, &st) == nil && st.Mode&unix.S_IFMT != unix.S_IFDIR && st.Mode&0o111 != 0 {
+		// before its own: a stat(2) each.
+		if p := dir + name; executable(p) == nil {
 			return p, nil
 		}
 	}
@@ -475,12 +473,15 @@ func nsexecPathDirs(env []string) []string {
 	return dirs
 }
 
+// executable checks that p is a file (not a directory) with an execute
+// bit, as runc does; its errors are os.Stat's, without os.Stat's FileInfo
+// (it runs for each PATH directory on every exec).
 func executable(p string) error {
-	fi, err := os.Stat(p)
-	if err != nil {
-		return err
+	var st unix.Stat_t
+	if err := unix.Stat(p, &st); err != nil {
+		return &os.PathError{Op: "stat", Path: p, Err: err}
 	}
-	if fi.IsDir() || fi.Mode().Perm()&0o111 == 0 {
+	if st.Mode&unix.S_IFMT == unix.S_IFDIR || st.Mode&0o111 == 0 {
 		return os.ErrPermission
 	}
 	return nil

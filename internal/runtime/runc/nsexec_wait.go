@@ -15,10 +15,10 @@ import (
 
 // How the fast exec path collects a command it started: without os/exec,
 // whose Cmd costs a goroutine per captured stream, one for Wait and their
-// stacks' growth per exec. The calling goroutine alone polls the command's
-// stdout and stderr pipes and its pidfd, reads what is ready and reaps the
-// command when it exits; a timeout is a context.AfterFunc, which costs a
-// goroutine only when it fires.
+// stacks' growth per exec. The calling goroutine alone waits (in Go's
+// poller) on the command's stdout and stderr pipes and its pidfd, reads
+// what is ready and reaps the command when it exits; a timeout is a
+// context.AfterFunc, which costs a goroutine only when it fires.
 
 // nsexecPipes are the command's stdout and stderr: read ends kept by the
 // agent, write ends given to the child as its fds 1 and 2. All are
@@ -102,10 +102,14 @@ func nsexecWait(ctx context.Context, name string, pid, pidfd int, pipes nsexecPi
 // and made it hand Ps off; with 110 exec probes a second that was a tenth
 // of the agent's CPU.)
 func nsexecCollect(pid, pidfd int, pipes nsexecPipes, stdout, stderr *cappedBuffer) (ws syscall.WaitStatus, err error) {
-	set, err := newNsexecPollSet(pipes.stdout[0], pipes.stderr[0], pidfd)
-	if err != nil {
+	// Whatever ends the wait early leaves no process behind.
+	abandon := func() {
 		unix.Kill(-pid, unix.SIGKILL)
 		nsexecReap(pid)
+	}
+	set, err := newNsexecPollSet(pipes.stdout[0], pipes.stderr[0], pidfd)
+	if err != nil {
+		abandon()
 		return ws, err
 	}
 	defer set.close()
@@ -118,8 +122,7 @@ func nsexecCollect(pid, pidfd int, pipes nsexecPipes, stdout, stderr *cappedBuff
 				break // a background child holds the pipes
 			}
 			if open[2] {
-				unix.Kill(-pid, unix.SIGKILL)
-				nsexecReap(pid)
+				abandon()
 			}
 			return ws, fmt.Errorf("wait: %w", err)
 		}
