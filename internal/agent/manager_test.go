@@ -105,6 +105,19 @@ func (h *harness) waitFor(name string, what string, cond func(*v1.Pod) bool) *v1
 	return nil
 }
 
+// waitEvent waits until an event containing want has been recorded.
+func (h *harness) waitEvent(want string) {
+	h.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if strings.Contains(strings.Join(h.events.list(), "\n"), want) {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	h.t.Fatalf("no event %q in:\n%s", want, strings.Join(h.events.list(), "\n"))
+}
+
 func (h *harness) waitGone(name string) {
 	h.t.Helper()
 	deadline := time.Now().Add(5 * time.Second)

@@ -60,6 +60,9 @@ func TestProbesDriveReadinessAndRestarts(t *testing.T) {
 	  "livenessProbe":{"exec":{"command":["live"]},"periodSeconds":1,"failureThreshold":1,"terminationGracePeriodSeconds":4}}]}}`))
 	notReady := func(p *v1.Pod) bool { return running("c")(p) && !p.Status.ContainerStatuses[0].Ready }
 	h.waitFor("p-n1", "running, not ready", notReady)
+	// Not ready is also the state before the first probe: wait for the
+	// failure itself.
+	h.waitEvent("Readiness probe failed: ready says no")
 	rt.set("ready", 0)
 	h.waitFor("p-n1", "ready", func(p *v1.Pod) bool {
 		return running("c")(p) && p.Status.ContainerStatuses[0].Ready && podConditionTrue(p, v1.PodReady) && podConditionTrue(p, v1.ContainersReady)
