@@ -318,7 +318,7 @@ func nsexecOnThread(s *nsexecSpec, pipes *nsexecPipes, home *nsexecThreadHome) (
 	if err != nil {
 		return fail("join cgroup", err)
 	}
-	if err := unix.Setns(s.proc.pidfd, unix.CLONE_NEWNS|unix.CLONE_NEWPID|unix.CLONE_NEWNET|unix.CLONE_NEWIPC|unix.CLONE_NEWUTS|unix.CLONE_NEWCGROUP); err != nil {
+	if err := rawSetns(s.proc.pidfd, unix.CLONE_NEWNS|unix.CLONE_NEWPID|unix.CLONE_NEWNET|unix.CLONE_NEWIPC|unix.CLONE_NEWUTS|unix.CLONE_NEWCGROUP); err != nil {
 		return fail("setns", err)
 	}
 	// Only stdio reaches the command, as with runc: descriptors the agent

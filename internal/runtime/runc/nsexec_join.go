@@ -122,12 +122,12 @@ var nsexecSelf = []byte("0")
 // and returns how many (from the first) it joined.
 func nsexecJoin(tasks []nsexecTasksFile) (joined int, err error) {
 	for _, t := range tasks {
-		fd, err := unix.Openat(t.root, t.rel, unix.O_WRONLY|unix.O_CLOEXEC, 0)
+		fd, err := rawOpenat(t.root, t.rel, unix.O_WRONLY|unix.O_CLOEXEC)
 		if err != nil {
 			return joined, &os.PathError{Op: "open", Path: t.path, Err: err}
 		}
-		_, err = unix.Write(fd, nsexecSelf)
-		unix.Close(fd)
+		err = rawWrite(fd, nsexecSelf)
+		rawClose(fd)
 		if err != nil {
 			return joined, &os.PathError{Op: "write", Path: t.path, Err: err}
 		}
@@ -141,7 +141,7 @@ func nsexecJoin(tasks []nsexecTasksFile) (joined int, err error) {
 func nsexecLeave(joined []nsexecTasksFile) error {
 	var errs []error
 	for _, t := range joined {
-		if _, err := unix.Write(t.home, nsexecSelf); err != nil {
+		if err := rawWrite(t.home, nsexecSelf); err != nil {
 			errs = append(errs, fmt.Errorf("back to the agent's cgroup of %s: %w", t.path, err))
 		}
 	}

@@ -97,13 +97,13 @@ type nsexecThreadHome struct {
 // goHome setns's the thread back into the agent's namespaces.
 func (h *nsexecThreadHome) goHome() error {
 	if h.anchor >= 0 {
-		if err := unix.Setns(h.anchor, nsexecHomeFlags); err != nil {
+		if err := rawSetns(h.anchor, nsexecHomeFlags); err != nil {
 			return fmt.Errorf("back to the agent's namespaces: %w", err)
 		}
 		return nil
 	}
 	for i, fd := range h.ns {
-		if err := unix.Setns(fd, nsexecHomeNamespaces[i].flag); err != nil {
+		if err := rawSetns(fd, nsexecHomeNamespaces[i].flag); err != nil {
 			return fmt.Errorf("back to the agent's %s namespace: %w", nsexecHomeNamespaces[i].name, err)
 		}
 	}
