@@ -15,7 +15,9 @@ import (
 	"syscall"
 	"time"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+	"k8s.io/client-go/tools/remotecommand"
 
 	"github.com/peapod/peapod/internal/runtime"
 )
@@ -239,7 +241,27 @@ func (d *Driver) execTTY(ctx context.Context, id, pidFile string, cmd []string, 
 		return -1, fmt.Errorf("exec tty: %w", err)
 	}
 	defer master.Close()
-	c := d.execCommand(id, pidFile, []string{"--tty"}, cmd)
+	extra := []string{"--tty"}
+	// A size the client sent before the start is the pty's size before
+	// the command runs: on our pty (runc copies it to the container's at
+	// once) and in the process spec (runc sizes the container's pty before
+	// it execs). A resize after the start would race a command that reads
+	// the size at once (`stty size`).
+	select {
+	case sz, ok := <-s.Resize:
+		if ok {
+			unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: sz.Height, Col: sz.Width})
+			procFile, err := d.execProcessFile(id, pidFile, cmd, sz)
+			if err != nil {
+				slave.Close()
+				return -1, fmt.Errorf("exec tty: %w", err)
+			}
+			defer os.Remove(procFile)
+			extra, cmd = append(extra, "--process", procFile), nil
+		}
+	default:
+	}
+	c := d.execCommand(id, pidFile, extra, cmd)
 	c.Stdin, c.Stdout, c.Stderr = slave, slave, slave
 	c.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
 	if err := c.Start(); err != nil {
@@ -273,6 +295,26 @@ func (d *Driver) execTTY(ctx context.Context, id, pidFile string, cmd []string, 
 	// Drain what the pty still holds, briefly.
 	waitTimeout(&wg, 200*time.Millisecond)
 	return code, err
+}
+
+// execProcessFile writes the process `runc exec --process` runs: the
+// container's own (as runc exec takes it from config.json) with cmd, a
+// terminal and its initial size.
+func (d *Driver) execProcessFile(id, pidFile string, cmd []string, sz remotecommand.TerminalSize) (string, error) {
+	var spec struct {
+		Process *specs.Process `json:"process"`
+	}
+	if err := readJSON(filepath.Join(d.dirs.containers, id, "config.json"), &spec); err != nil {
+		return "", err
+	}
+	if spec.Process == nil {
+		return "", errors.New("container spec has no process")
+	}
+	p := spec.Process
+	p.Args, p.Terminal = cmd, true
+	p.ConsoleSize = &specs.Box{Height: uint(sz.Height), Width: uint(sz.Width)}
+	path := strings.TrimSuffix(pidFile, ".pid") + ".process.json"
+	return path, writeJSON(path, p)
 }
 
 // openPty opens a new pseudo-terminal pair.
