@@ -169,8 +169,8 @@ func (d *Driver) runcExecSync(ctx context.Context, id string, cmd []string) (*ru
 	return res, nil
 }
 
-// Exec runs cmd with streams. With TTY, runc hands the pty master over a
-// console socket (SCM_RIGHTS); resize events set its window size.
+// Exec runs cmd with streams. With TTY, see execTTY; resize events set
+// the terminal's window size.
 func (d *Driver) Exec(ctx context.Context, id string, cmd []string, s runtime.Streams) (int, error) {
 	if len(cmd) == 0 {
 		return -1, errors.New("exec: empty command")
