@@ -69,8 +69,17 @@ func TestSettledPodWaitsForExits(t *testing.T) {
 	pod := staticPod(t, exitsPodJSON)
 	h.send(pod)
 	h.waitFor("p-n1", "running", runningOnce)
-	time.Sleep(50 * time.Millisecond) // the passes right after the start
+	// The passes right after the start: wait until they stop (50 ms, 5
+	// Resyncs, without one).
 	before := rt.passes()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+		n := rt.passes()
+		if n == before {
+			break
+		}
+		before = n
+	}
 	time.Sleep(300 * time.Millisecond) // 30 Resyncs
 	if n := rt.passes() - before; n > 1 {
 		t.Errorf("settled pod: %d passes in 30 Resyncs, want none", n)

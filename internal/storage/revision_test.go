@@ -45,8 +45,12 @@ func TestRevisionBatcherNeverReusesAReadStartedBeforeTheCall(t *testing.T) {
 	// Three callers arrive while read 1 is in flight: they must share
 	// read 2, which starts only after read 1 ends.
 	later := make(chan int64, 3)
+	calling := make(chan struct{}, 3)
 	for i := 0; i < 3; i++ {
-		go func() { r, _ := b.get(ctx); later <- r }()
+		go func() { calling <- struct{}{}; r, _ := b.get(ctx); later <- r }()
+	}
+	for i := 0; i < 3; i++ {
+		<-calling
 	}
 	time.Sleep(20 * time.Millisecond) // let them join
 	f.release <- nil

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -155,7 +156,7 @@ func TestAgentAPILogsExecPortForward(t *testing.T) {
 	for _, name := range []string{"reader-ws", "reader-spdy"} {
 		e.container(sb, pod, 0, v1.Container{Name: name, Stdin: true, Command: []string{"sh", "-c", "while read l; do echo got:$l; done"}})
 	}
-	short := e.container(sb, pod, 0, v1.Container{Name: "short", Command: []string{"sh", "-c", "for i in 1 2 3 4 5; do echo line $i; sleep 0.2; done; printf no-newline"}})
+	short := e.container(sb, pod, 0, v1.Container{Name: "short", Command: []string{"sh", "-c", "for i in 1 2 3 4 5; do echo line $i; sleep 0.5; done; printf no-newline"}})
 
 	t.Run("logs", func(t *testing.T) {
 		// follow: the stream ends once the container has exited, with every line.
@@ -167,7 +168,7 @@ func TestAgentAPILogsExecPortForward(t *testing.T) {
 		if d := time.Since(start); d < 500*time.Millisecond {
 			t.Errorf("follow returned after %v, before the container ended", d)
 		}
-		e.waitExited(short, 5*time.Second)
+		e.waitExited(short, 10*time.Second)
 		if code, body := e.logs("web", "short", "tailLines=2"); code != 200 || body != "line 5\nno-newline" {
 			t.Errorf("tail: %d %q", code, body)
 		}
@@ -437,7 +438,13 @@ func TestAgentAPIStaticAgent(t *testing.T) {
 	if code, body := get("/containerLogs/default/api-node1/web"); code != 200 || body != "web-started\n" {
 		t.Errorf("web logs: %d %q", code, body)
 	}
-	_, cur := get("/containerLogs/default/api-node1/flaky")
+	// The restarted container may not have written its line yet.
+	var cur string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if _, cur = get("/containerLogs/default/api-node1/flaky"); cur != "" {
+			break
+		}
+	}
 	code, prev := get("/containerLogs/default/api-node1/flaky?previous=true")
 	if code != 200 || !strings.HasPrefix(prev, "run ") || !strings.HasPrefix(cur, "run ") || prev == cur {
 		t.Errorf("flaky: previous %d %q, current %q", code, prev, cur)
@@ -554,9 +561,25 @@ func TestAgentAPIKubectl(t *testing.T) {
 		t.Errorf("kubectl logs --previous: %v %s", err, out)
 	}
 	// kubectl logs -f ends when the stream does; here it is cut after the lines come.
-	fctx, fcancel := context.WithTimeout(ctx, 3*time.Second)
-	fout, _ := s.kubectlCmd(fctx, "logs", "-f", "kpod").Output()
+	fctx, fcancel := context.WithTimeout(ctx, 30*time.Second)
+	fcmd := s.kubectlCmd(fctx, "logs", "-f", "kpod")
+	fpipe, err := fcmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fcmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var fout []byte
+	for buf := make([]byte, 4096); !bytes.HasSuffix(fout, []byte("second-line\n")); {
+		n, err := fpipe.Read(buf)
+		fout = append(fout, buf[:n]...)
+		if err != nil {
+			break
+		}
+	}
 	fcancel()
+	fcmd.Wait()
 	if string(fout) != "hello-kubectl\nsecond-line\n" {
 		t.Errorf("kubectl logs -f: %q", fout)
 	}

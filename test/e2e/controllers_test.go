@@ -400,6 +400,10 @@ func TestControllersLeaderElection(t *testing.T) {
 		holder = *l.Spec.HolderIdentity
 		return holder != "", ""
 	})
+	// The leader logs after it took the lease.
+	ctrlEventually(t, 10*time.Second, "a leader's log", func() (bool, string) {
+		return ctrlLeads(a) || ctrlLeads(b), ""
+	})
 	time.Sleep(time.Second)
 	leader, follower := a, b
 	if ctrlLeads(b) {

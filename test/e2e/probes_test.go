@@ -200,7 +200,7 @@ func TestProbes(t *testing.T) {
 			sec, _ := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
 			delay := time.Unix(sec, 0).Sub(removed.Truncate(time.Second))
 			t.Logf("SIGTERM %v after the removal; ignore-term gone after %v", delay, ignoreGone.Round(100*time.Millisecond))
-			if delay < 4*time.Second || delay > 9*time.Second {
+			if delay < 4*time.Second || delay > 12*time.Second {
 				t.Errorf("SIGTERM came %v after the removal, want about 5s (preStop sleep)", delay)
 			}
 			// grace 2 s: SIGKILL at about 2 s (the kubelet's floor), not at once, not never.
@@ -283,23 +283,26 @@ func TestProbesLatency(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	// Only the latency is measured: a probe that takes long on a loaded
+	// machine is slow, not failed.
+	const probeTimeout = 5 * time.Second
 	execP50 := measure("exec", 100, func() (prober.Result, string) {
-		return prober.Exec(ctx, e.d, id, []string{"true"}, time.Second)
+		return prober.Exec(ctx, e.d, id, []string{"true"}, probeTimeout)
 	})
 	measure("exec through runc exec (the fallback)", 40, func() (prober.Result, string) {
-		return prober.Exec(ctx, runcExecer{e.d}, id, []string{"true"}, time.Second)
+		return prober.Exec(ctx, runcExecer{e.d}, id, []string{"true"}, probeTimeout)
 	})
 	measure("tcpSocket (pod netns)", 100, func() (prober.Result, string) {
-		return prober.TCP(ctx, target, "127.0.0.1", 8080, time.Second)
+		return prober.TCP(ctx, target, "127.0.0.1", 8080, probeTimeout)
 	})
 	measure("tcpSocket (pod IP)", 100, func() (prober.Result, string) {
-		return prober.TCP(ctx, target, st.IP, 8080, time.Second)
+		return prober.TCP(ctx, target, st.IP, 8080, probeTimeout)
 	})
 	measure("httpGet (pod netns)", 100, func() (prober.Result, string) {
-		return prober.HTTPGet(ctx, &v1.HTTPGetAction{Host: "127.0.0.1", Path: "/", Port: intstr.FromInt32(8080)}, nil, target, time.Second)
+		return prober.HTTPGet(ctx, &v1.HTTPGetAction{Host: "127.0.0.1", Path: "/", Port: intstr.FromInt32(8080)}, nil, target, probeTimeout)
 	})
 	measure("httpGet (pod IP)", 100, func() (prober.Result, string) {
-		return prober.HTTPGet(ctx, &v1.HTTPGetAction{Path: "/", Port: intstr.FromInt32(8080)}, nil, target, time.Second)
+		return prober.HTTPGet(ctx, &v1.HTTPGetAction{Path: "/", Port: intstr.FromInt32(8080)}, nil, target, probeTimeout)
 	})
 	// A loose bound (the goal is 15 ms; the fast path takes 1-3 ms on a
 	// loaded machine): catches an exec path gone badly wrong.

@@ -23,8 +23,9 @@ func TestRuntimeWatchExits(t *testing.T) {
 	}
 	cfg := e.sandboxConfig("exits")
 	sb := e.runPod(cfg)
-	id := e.start(sb, v1.Container{Name: "short", Command: []string{"sh", "-c", "sleep 0.3; exit 3"}})
-	e.exec(id, "true")
+	// It exits once the exec has run (an exec reports no exit event).
+	id := e.start(sb, v1.Container{Name: "short", Command: []string{"sh", "-c", "while [ ! -e /tmp/go ]; do sleep 0.05; done; exit 3"}})
+	e.exec(id, "touch", "/tmp/go")
 	next := func(what string) runtime.Exit {
 		t.Helper()
 		select {

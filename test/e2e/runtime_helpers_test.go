@@ -282,7 +282,7 @@ func runtimeLeakCheck(t *testing.T, dataDir string) func() {
 	return func() {
 		t.Helper()
 		var leaks map[string][]string
-		for i := 0; i < 50; i++ {
+		for i := 0; i < 250; i++ {
 			if leaks = runtimeLeaks(dataDir); len(leaks) == 0 {
 				return
 			}

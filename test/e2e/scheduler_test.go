@@ -67,10 +67,17 @@ func schedNodeOf(s *apiServer, ns, pod string) string {
 // schedWaitBound waits for the pod to be bound and returns the node.
 func schedWaitBound(t *testing.T, s *apiServer, ns, pod string) string {
 	t.Helper()
+	// The clientset, not kubectl, so that one poll is cheap (a caller
+	// times the binding).
+	cs := s.clientset()
 	var node string
 	schedEventually(t, 10*time.Second, "pod "+ns+"/"+pod+" bound", func() (bool, string) {
-		node = schedNodeOf(s, ns, pod)
-		return node != "", s.kubectl("describe", "pod", pod, "-n", ns)
+		p, err := cs.CoreV1().Pods(ns).Get(context.Background(), pod, metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		node = p.Spec.NodeName
+		return node != "", fmt.Sprintf("status %+v", p.Status)
 	})
 	return node
 }
@@ -368,6 +375,12 @@ func TestSchedulerLeaderElection(t *testing.T) {
 	schedNode(t, cs, "node-a", nil, "4")
 	follower.kubectl("run", "first", "--image=busybox", "--restart=Never")
 	schedWaitBound(t, follower, "default", "first")
+	// Events are written asynchronously; wait for one, then see it is
+	// the only one.
+	schedEventually(t, 10*time.Second, "the first pod's event", func() (bool, string) {
+		evs := schedEvents(t, follower, "default", "first")
+		return len(evs) >= 1, strings.Join(evs, "\n")
+	})
 	time.Sleep(500 * time.Millisecond)
 	if evs := schedEvents(t, follower, "default", "first"); len(evs) != 1 || !strings.Contains(evs[0], "Scheduled Successfully assigned default/first to node-a x1") {
 		t.Fatalf("events of the first pod: %q", evs)

@@ -54,8 +54,10 @@ type fakeStreamer struct {
 	mu      sync.Mutex
 	running map[string]bool
 	forward map[int32]string // port -> greeting written before echoing
-	// blocked receives ctx.Err() when a "block" command's context ends.
-	blocked chan error
+	// blockStarted is closed when a "block" command starts; blocked
+	// receives ctx.Err() when its context ends.
+	blockStarted chan struct{}
+	blocked      chan error
 }
 
 var _ Streamer = (*fakeStreamer)(nil)
@@ -84,8 +86,9 @@ func (f *fakeStreamer) Exec(ctx context.Context, id string, cmd []string, s runt
 	// client-go's WebSocket executor starts reading before it has
 	// registered its streams and drops frames for streams it does not
 	// know yet; a real exec (runc) takes tens of milliseconds to write
-	// anything, so do not answer faster than the client can listen.
-	time.Sleep(10 * time.Millisecond)
+	// anything, so do not answer faster than the client can listen (with
+	// room for a loaded machine).
+	time.Sleep(100 * time.Millisecond)
 	code := 0
 	for _, c := range cmd {
 		verb, arg, _ := strings.Cut(c, " ")
@@ -106,6 +109,7 @@ func (f *fakeStreamer) Exec(ctx context.Context, id string, cmd []string, s runt
 			}
 			fmt.Fprintln(s.Stdout)
 		case "block":
+			close(f.blockStarted)
 			<-ctx.Done()
 			f.blocked <- ctx.Err()
 			return -1, ctx.Err()

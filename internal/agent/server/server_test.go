@@ -385,7 +385,7 @@ func TestExecClients(t *testing.T) {
 func TestExecClientGone(t *testing.T) {
 	e := newTestEnv(t)
 	e.container(t, "c", "c1", true, false, "")
-	e.rt.blocked = make(chan error, 1)
+	e.rt.blockStarted, e.rt.blocked = make(chan struct{}), make(chan error, 1)
 	u, _ := url.Parse(e.ts.URL + "/exec/default/web/c?command=block&stdin=true&stdout=true&tty=true")
 	ex, err := remotecommand.NewWebSocketExecutor(e.restConfig(), "GET", u.String())
 	if err != nil {
@@ -398,7 +398,11 @@ func TestExecClientGone(t *testing.T) {
 	go func() {
 		done <- ex.StreamWithContext(ctx, remotecommand.StreamOptions{Stdin: pr, Stdout: io.Discard, Tty: true})
 	}()
-	time.Sleep(100 * time.Millisecond)
+	select {
+	case <-e.rt.blockStarted:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the command did not start")
+	}
 	cancel()
 	<-done
 	select {

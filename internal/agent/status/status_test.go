@@ -176,14 +176,20 @@ func TestManagerForgetsPodsRemovedMeanwhile(t *testing.T) {
 	go m.Run(ctx)
 	pod := &v1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "default", UID: "u1", ResourceVersion: "1"}}
 	m.PodTerminated(pod)
-	time.Sleep(100 * time.Millisecond)
-	deletes := 0
-	for _, a := range client.Actions() {
-		if a.GetVerb() == "delete" {
-			deletes++
+	countDeletes := func() int {
+		n := 0
+		for _, a := range client.Actions() {
+			if a.GetVerb() == "delete" {
+				n++
+			}
 		}
+		return n
 	}
-	if deletes != 1 {
+	for deadline := time.Now().Add(10 * time.Second); countDeletes() == 0 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond) // 20 resyncs: no second delete
+	if deletes := countDeletes(); deletes != 1 {
 		t.Errorf("%d deletes of a pod that is gone, want 1", deletes)
 	}
 }

@@ -42,12 +42,12 @@ func TestNsexecWait(t *testing.T) {
 		err            error
 		atMost         time.Duration
 	}{
-		{name: "output and exit code", script: "echo out; echo err >&2; exit 3", stdout: "out\n", stderr: "err\n", code: 3, atMost: 2 * time.Second},
+		{name: "output and exit code", script: "echo out; echo err >&2; exit 3", stdout: "out\n", stderr: "err\n", code: 3, atMost: 5 * time.Second},
 		{name: "large output on both streams", script: "i=0; while [ $i -lt 2000 ]; do echo 0123456789012345678901234567890123456789; echo abcdefghijabcdefghijabcdefghij >&2; i=$((i+1)); done",
 			code: 0, atMost: 5 * time.Second},
-		{name: "killed by a signal", script: "kill -KILL $$", code: 128 + 9, atMost: 2 * time.Second},
-		{name: "background child holds the pipes", script: "echo out; sleep 30 & exit 0", stdout: "out\n", code: 0, atMost: nsexecWaitDelay + 2*time.Second},
-		{name: "timeout", script: "echo started; sleep 30", timeout: 300 * time.Millisecond, stdout: "started\n", code: -1, err: context.DeadlineExceeded, atMost: 3 * time.Second},
+		{name: "killed by a signal", script: "kill -KILL $$", code: 128 + 9, atMost: 5 * time.Second},
+		{name: "background child holds the pipes", script: "echo out; sleep 30 & exit 0", stdout: "out\n", code: 0, atMost: nsexecWaitDelay + 4*time.Second},
+		{name: "timeout", script: "echo started; sleep 30", timeout: time.Second, stdout: "started\n", code: -1, err: context.DeadlineExceeded, atMost: 5 * time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
