@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	coordinationv1 "k8s.io/api/coordination/v1"
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
@@ -211,7 +212,14 @@ func TestClusterPods(t *testing.T) {
 		!strings.HasPrefix(n.Status.NodeInfo.KubeletVersion, "v1.33") || n.Spec.PodCIDR == "" || len(n.Status.Addresses) < 2 {
 		t.Errorf("node status: %+v spec %+v", n.Status, n.Spec)
 	}
-	lease, err := cs.CoordinationV1().Leases("kube-node-lease").Get(ctx, "cl-ssd", metav1.GetOptions{})
+	// The lease is the agent's heartbeat, taken beside (not before) its
+	// node status.
+	var lease *coordinationv1.Lease
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if lease, err = cs.CoordinationV1().Leases("kube-node-lease").Get(ctx, "cl-ssd", metav1.GetOptions{}); err == nil || time.Now().After(deadline) {
+			break
+		}
+	}
 	if err != nil || lease.Spec.HolderIdentity == nil || *lease.Spec.HolderIdentity != "cl-ssd" || *lease.Spec.LeaseDurationSeconds != 40 {
 		t.Errorf("lease: %+v %v", lease, err)
 	}
