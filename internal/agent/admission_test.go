@@ -63,11 +63,7 @@ func TestAdmissionRejectsWhatDoesNotFit(t *testing.T) {
 	}
 	// A rejected pod is never retried, even when room appears.
 	h.send(big, late)
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if sb, _ := rt.count(); sb == 0 {
-			break
-		}
-	}
+	waitUntil(10*time.Second, func() bool { sb, _ := rt.count(); return sb == 0 })
 	time.Sleep(100 * time.Millisecond)
 	for _, c := range rt.callList() {
 		if strings.Contains(c, "big") || strings.Contains(c, "late") {

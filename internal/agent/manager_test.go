@@ -105,6 +105,17 @@ func (h *harness) waitFor(name string, what string, cond func(*v1.Pod) bool) *v1
 	return nil
 }
 
+// waitUntil polls cond every 5 ms until it holds (true) or timeout
+// passes (false).
+func waitUntil(timeout time.Duration, cond func() bool) bool {
+	for deadline := time.Now().Add(timeout); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
+	return true
+}
+
 // waitEvent waits until an event containing want has been recorded.
 func (h *harness) waitEvent(want string) {
 	h.t.Helper()
@@ -405,14 +416,11 @@ func TestManagerAdoptsRunningPodsAndRemovesOrphans(t *testing.T) {
 		}
 	}
 	// Housekeeping removes it, on its own period.
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+	if !waitUntil(5*time.Second, func() bool {
 		_, err := os.Stat(filepath.Join(h.dataDir, "pods", "default_stale_uid9"))
-		if os.IsNotExist(err) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("stale pod dir not removed")
-		}
+		return os.IsNotExist(err)
+	}) {
+		t.Fatal("stale pod dir not removed")
 	}
 }
 

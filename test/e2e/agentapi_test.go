@@ -430,21 +430,19 @@ func TestAgentAPIStaticAgent(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
 	}
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if _, body := get("/containerLogs/default/api-node1/web"); body != "" {
-			break
-		}
+	// A container's log, once it has written something (web, and the
+	// restarted flaky, may not have yet).
+	written := func(path string) (body string) {
+		eventually(t, 10*time.Second, path+" written", func() (bool, string) {
+			_, body = get(path)
+			return body != "", ""
+		})
+		return body
 	}
-	if code, body := get("/containerLogs/default/api-node1/web"); code != 200 || body != "web-started\n" {
-		t.Errorf("web logs: %d %q", code, body)
+	if body := written("/containerLogs/default/api-node1/web"); body != "web-started\n" {
+		t.Errorf("web logs: %q", body)
 	}
-	// The restarted container may not have written its line yet.
-	var cur string
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if _, cur = get("/containerLogs/default/api-node1/flaky"); cur != "" {
-			break
-		}
-	}
+	cur := written("/containerLogs/default/api-node1/flaky")
 	code, prev := get("/containerLogs/default/api-node1/flaky?previous=true")
 	if code != 200 || !strings.HasPrefix(prev, "run ") || !strings.HasPrefix(cur, "run ") || prev == cur {
 		t.Errorf("flaky: previous %d %q, current %q", code, prev, cur)

@@ -215,11 +215,10 @@ func TestClusterPods(t *testing.T) {
 	// The lease is the agent's heartbeat, taken beside (not before) its
 	// node status.
 	var lease *coordinationv1.Lease
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		if lease, err = cs.CoordinationV1().Leases("kube-node-lease").Get(ctx, "cl-ssd", metav1.GetOptions{}); err == nil || time.Now().After(deadline) {
-			break
-		}
-	}
+	eventually(t, 10*time.Second, "the node lease", func() (bool, string) {
+		lease, err = cs.CoordinationV1().Leases("kube-node-lease").Get(ctx, "cl-ssd", metav1.GetOptions{})
+		return err == nil, fmt.Sprint(err)
+	})
 	if err != nil || lease.Spec.HolderIdentity == nil || *lease.Spec.HolderIdentity != "cl-ssd" || *lease.Spec.LeaseDurationSeconds != 40 {
 		t.Errorf("lease: %+v %v", lease, err)
 	}

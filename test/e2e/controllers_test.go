@@ -16,22 +16,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 )
 
-// ctrlEventually polls cond every 100 ms until it holds or timeout passes.
-func ctrlEventually(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) time.Duration {
-	t.Helper()
-	start := time.Now()
-	for {
-		ok, last := cond()
-		if ok {
-			return time.Since(start)
-		}
-		if time.Since(start) > timeout {
-			t.Fatalf("timed out after %v waiting for %s; last: %s", timeout, what, last)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 // The serviceaccount controller gives every namespace a default SA and
 // kube-root-ca.crt (the server's CA), and restores them; the namespace
 // controller empties a deleted namespace and finalizes it.
@@ -45,7 +29,7 @@ func TestControllersNamespaceLifecycle(t *testing.T) {
 	}
 
 	s.kubectl("create", "namespace", "team")
-	took := ctrlEventually(t, 5*time.Second, "default SA and kube-root-ca.crt in team", func() (bool, string) {
+	took := eventually(t, 5*time.Second, "default SA and kube-root-ca.crt in team", func() (bool, string) {
 		out, err := s.kubectlCmd(ctx, "get", "serviceaccount/default", "configmap/kube-root-ca.crt", "-n", "team", "-o", "name").CombinedOutput()
 		return err == nil, string(out)
 	})
@@ -55,7 +39,7 @@ func TestControllersNamespaceLifecycle(t *testing.T) {
 		t.Fatalf("kube-root-ca.crt: %v %q", err, cm.Data)
 	}
 	for _, ns := range []string{"default", "kube-system", "kube-public", "kube-node-lease"} {
-		ctrlEventually(t, 5*time.Second, "default SA in "+ns, func() (bool, string) {
+		eventually(t, 5*time.Second, "default SA in "+ns, func() (bool, string) {
 			_, err := cs.CoreV1().ServiceAccounts(ns).Get(ctx, "default", metav1.GetOptions{})
 			return err == nil, ""
 		})
@@ -64,7 +48,7 @@ func TestControllersNamespaceLifecycle(t *testing.T) {
 	// deleted or changed: restored
 	s.kubectl("delete", "serviceaccount", "default", "-n", "team")
 	s.kubectl("-n", "team", "patch", "configmap", "kube-root-ca.crt", "--type=merge", "-p", `{"data":{"ca.crt":"tampered","extra":"x"}}`)
-	ctrlEventually(t, 5*time.Second, "restored SA and CA", func() (bool, string) {
+	eventually(t, 5*time.Second, "restored SA and CA", func() (bool, string) {
 		_, err := cs.CoreV1().ServiceAccounts("team").Get(ctx, "default", metav1.GetOptions{})
 		cm, cerr := cs.CoreV1().ConfigMaps("team").Get(ctx, "kube-root-ca.crt", metav1.GetOptions{})
 		if err != nil || cerr != nil {
@@ -73,7 +57,7 @@ func TestControllersNamespaceLifecycle(t *testing.T) {
 		return cm.Data["ca.crt"] == string(caPEM) && len(cm.Data) == 1, strings.Join([]string{cm.Data["ca.crt"]}, "")
 	})
 	s.kubectl("delete", "configmap", "kube-root-ca.crt", "-n", "team")
-	ctrlEventually(t, 5*time.Second, "recreated kube-root-ca.crt", func() (bool, string) {
+	eventually(t, 5*time.Second, "recreated kube-root-ca.crt", func() (bool, string) {
 		_, err := cs.CoreV1().ConfigMaps("team").Get(ctx, "kube-root-ca.crt", metav1.GetOptions{})
 		return err == nil, ""
 	})
@@ -129,7 +113,7 @@ spec:
 		t.Fatal(err)
 	}
 	s.kubectl("delete", "ns", "held", "--wait=false")
-	ctrlEventually(t, 10*time.Second, "NamespaceFinalizersRemaining", func() (bool, string) {
+	eventually(t, 10*time.Second, "NamespaceFinalizersRemaining", func() (bool, string) {
 		ns, err := cs.CoreV1().Namespaces().Get(ctx, "held", metav1.GetOptions{})
 		if err != nil {
 			return false, err.Error()
@@ -155,7 +139,7 @@ spec:
 		t.Fatal(err)
 	}
 	s.kubectl("delete", "ns", "slow", "--wait=false")
-	ctrlEventually(t, 10*time.Second, "NamespaceContentRemaining for the graceful pod", func() (bool, string) {
+	eventually(t, 10*time.Second, "NamespaceContentRemaining for the graceful pod", func() (bool, string) {
 		ns, err := cs.CoreV1().Namespaces().Get(ctx, "slow", metav1.GetOptions{})
 		if err != nil {
 			return false, err.Error()
@@ -296,7 +280,7 @@ func TestControllersNodeLifecycle(t *testing.T) {
 	}()
 	defer func() { cancel(); <-aliveDone }()
 
-	took := ctrlEventually(t, 15*time.Second, "sim-lost Unknown and tainted", func() (bool, string) {
+	took := eventually(t, 15*time.Second, "sim-lost Unknown and tainted", func() (bool, string) {
 		n, err := cs.CoreV1().Nodes().Get(ctx, "sim-lost", metav1.GetOptions{})
 		if err != nil {
 			return false, err.Error()
@@ -313,7 +297,7 @@ func TestControllersNodeLifecycle(t *testing.T) {
 	if since := time.Since(stopped); since < 3*time.Second {
 		t.Fatalf("node marked after %v, before the 3s grace", since)
 	}
-	ctrlEventually(t, 10*time.Second, "web Unknown/NodeLost", func() (bool, string) {
+	eventually(t, 10*time.Second, "web Unknown/NodeLost", func() (bool, string) {
 		p, err := cs.CoreV1().Pods("default").Get(ctx, "web", metav1.GetOptions{})
 		if err != nil {
 			return false, err.Error()
@@ -327,7 +311,7 @@ func TestControllersNodeLifecycle(t *testing.T) {
 		return false, p.Status.String()
 	})
 	apiContains(t, "kubectl get pod web", s.kubectl("get", "pod", "web"), "NodeLost")
-	ctrlEventually(t, 5*time.Second, "NodeNotReady events for sim-lost and web", func() (bool, string) {
+	eventually(t, 5*time.Second, "NodeNotReady events for sim-lost and web", func() (bool, string) {
 		evs, err := cs.CoreV1().Events("default").List(ctx, metav1.ListOptions{})
 		if err != nil {
 			return false, err.Error()
@@ -356,7 +340,7 @@ func TestControllersNodeLifecycle(t *testing.T) {
 
 	// The agent reports again: its status replaces Unknown, the taint goes.
 	ctrlReport(t, cs, "sim-lost")
-	ctrlEventually(t, 5*time.Second, "taint removed from sim-lost", func() (bool, string) {
+	eventually(t, 5*time.Second, "taint removed from sim-lost", func() (bool, string) {
 		n, err := cs.CoreV1().Nodes().Get(ctx, "sim-lost", metav1.GetOptions{})
 		return err == nil && !ctrlTainted(n), ""
 	})
@@ -364,7 +348,7 @@ func TestControllersNodeLifecycle(t *testing.T) {
 	// The node is deleted: after the quarantine podgc force-deletes its pods.
 	s.kubectl("delete", "node", "sim-lost")
 	start := time.Now()
-	ctrlEventually(t, 15*time.Second, "pods of sim-lost gone", func() (bool, string) {
+	eventually(t, 15*time.Second, "pods of sim-lost gone", func() (bool, string) {
 		out := s.kubectl("get", "pods", "-o", "name")
 		return !strings.Contains(out, "pod/web") && !strings.Contains(out, "pod/done"), out
 	})
@@ -392,7 +376,7 @@ func TestControllersLeaderElection(t *testing.T) {
 	cs := b.clientset()
 	ctx := context.Background()
 	var holder string
-	ctrlEventually(t, 10*time.Second, "controller manager lease", func() (bool, string) {
+	eventually(t, 10*time.Second, "controller manager lease", func() (bool, string) {
 		l, err := cs.CoordinationV1().Leases("kube-system").Get(ctx, "peapod-controller-manager", metav1.GetOptions{})
 		if err != nil || l.Spec.HolderIdentity == nil {
 			return false, ""
@@ -401,7 +385,7 @@ func TestControllersLeaderElection(t *testing.T) {
 		return holder != "", ""
 	})
 	// The leader logs after it took the lease.
-	ctrlEventually(t, 10*time.Second, "a leader's log", func() (bool, string) {
+	eventually(t, 10*time.Second, "a leader's log", func() (bool, string) {
 		return ctrlLeads(a) || ctrlLeads(b), ""
 	})
 	time.Sleep(time.Second)
@@ -413,7 +397,7 @@ func TestControllersLeaderElection(t *testing.T) {
 		t.Fatalf("want exactly one leader: a=%v b=%v", ctrlLeads(a), ctrlLeads(b))
 	}
 	leader.kill9()
-	took := ctrlEventually(t, 40*time.Second, "follower takes the lease", func() (bool, string) {
+	took := eventually(t, 40*time.Second, "follower takes the lease", func() (bool, string) {
 		return ctrlLeads(follower), ""
 	})
 	t.Logf("lease taken over %v after the leader was killed (15s lease)", took)
@@ -421,7 +405,7 @@ func TestControllersLeaderElection(t *testing.T) {
 		t.Fatalf("lease still held by the dead leader: %v %+v", err, l)
 	}
 	follower.kubectl("create", "namespace", "after-failover")
-	ctrlEventually(t, 5*time.Second, "default SA from the new leader", func() (bool, string) {
+	eventually(t, 5*time.Second, "default SA from the new leader", func() (bool, string) {
 		_, err := follower.clientset().CoreV1().ServiceAccounts("after-failover").Get(ctx, "default", metav1.GetOptions{})
 		return err == nil, ""
 	})

@@ -293,12 +293,10 @@ func TestRuntimeAdoptionAfterRestart(t *testing.T) {
 	}
 	log1, _ := os.ReadFile(after.LogPath)
 	var log2 []byte
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
-		time.Sleep(100 * time.Millisecond)
-		if log2, _ = os.ReadFile(after.LogPath); len(log2) > len(log1) {
-			break
-		}
-	}
+	eventually(t, 5*time.Second, "the adopted container's log to grow", func() (bool, string) {
+		log2, _ = os.ReadFile(after.LogPath)
+		return len(log2) > len(log1), fmt.Sprintf("%d -> %d bytes", len(log1), len(log2))
+	})
 	if len(log2) <= len(log1) || !strings.Contains(string(log2), " stdout F tick ") {
 		t.Errorf("log did not grow after adoption (%d -> %d bytes)", len(log1), len(log2))
 	}

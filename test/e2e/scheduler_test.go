@@ -43,22 +43,6 @@ func schedNode(t testing.TB, cs kubernetes.Interface, name string, labels map[st
 	}
 }
 
-// schedEventually polls cond every 100 ms for up to timeout.
-func schedEventually(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		ok, last := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s; last:\n%s", timeout, what, last)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 // schedNodeOf is the pod's spec.nodeName.
 func schedNodeOf(s *apiServer, ns, pod string) string {
 	return strings.TrimSpace(s.kubectl("get", "pod", pod, "-n", ns, "-o", "jsonpath={.spec.nodeName}"))
@@ -71,7 +55,7 @@ func schedWaitBound(t *testing.T, s *apiServer, ns, pod string) string {
 	// times the binding).
 	cs := s.clientset()
 	var node string
-	schedEventually(t, 10*time.Second, "pod "+ns+"/"+pod+" bound", func() (bool, string) {
+	eventually(t, 10*time.Second, "pod "+ns+"/"+pod+" bound", func() (bool, string) {
 		p, err := cs.CoreV1().Pods(ns).Get(context.Background(), pod, metav1.GetOptions{})
 		if err != nil {
 			return false, err.Error()
@@ -87,7 +71,7 @@ func schedWaitBound(t *testing.T, s *apiServer, ns, pod string) string {
 // reason Unschedulable and the same message.
 func schedWaitFailed(t *testing.T, s *apiServer, ns, pod, msg string) {
 	t.Helper()
-	schedEventually(t, 10*time.Second, "FailedScheduling for "+pod, func() (bool, string) {
+	eventually(t, 10*time.Second, "FailedScheduling for "+pod, func() (bool, string) {
 		out := s.kubectl("describe", "pod", pod, "-n", ns)
 		return strings.Contains(out, "FailedScheduling") && strings.Contains(out, "default-scheduler") && strings.Contains(out, msg), out
 	})
@@ -159,7 +143,7 @@ func TestSchedulerNodeSelector(t *testing.T) {
 	if node := schedWaitBound(t, s, "default", "nginx"); node != "node-b" {
 		t.Fatalf("nginx on %s, want node-b (disktype=ssd)", node)
 	}
-	schedEventually(t, 5*time.Second, "Scheduled event", func() (bool, string) {
+	eventually(t, 5*time.Second, "Scheduled event", func() (bool, string) {
 		out := s.kubectl("get", "events", "--field-selector", "involvedObject.name=nginx")
 		return strings.Contains(out, "Successfully assigned default/nginx to node-b") && strings.Contains(out, "Scheduled"), out
 	})
@@ -174,7 +158,7 @@ func TestSchedulerNodeSelector(t *testing.T) {
 	schedWaitFailed(t, s, "waiting", "nginx", msg)
 	apiContains(t, "kubectl get pod", s.kubectl("get", "pod", "nginx", "-n", "waiting"), "Pending")
 	// Retries with back-off are aggregated into one event with a count.
-	schedEventually(t, 10*time.Second, "aggregated FailedScheduling", func() (bool, string) {
+	eventually(t, 10*time.Second, "aggregated FailedScheduling", func() (bool, string) {
 		evs := schedEvents(t, s, "waiting", "nginx")
 		return len(evs) == 1 && !strings.HasSuffix(evs[0], " x1 from=default-scheduler"), strings.Join(evs, "\n")
 	})
@@ -361,7 +345,7 @@ func TestSchedulerLeaderElection(t *testing.T) {
 	b := apiStart(t, "--etcd-servers", etcd.endpoint)
 	cs := b.clientset()
 	ctx := context.Background()
-	schedEventually(t, 10*time.Second, "one scheduler leads", func() (bool, string) {
+	eventually(t, 10*time.Second, "one scheduler leads", func() (bool, string) {
 		return schedLeads(a) != schedLeads(b), fmt.Sprintf("a=%v b=%v", schedLeads(a), schedLeads(b))
 	})
 	leader, follower := a, b
@@ -377,7 +361,7 @@ func TestSchedulerLeaderElection(t *testing.T) {
 	schedWaitBound(t, follower, "default", "first")
 	// Events are written asynchronously; wait for one, then see it is
 	// the only one.
-	schedEventually(t, 10*time.Second, "the first pod's event", func() (bool, string) {
+	eventually(t, 10*time.Second, "the first pod's event", func() (bool, string) {
 		evs := schedEvents(t, follower, "default", "first")
 		return len(evs) >= 1, strings.Join(evs, "\n")
 	})
@@ -389,7 +373,7 @@ func TestSchedulerLeaderElection(t *testing.T) {
 	leader.kill9()
 	start := time.Now()
 	follower.kubectl("run", "second", "--image=busybox", "--restart=Never")
-	schedEventually(t, 40*time.Second, "the follower takes over", func() (bool, string) {
+	eventually(t, 40*time.Second, "the follower takes over", func() (bool, string) {
 		if time.Since(start) > 10*time.Second {
 			schedHeartbeat(t, cs, "node-a")
 		}
