@@ -189,15 +189,26 @@ func TestDeletedPodsWithoutWorkerAreFinished(t *testing.T) {
 	labels[runtime.LabelContainerName] = "c"
 	cid, _ := rt.CreateContainer(ctx, sb, &runtime.ContainerConfig{Spec: left.Spec.Containers[0], Labels: labels})
 	rt.StartContainer(ctx, cid)
+	// Deleted with --grace-period=1 (or 0, which the API makes 1): the
+	// stop signal still gets the kubelet's 2 s minimum.
+	quick := apiPod("quick", "", 3)
+	qsb, _ := rt.RunPodSandbox(ctx, d.sandboxConfig(quick, 0))
+	qlabels := podLabels(quick)
+	qlabels[runtime.LabelContainerName] = "q"
+	qspec := quick.Spec.Containers[0]
+	qspec.Name = "q"
+	qid, _ := rt.CreateContainer(ctx, qsb, &runtime.ContainerConfig{Spec: qspec, Labels: qlabels})
+	rt.StartContainer(ctx, qid)
 	never := apiPod("never", "", 2)
 
 	log := &terminatedLog{MemoryStatus: NewMemoryStatus(), terminated: map[types.UID]int{}}
 	h := startHarnessWith(t, rt, rt, func(c *Config) { oneCPUNode(c); c.Status = log })
-	h.send(deletedPod(left, 7), deletedPod(never, 30))
+	h.send(deletedPod(left, 7), deletedPod(never, 30), deletedPod(quick, 1))
 	log.waitCount(t, left.UID, 1)
 	log.waitCount(t, never.UID, 1)
-	if calls := strings.Join(rt.callList(), "\n"); !strings.Contains(calls, "stop c 7s") {
-		t.Errorf("the left container was not stopped with the pod's grace:\n%s", calls)
+	log.waitCount(t, quick.UID, 1)
+	if calls := strings.Join(rt.callList(), "\n"); !strings.Contains(calls, "stop c 7s") || !strings.Contains(calls, "stop q 2s") {
+		t.Errorf("the left containers were not stopped with the pods' grace (at least 2 s):\n%s", calls)
 	}
 	if n, c := rt.count(); n != 0 || c != 0 {
 		t.Errorf("%d sandboxes, %d containers left", n, c)

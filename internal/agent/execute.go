@@ -124,13 +124,13 @@ func (w *worker) kill(ctx context.Context, pod *v1.Pod, obs *plan.Observed, kill
 }
 
 // stopContainer is the kubelet's killContainer after the Killing event:
-// the preStop hook of c (nil: none) within grace, then the stop signal
-// with the grace left.
+// the preStop hook of c (nil: none) within grace (none when grace is 0),
+// then the stop signal with the grace left, at least 2 s.
 func (w *worker) stopContainer(ctx context.Context, pod *v1.Pod, c *v1.Container, name, id string, t prober.Target, grace time.Duration) {
-	if c != nil {
+	if c != nil && grace > 0 {
 		grace = w.hooks.PreStop(ctx, pod, c, id, t, grace)
 	}
-	if err := w.rt.StopContainer(ctx, id, grace); err != nil && !isNotFound(err) {
+	if err := w.rt.StopContainer(ctx, id, plan.StopGrace(grace)); err != nil && !isNotFound(err) {
 		w.logf("pod %s: stopping container %s: %v", podName(pod), name, err)
 	}
 }
@@ -203,7 +203,7 @@ func (w *worker) start(ctx context.Context, pod *v1.Pod, sandboxID string, net p
 		// As the kubelet's killContainer: Killing, then preStop within
 		// the pod's grace, then the stop signal.
 		w.events.Event(pod, fp, v1.EventTypeNormal, EventKilling, EventFailedPostStart)
-		w.stopContainer(ctx, pod, c, c.Name, id, t, max(plan.PodGrace(pod), 2*time.Second))
+		w.stopContainer(ctx, pod, c, c.Name, id, t, plan.ContainerGrace(pod))
 		return
 	}
 	delete(w.startErrors, c.Name)

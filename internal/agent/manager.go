@@ -100,7 +100,7 @@ func NewManager(cfg Config) (*Manager, error) {
 	if d.hooks == nil {
 		d.hooks = noHooks{}
 		if canExec {
-			d.hooks = &hooks.Runner{Exec: ex, Events: d.events}
+			d.hooks = &hooks.Runner{Exec: ex, Events: d.events, Logf: d.logf}
 		}
 	}
 	if d.prober == nil && canExec {

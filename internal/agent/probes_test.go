@@ -123,7 +123,7 @@ func TestPostStartFailureKillsAndRestarts(t *testing.T) {
 	}
 	// A started instance that later stops runs preStop; its failure is
 	// reported and the stop goes ahead (the 2 s floor applies).
-	if strings.Contains(got, "FailedPreStopHook") && !strings.Contains(got, "PreStopHook failed: command 'bye' exited with 1") {
+	if strings.Contains(got, "FailedPreStopHook") && !strings.Contains(got, "Warning FailedPreStopHook spec.containers{c}: PreStopHook failed") {
 		t.Errorf("preStop failure event:\n%s", got)
 	}
 }

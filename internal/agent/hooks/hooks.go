@@ -34,30 +34,56 @@ type Runner struct {
 	Now func() time.Time
 	// Sleep waits d or until ctx ends (default a timer).
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Logf logs what events leave out (a failed preStop's error); nil:
+	// nothing.
+	Logf func(format string, args ...any)
 }
 
 // ErrSleepCancelled is a sleep hook cut short.
 var ErrSleepCancelled = errors.New("container terminated before sleep hook finished")
 
 // Run runs handler h for container c (ID id) of pod, reached through t.
-// Exec hooks have no timeout of their own; ctx bounds them.
+// Exec hooks have no timeout of their own; ctx bounds them. A failure's
+// text is the kubelet's message for it (lifecycle handlerRunner.Run),
+// which a failed postStart leaves as the container's waiting message.
 func (r *Runner) Run(ctx context.Context, pod *v1.Pod, h *v1.LifecycleHandler, c *v1.Container, id string, t prober.Target) error {
 	switch {
 	case h.Exec != nil:
 		res, err := r.Exec.ExecSync(ctx, id, h.Exec.Command, 0)
-		if err != nil {
-			return fmt.Errorf("exec %v: %w", h.Exec.Command, err)
+		var output []byte
+		if res != nil {
+			// RunInContainer's output: stdout, then stderr.
+			output = append(append(output, res.Stdout...), res.Stderr...)
+			if err == nil && res.ExitCode != 0 {
+				// The CRI client's error for a non-zero exit: stderr only.
+				err = fmt.Errorf("command '%s' exited with %d: %s", strings.Join(h.Exec.Command, " "), res.ExitCode, res.Stderr)
+			}
 		}
-		if res.ExitCode != 0 {
-			return fmt.Errorf("command '%s' exited with %d: %s", strings.Join(h.Exec.Command, " "), res.ExitCode, string(res.Stdout)+string(res.Stderr))
+		if err != nil {
+			return fmt.Errorf("Exec lifecycle hook (%v) for Container %q in Pod %q failed - error: %w, message: %q",
+				h.Exec.Command, c.Name, podDesc(pod), err, string(output))
 		}
 		return nil
 	case h.HTTPGet != nil:
-		return r.httpGet(ctx, pod, h.HTTPGet, c, t)
+		if err := r.httpGet(ctx, pod, h.HTTPGet, c, t); err != nil {
+			return fmt.Errorf("HTTP lifecycle hook (%s) for Container %q in Pod %q failed - error: %w", h.HTTPGet.Path, c.Name, podDesc(pod), err)
+		}
+		return nil
 	case h.Sleep != nil:
-		return r.sleep(ctx, time.Duration(h.Sleep.Seconds)*time.Second)
+		if err := r.sleep(ctx, time.Duration(h.Sleep.Seconds)*time.Second); err != nil {
+			return fmt.Errorf("Sleep lifecycle hook (%d) for Container %q in Pod %q failed - error: %w", h.Sleep.Seconds, c.Name, podDesc(pod), err)
+		}
+		return nil
 	}
-	return errors.New("lifecycle hook without a handler")
+	return fmt.Errorf("Cannot run handler: invalid handler: %v", h)
+}
+
+// podDesc is the kubelet's format.Pod: name_namespace(uid).
+func podDesc(pod *v1.Pod) string {
+	if pod == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("%s_%s(%s)", pod.Name, pod.Namespace, pod.UID)
 }
 
 // httpGet sends the hook's request: any HTTP response is success, only
@@ -128,14 +154,11 @@ func (r *Runner) PostStart(ctx context.Context, pod *v1.Pod, c *v1.Container, id
 	return r.Run(ctx, pod, c.Lifecycle.PostStart, c, id, t)
 }
 
-// MinGrace is the least stop timeout a container gets after its preStop
-// hook (kubelet minimumGracePeriodInSeconds).
-const MinGrace = 2 * time.Second
-
 // PreStop runs c's preStop hook, if any, for at most grace and returns the
 // grace left for the stop signal: grace minus the whole seconds the hook
-// took, at least MinGrace. A failed hook is reported as a Warning
-// FailedPreStopHook event; the container is stopped anyway.
+// took (the caller gives the stop signal at least 2 s whatever is left).
+// A failed hook is reported as a Warning FailedPreStopHook event; the
+// container is stopped anyway.
 func (r *Runner) PreStop(ctx context.Context, pod *v1.Pod, c *v1.Container, id string, t prober.Target, grace time.Duration) time.Duration {
 	if c.Lifecycle == nil || c.Lifecycle.PreStop == nil || grace <= 0 {
 		return grace
@@ -151,9 +174,15 @@ func (r *Runner) PreStop(ctx context.Context, pod *v1.Pod, c *v1.Container, id s
 	go func() { done <- r.Run(hctx, pod, c.Lifecycle.PreStop, c, id, t) }()
 	select {
 	case err := <-done:
-		if err != nil && r.Events != nil {
-			r.Events.Event(pod, fmt.Sprintf("spec.containers{%s}", c.Name), v1.EventTypeWarning, "FailedPreStopHook",
-				fmt.Sprintf("PreStopHook failed: %v", err))
+		// The event does not carry the hook's output or error (which may
+		// hold secrets), as the kubelet's executePreStopHook; Logf does.
+		if err != nil {
+			if r.Logf != nil {
+				r.Logf("pod %s: container %s: preStop hook failed: %v", podDesc(pod), c.Name, err)
+			}
+			if r.Events != nil {
+				r.Events.Event(pod, fmt.Sprintf("spec.containers{%s}", c.Name), v1.EventTypeWarning, "FailedPreStopHook", "PreStopHook failed")
+			}
 		}
 	case <-hctx.Done():
 	}
@@ -161,8 +190,8 @@ func (r *Runner) PreStop(ctx context.Context, pod *v1.Pod, c *v1.Container, id s
 }
 
 // Remaining is the grace left after a hook that took elapsed: whole
-// seconds are subtracted, and the result is at least MinGrace.
+// seconds are subtracted (kubelet executePreStopHook), possibly to 0 or
+// less.
 func Remaining(grace, elapsed time.Duration) time.Duration {
-	left := grace - elapsed.Truncate(time.Second)
-	return max(left, MinGrace)
+	return grace - elapsed.Truncate(time.Second)
 }

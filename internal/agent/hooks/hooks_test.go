@@ -11,6 +11,7 @@ import (
 	"time"
 
 	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/peapod/peapod/internal/agent/prober"
@@ -21,8 +22,9 @@ func TestRemaining(t *testing.T) {
 	for _, tc := range []struct{ grace, elapsed, want time.Duration }{
 		{30 * time.Second, 5*time.Second + 900*time.Millisecond, 25 * time.Second},
 		{30 * time.Second, 0, 30 * time.Second},
-		{10 * time.Second, 9 * time.Second, 2 * time.Second},
-		{10 * time.Second, 10 * time.Second, 2 * time.Second},
+		{10 * time.Second, 9 * time.Second, 1 * time.Second},
+		// Nothing left: the caller floors the stop signal's timeout.
+		{10 * time.Second, 10 * time.Second, 0},
 	} {
 		if got := Remaining(tc.grace, tc.elapsed); got != tc.want {
 			t.Errorf("Remaining(%v, %v) = %v, want %v", tc.grace, tc.elapsed, got, tc.want)
@@ -33,7 +35,7 @@ func TestRemaining(t *testing.T) {
 type exitExec int
 
 func (e exitExec) ExecSync(context.Context, string, []string, time.Duration) (*runtime.ExecResult, error) {
-	return &runtime.ExecResult{ExitCode: int(e), Stdout: []byte("boom")}, nil
+	return &runtime.ExecResult{ExitCode: int(e), Stdout: []byte("boom"), Stderr: []byte("bang")}, nil
 }
 
 type rec struct{ msgs []string }
@@ -58,7 +60,8 @@ func TestPreStop(t *testing.T) {
 	if got := r.PreStop(ctx, pod, failing, "id", prober.Target{}, 30*time.Second); got != 30*time.Second {
 		t.Fatalf("failing exec: %v", got)
 	}
-	if len(ev.msgs) != 1 || !strings.HasPrefix(ev.msgs[0], "Warning FailedPreStopHook PreStopHook failed: command 'x' exited with 1: boom") {
+	// The event has no output (it may hold secrets), as the kubelet's.
+	if len(ev.msgs) != 1 || ev.msgs[0] != "Warning FailedPreStopHook PreStopHook failed" {
 		t.Fatalf("events %q", ev.msgs)
 	}
 	if got := r.PreStop(ctx, pod, &v1.Container{Name: "c"}, "id", prober.Target{}, 7*time.Second); got != 7*time.Second {
@@ -68,7 +71,7 @@ func TestPreStop(t *testing.T) {
 	r2 := &Runner{Exec: exitExec(0)}
 	start := time.Now()
 	if got := r2.PreStop(ctx, pod, &v1.Container{Name: "c", Lifecycle: &v1.Lifecycle{PreStop: &v1.LifecycleHandler{Sleep: &v1.SleepAction{Seconds: 60}}}},
-		"id", prober.Target{}, 1*time.Second); got != MinGrace || time.Since(start) > 3*time.Second {
+		"id", prober.Target{}, 1*time.Second); got != 0 || time.Since(start) > 3*time.Second {
 		t.Fatalf("cut at grace: %v after %v", got, time.Since(start))
 	}
 }
@@ -88,12 +91,25 @@ func TestPostStartHTTPAnyStatusSucceeds(t *testing.T) {
 		t.Fatalf("500 is success for hooks: %v (ua %q)", err, ua)
 	}
 	srv.Close()
-	if err := r.PostStart(context.Background(), nil, c, "id", prober.Target{PodIP: h}); err == nil || !strings.Contains(err.Error(), "connection refused") {
+	if err := r.PostStart(context.Background(), nil, c, "id", prober.Target{PodIP: h}); err == nil || !strings.Contains(err.Error(), "connection refused") ||
+		!strings.HasPrefix(err.Error(), `HTTP lifecycle hook () for Container "c" in Pod "<nil>" failed - error: `) {
 		t.Fatalf("transport error: %v", err)
 	}
-	bad := &v1.Container{Name: "c", Lifecycle: &v1.Lifecycle{PostStart: &v1.LifecycleHandler{Exec: &v1.ExecAction{Command: []string{"x"}}}}}
-	if err := (&Runner{Exec: exitExec(2)}).PostStart(context.Background(), nil, bad, "id", prober.Target{}); err == nil {
-		t.Fatalf("failing exec postStart succeeded")
+	bad := &v1.Container{Name: "c", Lifecycle: &v1.Lifecycle{PostStart: &v1.LifecycleHandler{Exec: &v1.ExecAction{Command: []string{"x", "y"}}}}}
+	pod := &v1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "ns", UID: "u1"}}
+	err := (&Runner{Exec: exitExec(2)}).PostStart(context.Background(), pod, bad, "id", prober.Target{})
+	// The kubelet's handlerRunner.Run message: the CRI error has stderr,
+	// the message stdout then stderr.
+	want := `Exec lifecycle hook ([x y]) for Container "c" in Pod "p_ns(u1)" failed - error: command 'x y' exited with 2: bang, message: "boombang"`
+	if err == nil || err.Error() != want {
+		t.Fatalf("failing exec postStart: %v\nwant %s", err, want)
+	}
+	sleepy := &v1.Container{Name: "c", Lifecycle: &v1.Lifecycle{PostStart: &v1.LifecycleHandler{Sleep: &v1.SleepAction{Seconds: 3}}}}
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	want = `Sleep lifecycle hook (3) for Container "c" in Pod "p_ns(u1)" failed - error: container terminated before sleep hook finished`
+	if err := (&Runner{}).PostStart(cancelled, pod, sleepy, "id", prober.Target{}); err == nil || err.Error() != want {
+		t.Fatalf("cancelled sleep postStart: %v\nwant %s", err, want)
 	}
 }
 

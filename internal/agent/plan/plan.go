@@ -395,24 +395,54 @@ func PodGrace(pod *v1.Pod) time.Duration {
 	return time.Duration(max(g, 1)) * time.Second
 }
 
-// killGrace is the stop timeout of one container: the pod's effective
-// grace while it is being deleted; otherwise its grace floored at 2 s
-// (kubelet killContainer's minimumGracePeriodInSeconds).
+// killGrace is the grace one container is killed with (before its
+// preStop hook; the stop signal gets at least 2 s after it, see
+// StopGrace): the pod's effective grace while it is being deleted;
+// otherwise spec.terminationGracePeriodSeconds as it is, 0 included
+// (kubelet setTerminationGracePeriod), so that a pod with no grace runs
+// no preStop hook.
 func killGrace(pod *v1.Pod, deleting bool) time.Duration {
 	if deleting {
 		return PodGrace(pod)
 	}
-	return max(PodGrace(pod), 2*time.Second)
+	return ContainerGrace(pod)
 }
 
-// probeGrace is the stop timeout of a container killed because probe
-// failed: the probe's terminationGracePeriodSeconds replaces the pod's
-// (a deletion's grace still wins), floored at 2 s.
+// ContainerGrace is the grace of a container killed while the pod is not
+// being deleted (a restart, a failed postStart hook): the deletion's grace
+// if there is one, else spec.terminationGracePeriodSeconds (default 30 s),
+// not floored (kubelet setTerminationGracePeriod).
+func ContainerGrace(pod *v1.Pod) time.Duration {
+	g := int64(30)
+	switch {
+	case pod.DeletionGracePeriodSeconds != nil:
+		g = *pod.DeletionGracePeriodSeconds
+	case pod.Spec.TerminationGracePeriodSeconds != nil:
+		g = *pod.Spec.TerminationGracePeriodSeconds
+	}
+	return time.Duration(max(g, 0)) * time.Second
+}
+
+// probeGrace is the grace of a container killed because probe failed:
+// the probe's terminationGracePeriodSeconds replaces the pod's (a
+// deletion's grace still wins).
 func probeGrace(pod *v1.Pod, probe *v1.Probe) time.Duration {
 	if pod.DeletionGracePeriodSeconds == nil && probe.TerminationGracePeriodSeconds != nil {
-		return max(time.Duration(*probe.TerminationGracePeriodSeconds)*time.Second, 2*time.Second)
+		return time.Duration(max(*probe.TerminationGracePeriodSeconds, 0)) * time.Second
 	}
 	return killGrace(pod, false)
+}
+
+// MinStopGrace is the least time a container gets between its stop signal
+// and SIGKILL (kubelet minimumGracePeriodInSeconds).
+const MinStopGrace = 2 * time.Second
+
+// StopGrace is the stop signal's timeout once the preStop hook has used
+// its part of the grace: always at least MinStopGrace, hook or not, as
+// the kubelet's killContainer gives every container "a minimal shutdown
+// window to avoid unnecessary SIGKILLs".
+func StopGrace(left time.Duration) time.Duration {
+	return max(left, MinStopGrace)
 }
 
 // podDesc is the kubelet's format.Pod: name_namespace(uid).

@@ -125,12 +125,13 @@ func TestComputeKillsChangedAndUnhealthyContainers(t *testing.T) {
 	if summary(p) != "kill:a/30s stop-sandbox:sb1" || p.Kill[0].Message != "Container a failed liveness probe" {
 		t.Fatalf("liveness under Never: %s %q", summary(p), p.Kill[0].Message)
 	}
-	// The probe's terminationGracePeriodSeconds replaces the pod's (floor
-	// 2 s); a startup probe failure kills likewise.
+	// The probe's terminationGracePeriodSeconds replaces the pod's, as it
+	// is (the stop signal's 2 s floor comes after preStop: StopGrace); a
+	// startup probe failure kills likewise.
 	for _, tc := range []struct {
 		probeGrace *int64
 		want       string
-	}{{ptr(int64(5)), "kill:a/5s start:a#1"}, {ptr(int64(0)), "kill:a/2s start:a#1"}, {nil, "kill:a/30s start:a#1"}} {
+	}{{ptr(int64(5)), "kill:a/5s start:a#1"}, {ptr(int64(0)), "kill:a/0s start:a#1"}, {nil, "kill:a/30s start:a#1"}} {
 		st := pod.DeepCopy()
 		st.Spec.Containers[0].StartupProbe = &v1.Probe{TerminationGracePeriodSeconds: tc.probeGrace}
 		o2 := obs(sb(readySandbox("sb1", 0)), running)
@@ -282,7 +283,19 @@ func TestPodGrace(t *testing.T) {
 	}
 	zero := int64(0)
 	pod.Spec.TerminationGracePeriodSeconds = &zero
-	if PodGrace(pod) != time.Second || killGrace(pod, false) != 2*time.Second {
-		t.Fatalf("grace 0: pod %v, container %v", PodGrace(pod), killGrace(pod, false))
+	// A deleting pod's grace is at least 1 s (calculateEffectiveGracePeriod);
+	// a container killed otherwise has the spec's 0, so no preStop runs
+	// (setTerminationGracePeriod); either way the stop signal then gets
+	// at least 2 s (killContainer's minimumGracePeriodInSeconds).
+	if PodGrace(pod) != time.Second || killGrace(pod, true) != time.Second || killGrace(pod, false) != 0 {
+		t.Fatalf("grace 0: pod %v, deleting %v, container %v", PodGrace(pod), killGrace(pod, true), killGrace(pod, false))
+	}
+	for _, tc := range []struct{ left, want time.Duration }{
+		{-time.Second, 2 * time.Second}, {0, 2 * time.Second}, {time.Second, 2 * time.Second},
+		{2 * time.Second, 2 * time.Second}, {25 * time.Second, 25 * time.Second},
+	} {
+		if got := StopGrace(tc.left); got != tc.want {
+			t.Errorf("StopGrace(%v) = %v, want %v", tc.left, got, tc.want)
+		}
 	}
 }
