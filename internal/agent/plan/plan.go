@@ -152,7 +152,7 @@ func Compute(pod *v1.Pod, obs *Observed, now time.Time, backoff BackoffState) Pl
 		}
 		if last != nil && last.State == runtime.ContainerUnknown {
 			p.Kill = append(p.Kill, Kill{ContainerID: last.ID, Name: last.Name, Grace: killGrace(pod, false),
-				Message: fmt.Sprintf("Init container is in %q state, try killing it before restart", last.State)})
+				Message: `Init container is in "unknown" state, try killing it before restart`}) // kubecontainer.ContainerStateUnknown
 		}
 		p.startInit(pod, obs, cs, next, now, backoff)
 		return p
@@ -188,7 +188,7 @@ func Compute(pod *v1.Pod, obs *Observed, now time.Time, backoff BackoffState) Pl
 		toStart++
 		if latest != nil && latest.State == runtime.ContainerUnknown {
 			p.Kill = append(p.Kill, Kill{ContainerID: latest.ID, Name: latest.Name, Grace: killGrace(pod, false),
-				Message: fmt.Sprintf("Container is in %q state, try killing it before launching new one", latest.State)})
+				Message: `Container is in "unknown" state, try killing it before launching new one`}) // kubecontainer.ContainerStateUnknown
 		}
 		p.startApp(pod, obs, cs, i, now, backoff)
 	}

@@ -11,11 +11,6 @@ import (
 func TestValidateValidPods(t *testing.T) {
 	p := validPod()
 	p.Spec.InitContainers = []corev1.Container{container("init", "busybox")}
-	sidecar := container("side", "busybox")
-	sidecar.RestartPolicy = ptr(corev1.ContainerRestartPolicyAlways)
-	sidecar.ReadinessProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"true"}}},
-		PeriodSeconds: 10, TimeoutSeconds: 1, SuccessThreshold: 2, FailureThreshold: 3}
-	p.Spec.InitContainers = append(p.Spec.InitContainers, sidecar)
 	c := &p.Spec.Containers[0]
 	c.Ports = []corev1.ContainerPort{{Name: "http", ContainerPort: 80, Protocol: corev1.ProtocolTCP}}
 	c.Env = []corev1.EnvVar{{Name: "A", Value: "1"}, {Name: "POD", ValueFrom: &corev1.EnvVarSource{
@@ -227,6 +222,15 @@ func TestValidateInvalidPods(t *testing.T) {
 			"FieldValueForbidden spec.initContainers[0].readinessProbe",
 			"FieldValueForbidden spec.initContainers[0].startupProbe",
 			"FieldValueNotSupported spec.initContainers[1].restartPolicy",
+		}},
+		{"sidecars refused (the agent cannot run them yet)", func(p *corev1.Pod) {
+			sidecar := container("side", "busybox")
+			sidecar.RestartPolicy = ptr(corev1.ContainerRestartPolicyAlways)
+			sidecar.ReadinessProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"true"}}},
+				PeriodSeconds: 10, TimeoutSeconds: 1, SuccessThreshold: 2, FailureThreshold: 3}
+			p.Spec.InitContainers = []corev1.Container{container("init", "busybox"), sidecar}
+		}, []string{
+			"FieldValueForbidden spec.initContainers[1].restartPolicy",
 		}},
 		{"resources", func(p *corev1.Pod) {
 			p.Spec.Containers[0].Resources = corev1.ResourceRequirements{
