@@ -334,23 +334,36 @@ func (d *Driver) RemoveContainer(ctx context.Context, id string) error {
 
 // terminationMessage is what the container wrote to its termination
 // message file, or with FallbackToLogsOnError and an error exit, the tail
-// of its log.
+// of its log. The limits are the kubelet's (kubecontainer's
+// MaxContainerTerminationMessageLength, ...LogLines and ...LogLength).
 func terminationMessage(m containerMeta, dir string, exitCode int32) string {
 	const max = 4096
-	b := readCapped(filepath.Join(dir, "termination-log"), max)
+	b := readTail(filepath.Join(dir, "termination-log"), max)
 	if len(b) == 0 && exitCode != 0 && m.TermPolicy == string(v1.TerminationMessageFallbackToLogsOnError) {
 		return logTail(m.LogPath, 80, 2048)
 	}
 	return string(b)
 }
 
-func readCapped(path string, max int64) []byte {
+// readTail returns the last max bytes of the file at path: the kubelet's
+// getTerminationMessage reads the file with tail.ReadAtMost, so of an
+// oversized message the end is kept (where a program's last words are),
+// not the start. Only those bytes are read, however big the file.
+func readTail(path string, max int64) []byte {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil
 	}
 	defer f.Close()
-	b := make([]byte, max)
-	n, _ := f.Read(b)
+	fi, err := f.Stat()
+	if err != nil {
+		return nil
+	}
+	off := fi.Size() - max
+	if off < 0 {
+		off = 0
+	}
+	b := make([]byte, fi.Size()-off)
+	n, _ := f.ReadAt(b, off)
 	return b[:n]
 }

@@ -34,11 +34,13 @@ func TestLogTail(t *testing.T) {
 	b.WriteString("2026-11-25T00:10:11.717381093+00:00 stderr F ial\n")
 	b.WriteString("2026-11-25T00:10:11.717381093+00:00 stdout F with spaces in it\n")
 	os.WriteFile(p, []byte(b.String()), 0o644)
+	// The last 3 lines are the file's last 3 records (the partial one
+	// counts), each full one with its newline, as the kubelet gives them.
 	got := logTail(p, 3, 2048)
-	if got != "line\npart-ial\nwith spaces in it" {
+	if got != "part-ial\nwith spaces in it\n" {
 		t.Errorf("logTail = %q", got)
 	}
-	if got := logTail(p, 80, 10); got != "aces in it" {
+	if got := logTail(p, 80, 10); got != "ces in it\n" {
 		t.Errorf("byte cap: %q", got)
 	}
 	if got := logTail(filepath.Join(dir, "missing"), 3, 10); got != "" {

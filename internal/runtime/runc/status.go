@@ -1,12 +1,14 @@
 package runc
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -116,8 +118,16 @@ func (d *Driver) ListContainers(ctx context.Context, filter runtime.ContainerFil
 	return out, nil
 }
 
-// logTail returns the message part of the last lines of a CRI log
-// (at most maxLines lines and maxBytes bytes), joining partial lines.
+// logTail returns what the kubelet's readLastStringFromContainerLogs
+// makes of the CRI log at path for a FallbackToLogsOnError message: its
+// logs.ReadLogs with TailLines maxLines writes the content of each record
+// of the last maxLines, stdout and stderr alike, into one circular buffer
+// of maxBytes, so the message is the last maxBytes bytes of that.
+// A full record's content keeps its newline (`echo boom` gives "boom\n"); a
+// partial one's does not, so a line split over records comes out whole.
+// Lines are the file's records (a partial record counts as one), and
+// records that do not parse are skipped without counting. A missing or
+// unreadable log gives "" (the kubelet would give its read error).
 func logTail(path string, maxLines, maxBytes int) string {
 	f, err := os.Open(path)
 	if err != nil {
@@ -128,42 +138,80 @@ func logTail(path string, maxLines, maxBytes int) string {
 	if err != nil {
 		return ""
 	}
-	const window = 64 << 10
-	off := fi.Size() - window
-	if off < 0 {
-		off = 0
+	start, err := tailLinesStart(f, fi.Size(), maxLines)
+	if err != nil {
+		return ""
 	}
-	buf := make([]byte, fi.Size()-off)
-	n, _ := f.ReadAt(buf, off)
-	buf = buf[:n]
-	if off > 0 {
-		if i := bytes.IndexByte(buf, '\n'); i >= 0 {
-			buf = buf[i+1:]
+	r := bufio.NewReader(io.NewSectionReader(f, start, fi.Size()-start))
+	var out []byte
+	for n := 0; n < maxLines; {
+		l, err := r.ReadBytes('\n')
+		if content, ok := criLogContent(l); ok {
+			out = append(out, content...)
+			if len(out) > maxBytes {
+				out = out[len(out)-maxBytes:]
+			}
+			n++
+		}
+		if err != nil {
+			break
 		}
 	}
-	var lines []string
-	cur := ""
-	for _, l := range strings.Split(strings.TrimRight(string(buf), "\n"), "\n") {
-		// <time> <stream> <P|F> <message>
-		parts := strings.SplitN(l, " ", 4)
-		if len(parts) < 4 {
-			continue
+	return string(out)
+}
+
+// tailLinesStart returns the offset in f (size bytes) where its last n
+// lines start, as the kubelet's tail.FindTailLineStartIndex: a line ends
+// in '\n', an unterminated last one is not counted, and a file of n lines
+// or fewer starts at 0. It reads f backwards a block at a time, only as
+// far as the lines go.
+func tailLinesStart(f io.ReaderAt, size int64, n int) (int64, error) {
+	const blockSize = 4096
+	buf := make([]byte, blockSize)
+	seen := 0
+	for end := size; end > 0; end -= blockSize {
+		off := max(end-blockSize, 0)
+		b := buf[:end-off]
+		if _, err := f.ReadAt(b, off); err != nil {
+			return 0, err
 		}
-		cur += parts[3]
-		if parts[2] == "F" {
-			lines = append(lines, cur)
-			cur = ""
+		for i := len(b) - 1; i >= 0; i-- {
+			if b[i] != '\n' {
+				continue
+			}
+			if seen == n {
+				return off + int64(i) + 1, nil
+			}
+			seen++
 		}
 	}
-	if cur != "" {
-		lines = append(lines, cur)
+	return 0, nil
+}
+
+// criLogContent returns the content of one record of a CRI log
+// ("<time> <stream> <tag> <content>\n", as conmon writes it) the way the
+// kubelet's parseCRILog does: the time must be RFC 3339, the stream stdout
+// or stderr, and the newline is dropped only from a partial ("P") record,
+// whose line continues in the next record.
+func criLogContent(l []byte) ([]byte, bool) {
+	ts, rest, ok := bytes.Cut(l, []byte{' '})
+	if !ok {
+		return nil, false
 	}
-	if len(lines) > maxLines {
-		lines = lines[len(lines)-maxLines:]
+	if _, err := time.Parse(time.RFC3339Nano, string(ts)); err != nil {
+		return nil, false
 	}
-	s := strings.Join(lines, "\n")
-	if len(s) > maxBytes {
-		s = s[len(s)-maxBytes:]
+	stream, rest, ok := bytes.Cut(rest, []byte{' '})
+	if !ok || (string(stream) != "stdout" && string(stream) != "stderr") {
+		return nil, false
 	}
-	return s
+	tags, content, ok := bytes.Cut(rest, []byte{' '})
+	if !ok {
+		return nil, false
+	}
+	// Tags are ':'-separated; the first says partial or full.
+	if tag, _, _ := bytes.Cut(tags, []byte{':'}); string(tag) == "P" {
+		content = bytes.TrimSuffix(content, []byte{'\n'})
+	}
+	return content, true
 }
