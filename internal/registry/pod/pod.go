@@ -84,6 +84,33 @@ func (*Strategy) PrepareForCreate(_ context.Context, obj runtime.Object) {
 		})
 	}
 	p.Generation = 1
+	dropStopSignals(&p.Spec)
+}
+
+// dropStopSignals clears lifecycle.stopSignal, as Kubernetes 1.33 does
+// while its ContainerStopSignals gate is off (the default): the field
+// exists in the API but nothing would honour it (the image's STOPSIGNAL
+// does), so it is not kept to look as if it were.
+func dropStopSignals(spec *corev1.PodSpec) {
+	for i := range spec.InitContainers {
+		dropStopSignal(&spec.InitContainers[i].Lifecycle)
+	}
+	for i := range spec.Containers {
+		dropStopSignal(&spec.Containers[i].Lifecycle)
+	}
+	for i := range spec.EphemeralContainers {
+		dropStopSignal(&spec.EphemeralContainers[i].Lifecycle)
+	}
+}
+
+// dropStopSignal clears *l's stopSignal, and *l when nothing is left.
+func dropStopSignal(l **corev1.Lifecycle) {
+	if *l == nil || (*l).StopSignal == nil {
+		return
+	}
+	if (*l).StopSignal = nil; **l == (corev1.Lifecycle{}) {
+		*l = nil
+	}
 }
 
 // PrepareForUpdate keeps the old status; generation is the old one, plus

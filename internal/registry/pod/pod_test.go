@@ -29,6 +29,25 @@ func TestPrepareForCreate(t *testing.T) {
 	}
 }
 
+// TestPrepareForCreateDropsStopSignal: lifecycle.stopSignal is dropped as
+// Kubernetes 1.33 drops it with ContainerStopSignals off (nothing honours
+// it); a lifecycle left empty goes too.
+func TestPrepareForCreateDropsStopSignal(t *testing.T) {
+	p := validPod()
+	sig := corev1.SIGUSR1
+	p.Spec.InitContainers = []corev1.Container{container("init", "busybox")}
+	p.Spec.InitContainers[0].Lifecycle = &corev1.Lifecycle{StopSignal: &sig}
+	p.Spec.Containers[0].Lifecycle = &corev1.Lifecycle{StopSignal: &sig,
+		PreStop: &corev1.LifecycleHandler{Sleep: &corev1.SleepAction{Seconds: 1}}}
+	NewResource().Strategy.PrepareForCreate(context.Background(), p)
+	if p.Spec.InitContainers[0].Lifecycle != nil {
+		t.Errorf("init container lifecycle = %+v", p.Spec.InitContainers[0].Lifecycle)
+	}
+	if l := p.Spec.Containers[0].Lifecycle; l == nil || l.StopSignal != nil || l.PreStop == nil {
+		t.Errorf("container lifecycle = %+v", l)
+	}
+}
+
 func TestQOSClass(t *testing.T) {
 	rl := func(cpu, mem string) corev1.ResourceList {
 		l := corev1.ResourceList{}
