@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/peapod/peapod/internal/runtime"
+	"github.com/peapod/peapod/internal/runtime/oci"
 )
 
 // UserAgent is what HTTP probes send, as a 1.33 kubelet does.
@@ -33,78 +35,131 @@ type Execer interface {
 // Run runs the probe's handler against container c (ID id) of the pod
 // reached through t, and returns its result and output (the command
 // output, HTTP message or dial error). Unknown means the probe could not
-// be run at all (an error: discarded by the thresholds); Warning is a
-// success worth an event.
-func Run(ctx context.Context, ex Execer, p *v1.Probe, c *v1.Container, id string, t Target) (Result, string) {
+// be run at all (an error: discarded by the thresholds); err is then the
+// cause, nil otherwise. Warning is a success worth an event.
+func Run(ctx context.Context, ex Execer, p *v1.Probe, c *v1.Container, id string, t Target) (Result, string, error) {
 	timeout := Timeout(p)
 	switch h := p.ProbeHandler; {
 	case h.Exec != nil:
-		return Exec(ctx, ex, id, h.Exec.Command, timeout)
+		return runExec(ctx, ex, id, expandCommand(h.Exec.Command, c), timeout)
 	case h.HTTPGet != nil:
-		return HTTPGet(ctx, h.HTTPGet, c, t, timeout)
+		return unknownErr(HTTPGet(ctx, h.HTTPGet, c, t, timeout))
 	case h.TCPSocket != nil:
 		port, err := ResolvePort(h.TCPSocket.Port, c)
 		if err != nil {
-			return Unknown, err.Error()
+			return Unknown, err.Error(), err
 		}
 		host := h.TCPSocket.Host
 		if host == "" {
 			host = t.PodIP
 		}
-		return TCP(ctx, t, host, port, timeout)
+		return unknownErr(TCP(ctx, t, host, port, timeout))
 	case h.GRPC != nil:
 		svc := ""
 		if h.GRPC.Service != nil {
 			svc = *h.GRPC.Service
 		}
-		return GRPC(ctx, t, t.PodIP, int(h.GRPC.Port), svc, timeout)
+		return unknownErr(GRPC(ctx, t, t.PodIP, int(h.GRPC.Port), svc, timeout))
 	}
-	return Unknown, "missing probe handler"
+	return Unknown, "missing probe handler", errors.New("missing probe handler")
 }
+
+// unknownErr adds the error of an Unknown result, whose output is the
+// error text.
+func unknownErr(r Result, out string) (Result, string, error) {
+	if r == Unknown {
+		return r, out, errors.New(out)
+	}
+	return r, out, nil
+}
+
+// expandCommand is the kubelet's ExpandContainerCommandOnlyStatic
+// (kubelet/container/helpers.go, called by prober.go runProbe): $(VAR)
+// in an exec probe's command is the value of the container's env entry
+// VAR as written in the spec. Values are not expanded themselves, a
+// valueFrom entry is "" (its Value), the last entry of a name wins; an
+// unknown name stays as written and $$ is a $ (oci.Expand).
+func expandCommand(cmd []string, c *v1.Container) []string {
+	if c == nil || !slices.ContainsFunc(cmd, func(s string) bool { return strings.Contains(s, "$") }) {
+		return cmd // nothing to expand: no map to build for every probe
+	}
+	vars := make(map[string]string, len(c.Env))
+	for _, e := range c.Env {
+		vars[e.Name] = e.Value
+	}
+	return oci.ExpandAll(cmd, vars)
+}
+
+// maxExecOutput is how much of an exec probe's output is kept (kubelet
+// pkg/probe/exec maxReadLength: a LimitWriter over stdout then stderr).
+const maxExecOutput = 10 << 10
 
 // Exec runs cmd in the container; exit 0 is success.
 func Exec(ctx context.Context, ex Execer, id string, cmd []string, timeout time.Duration) (Result, string) {
+	r, out, _ := runExec(ctx, ex, id, cmd, timeout)
+	return r, out
+}
+
+// runExec is Exec with the error of an Unknown result.
+func runExec(ctx context.Context, ex Execer, id string, cmd []string, timeout time.Duration) (Result, string, error) {
 	res, err := ex.ExecSync(ctx, id, cmd, timeout)
 	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
-		return Failure, fmt.Sprintf("command %q timed out", strings.Join(cmd, " "))
+		return Failure, fmt.Sprintf("command %q timed out", strings.Join(cmd, " ")), nil
 	}
 	if err != nil {
-		return Unknown, err.Error()
+		return Unknown, err.Error(), err
 	}
-	out := string(res.Stdout) + string(res.Stderr)
+	out := execOutput(res.Stdout, res.Stderr)
 	if res.ExitCode != 0 {
-		return Failure, out
+		return Failure, out, nil
 	}
-	return Success, out
+	return Success, out, nil
+}
+
+// execOutput is what the kubelet keeps of an exec probe's output for the
+// result and event: its RunInContainer appends stderr to stdout and the
+// exec prober's LimitWriter keeps the first maxExecOutput bytes.
+func execOutput(stdout, stderr []byte) string {
+	stdout = stdout[:min(len(stdout), maxExecOutput)]
+	stderr = stderr[:min(len(stderr), maxExecOutput-len(stdout))]
+	return string(stdout) + string(stderr)
 }
 
 // ResolvePort is a port number or the number of the container port with
-// that name.
+// that name, as the 1.33 kubelet's probe.ResolveContainerPort
+// (pkg/probe/util.go, also used by HTTP lifecycle hooks) resolves it: a
+// name the container does not declare is parsed as a number as a last
+// resort, and the parse error is the message, e.g.
+// `strconv.Atoi: parsing "metrics": invalid syntax`.
 func ResolvePort(p intstr.IntOrString, c *v1.Container) (int, error) {
-	if p.Type == intstr.Int {
-		if p.IntVal <= 0 || p.IntVal > 65535 {
-			return 0, fmt.Errorf("invalid port number: %d", p.IntVal)
-		}
-		return int(p.IntVal), nil
-	}
-	if c != nil {
-		for _, cp := range c.Ports {
-			if cp.Name == p.StrVal {
-				return int(cp.ContainerPort), nil
+	port := int(p.IntVal)
+	if p.Type != intstr.Int {
+		n, ok := portByName(c, p.StrVal)
+		if !ok {
+			var err error
+			if n, err = strconv.Atoi(p.StrVal); err != nil {
+				return 0, err
 			}
 		}
+		port = n
 	}
-	if n, err := strconv.Atoi(p.StrVal); err == nil && n > 0 && n <= 65535 {
-		return n, nil
+	if port <= 0 || port > 65535 {
+		return 0, fmt.Errorf("invalid port number: %d", port)
 	}
-	return 0, fmt.Errorf("couldn't find port: %v in %v", p.StrVal, containerName(c))
+	return port, nil
 }
 
-func containerName(c *v1.Container) string {
+// portByName is the number of c's port called name.
+func portByName(c *v1.Container, name string) (int, bool) {
 	if c == nil {
-		return ""
+		return 0, false
 	}
-	return c.Name
+	for _, cp := range c.Ports {
+		if cp.Name == name {
+			return int(cp.ContainerPort), true
+		}
+	}
+	return 0, false
 }
 
 // HTTPRequest builds the probe's (or hook's) request: host defaults to

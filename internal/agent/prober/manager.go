@@ -111,7 +111,7 @@ func (m *Manager) Sync(ctx context.Context, pod *v1.Pod, cs []Container, t Targe
 				w.set(pod, c, t)
 				continue
 			}
-			w := &worker{m: m, key: k, stop: make(chan struct{})}
+			w := &worker{m: m, key: k, stop: make(chan struct{}), trigger: make(chan struct{}, 1)}
 			w.set(pod, c, t)
 			m.workers[k] = w
 			m.wg.Add(1)
@@ -143,6 +143,25 @@ func (m *Manager) remove(k workerKey, w *worker) {
 	close(w.stop)
 	delete(m.workers, k)
 	m.cfg.Results.Remove(k.kind, k.id)
+}
+
+// triggerReadiness runs the readiness probe of container id at once
+// rather than at its next tick: its startup probe has just succeeded, and
+// readiness waited for it. The kubelet sends this trigger from
+// UpdatePodStatus (prober_manager.go) for every started container without
+// a Success readiness result, which a startup success is followed by; the
+// agent sends it only then.
+func (m *Manager) triggerReadiness(uid types.UID, id string) {
+	m.mu.Lock()
+	w := m.workers[workerKey{uid, id, Readiness}]
+	m.mu.Unlock()
+	if w == nil {
+		return
+	}
+	select {
+	case w.trigger <- struct{}{}:
+	default: // one is pending already
+	}
 }
 
 // Wait waits for the workers to end (after their context).

@@ -8,7 +8,7 @@
 //	                                                 | starts/stops
 //	                                                 v
 //	                                  worker (container ID, probe type)
-//	                                      tick: Decide -> handler -> Threshold
+//	                                      tick: Decide -> handler (errors retried) -> Threshold
 //	                                                 |
 //	pod worker <--Updates()-- Results <--Set---------+
 //

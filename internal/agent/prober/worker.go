@@ -2,19 +2,28 @@ package prober
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
 
 	"github.com/peapod/peapod/internal/agent/tick"
+	"github.com/peapod/peapod/internal/runtime"
 )
+
+// maxProbeRetries is how many times in all a probe that errored is run
+// (kubelet prober.go).
+const maxProbeRetries = 3
 
 // worker probes one container with one probe type until stopped.
 type worker struct {
 	m    *Manager
 	key  workerKey
 	stop chan struct{}
+	// trigger (buffered, one) runs a probe before the next tick: the
+	// kubelet worker's manualTriggerCh (Manager.triggerReadiness).
+	trigger chan struct{}
 
 	// latest inputs, set by Manager.Sync (under Manager.mu).
 	pod    *v1.Pod
@@ -34,8 +43,10 @@ func (w *worker) snapshot() (*v1.Pod, Container, Target) {
 	return w.pod, w.c, w.target
 }
 
-func (w *worker) probe(pod *v1.Pod) *v1.Probe {
-	spec := containerSpec(pod, w.c.Name)
+// probe is the worker's probe in pod's spec for container name (both from
+// a snapshot: Sync may change them meanwhile).
+func (w *worker) probe(pod *v1.Pod, name string) *v1.Probe {
+	spec := containerSpec(pod, name)
 	if spec == nil {
 		return nil
 	}
@@ -54,7 +65,7 @@ func (w *worker) run(ctx context.Context) {
 		res.Set(w.key.uid, w.key.kind, w.key.id, r)
 	}
 	pod, c, _ := w.snapshot()
-	p := w.probe(pod)
+	p := w.probe(pod, c.Name)
 	if p == nil {
 		return
 	}
@@ -70,6 +81,7 @@ func (w *worker) run(ctx context.Context) {
 		case <-w.stop:
 			return
 		case <-t.C:
+		case <-w.trigger:
 		}
 	}
 }
@@ -104,7 +116,7 @@ func (w *worker) wait(ctx context.Context, d time.Duration) bool {
 // tick runs one probe when Decide says so; false ends the worker.
 func (w *worker) tick(ctx context.Context) bool {
 	pod, c, target := w.snapshot()
-	p := w.probe(pod)
+	p := w.probe(pod, c.Name)
 	if p == nil || w.counter.OnHold {
 		return false
 	}
@@ -124,14 +136,9 @@ func (w *worker) tick(ctx context.Context) bool {
 	case Skip:
 		return true
 	}
-	result, out := Run(ctx, w.m.cfg.Exec, p, spec, c.ID, target)
-	if ctx.Err() != nil {
-		return false
-	}
-	select {
-	case <-w.stop:
+	result, out := w.runWithRetries(ctx, p, spec, c.ID, target)
+	if ctx.Err() != nil || w.stopped() {
 		return false // the container went away while it was probed
-	default:
 	}
 	if w.m.cfg.Events != nil && (result == Failure || result == Unknown || result == Warning) {
 		fp := fmt.Sprintf("spec.containers{%s}", c.Name)
@@ -153,7 +160,40 @@ func (w *worker) tick(ctx context.Context) bool {
 		w.m.cfg.Results.Set(w.key.uid, w.key.kind, w.key.id, publish)
 	}
 	if w.key.kind == Startup && publish == Success && ok {
+		w.m.triggerReadiness(w.key.uid, w.key.id)
 		return false
 	}
 	return !w.counter.OnHold
+}
+
+// runWithRetries is the kubelet's runProbeWithRetries (prober.go): a
+// probe that errored (Unknown) is run again, up to maxProbeRetries times
+// in all, each attempt with its own timeout, and the last attempt's
+// result counts. Unlike the kubelet it gives up at once when another
+// attempt could not succeed and would only hold up the worker's exit
+// (retryable).
+func (w *worker) runWithRetries(ctx context.Context, p *v1.Probe, spec *v1.Container, id string, t Target) (Result, string) {
+	for attempt := 1; ; attempt++ {
+		result, out, err := Run(ctx, w.m.cfg.Exec, p, spec, id, t)
+		if err == nil || attempt == maxProbeRetries || !w.retryable(ctx, err) {
+			return result, out
+		}
+	}
+}
+
+// retryable is false once the worker is stopped or its context is done,
+// and for the runtime's "no such container" and "not running" errors.
+func (w *worker) retryable(ctx context.Context, err error) bool {
+	return ctx.Err() == nil && !w.stopped() &&
+		!errors.Is(err, runtime.ErrNotFound) && !errors.Is(err, runtime.ErrInvalidState)
+}
+
+// stopped reports whether the manager has stopped the worker.
+func (w *worker) stopped() bool {
+	select {
+	case <-w.stop:
+		return true
+	default:
+		return false
+	}
 }
