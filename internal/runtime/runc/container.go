@@ -272,8 +272,13 @@ func (d *Driver) stopContainerLocked(ctx context.Context, c *container, timeout 
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < deadline {
 			deadline = time.Until(dl)
 		}
-		if waitFile(exit, deadline) {
+		if waitFileCtx(ctx, exit, deadline) {
 			return nil
+		}
+		if errors.Is(ctx.Err(), context.Canceled) {
+			// The caller gave up (a shorter grace is coming, or the agent
+			// stops): the stop signal is sent, no SIGKILL yet.
+			return fmt.Errorf("stop container %q: %w", m.Name, ctx.Err())
 		}
 	}
 	if err := signalProcess(m.PID, m.PIDStart, unix.SIGKILL); err != nil {
@@ -304,6 +309,7 @@ func (d *Driver) RemoveContainer(ctx context.Context, id string) error {
 		return err
 	}
 	m := c.meta()
+	emptyMemoryCgroup(m.CgroupsPath)
 	if err := d.runcDelete(ctx, id); err != nil {
 		return fmt.Errorf("remove container %q: %w", m.Name, err)
 	}

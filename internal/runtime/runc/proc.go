@@ -2,6 +2,7 @@ package runc
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -152,6 +153,11 @@ func exitFile(path string) (code int32, at time.Time, ok bool, err error) {
 
 // waitFile polls for path to exist, until timeout (≤0: check once).
 func waitFile(path string, timeout time.Duration) bool {
+	return waitFileCtx(context.Background(), path, timeout)
+}
+
+// waitFileCtx is waitFile that also gives up when ctx ends.
+func waitFileCtx(ctx context.Context, path string, timeout time.Duration) bool {
 	deadline := time.Now().Add(timeout)
 	interval := time.Millisecond
 	for {
@@ -161,7 +167,11 @@ func waitFile(path string, timeout time.Duration) bool {
 		if time.Now().After(deadline) {
 			return false
 		}
-		time.Sleep(interval)
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(interval):
+		}
 		if interval < 5*time.Millisecond {
 			interval += interval / 2
 		}
@@ -201,6 +211,28 @@ func removeCgroup(rel string) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// emptyMemoryCgroup has the kernel reclaim what is still charged to the
+// v1 memory cgroup rel of a stopped container (its page cache: files it
+// read or wrote) before the cgroup is removed. Otherwise the removed
+// cgroup lingers in the kernel as a "dying" memcg for as long as a page
+// of it stays cached, and a node that churns pods collects hundreds of
+// them, which slow down charging, reclaim and cgroup work for everyone
+// (the kernel's cgroup-v1 memory.rst names this use of memory.force_empty).
+// Best effort: no v1 memory hierarchy, a cgroup already gone or one with
+// processes left (EBUSY) just skip it.
+func emptyMemoryCgroup(rel string) {
+	rel = strings.Trim(rel, "/")
+	if rel == "" {
+		return
+	}
+	fd, err := unix.Open(filepath.Join("/sys/fs/cgroup/memory", rel, "memory.force_empty"), unix.O_WRONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return
+	}
+	unix.Write(fd, []byte("0"))
+	unix.Close(fd)
 }
 
 // killCgroup sends SIGKILL to every process of the container's cgroup
