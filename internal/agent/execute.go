@@ -19,12 +19,18 @@ import (
 
 // execute carries out a plan in the planner's order. Failures to start a
 // container are recorded as start errors (the status shows them); other
-// failures end the pass and are returned.
-func (w *worker) execute(ctx context.Context, pod *v1.Pod, obs *plan.Observed, p *plan.Plan) error {
+// failures end the pass and are returned. ictx (ctx, or a context the pod's
+// deletion cancels: see worker.sync) bounds what may wait without end
+// (hooks, pulls, stops within a grace); runtime objects are made and
+// removed under ctx, so none is left half done.
+func (w *worker) execute(ctx, ictx context.Context, pod *v1.Pod, obs *plan.Observed, p *plan.Plan) error {
 	if p.CreateSandbox && p.SandboxAttempt > 0 && !w.orphan {
 		w.events.Event(pod, "", v1.EventTypeNormal, EventSandboxChanged, "Pod sandbox changed, it will be killed and re-created.")
 	}
-	w.kill(ctx, pod, obs, p.Kill)
+	w.kill(ictx, pod, obs, p.Kill)
+	if ictx.Err() != nil && ctx.Err() == nil {
+		return errInterrupted
+	}
 	var errs []error
 	for _, id := range p.StopSandboxes {
 		if err := w.rt.StopPodSandbox(ctx, id); err != nil && !isNotFound(err) {
@@ -99,13 +105,24 @@ func (w *worker) execute(ctx context.Context, pod *v1.Pod, obs *plan.Observed, p
 			w.startFailed(c, plan.ReasonCreateContainerConfigError, verr.Error())
 			continue
 		}
-		w.start(ctx, pod, sandboxID, net, c, s.Attempt, target)
+		w.start(ctx, ictx, pod, sandboxID, net, c, s.Attempt, target)
 	}
 	return nil
 }
 
+// errInterrupted ends a pass that the pod's deletion (or a shorter grace)
+// cut short; the next pass plans again with the newer pod.
+var errInterrupted = errors.New("interrupted by a newer version of the pod")
+
 // kill stops containers in parallel, each with its grace (preStop first).
+// While they stop (up to the grace), a nudge from the prober publishes the
+// pod's status with the probes' latest results, as the kubelet's status
+// manager does on its own: a pod being deleted shows not ready at once.
+// ctx ends the waits early (a shorter grace, which the next pass applies).
 func (w *worker) kill(ctx context.Context, pod *v1.Pod, obs *plan.Observed, kills []plan.Kill) {
+	if len(kills) == 0 {
+		return
+	}
 	t := probeTarget(obs.Sandboxes)
 	var wg sync.WaitGroup
 	for _, k := range kills {
@@ -120,7 +137,35 @@ func (w *worker) kill(ctx context.Context, pod *v1.Pod, obs *plan.Observed, kill
 			w.stopContainer(ctx, pod, specOf(pod, k.Name), k.Name, k.ContainerID, t, k.Grace)
 		}()
 	}
-	wg.Wait()
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	nudged := false
+	for {
+		select {
+		case <-done:
+			if nudged {
+				w.wake() // the pass after this one looks at what came
+			}
+			return
+		case <-w.nudge:
+			nudged = true
+			w.publishProbes(pod, obs)
+		}
+	}
+}
+
+// publishProbes publishes pod's status as of obs with the probes' current
+// results (a container's readiness changed while the worker was busy).
+func (w *worker) publishProbes(pod *v1.Pod, obs *plan.Observed) {
+	if w.orphan || w.prober == nil || w.lastStatus == nil {
+		return
+	}
+	o := *obs
+	o.Readiness, o.Startup, o.Liveness, o.StartupFailed = w.prober.Observed(runningIDs(obs.Containers))
+	w.publish(pod, &o)
 }
 
 // stopContainer is the kubelet's killContainer after the Killing event:
@@ -130,7 +175,7 @@ func (w *worker) stopContainer(ctx context.Context, pod *v1.Pod, c *v1.Container
 	if c != nil && grace > 0 {
 		grace = w.hooks.PreStop(ctx, pod, c, id, t, grace)
 	}
-	if err := w.rt.StopContainer(ctx, id, plan.StopGrace(grace)); err != nil && !isNotFound(err) {
+	if err := w.rt.StopContainer(ctx, id, plan.StopGrace(grace)); err != nil && !isNotFound(err) && ctx.Err() == nil {
 		w.logf("pod %s: stopping container %s: %v", podName(pod), name, err)
 	}
 }
@@ -152,8 +197,8 @@ func (w *worker) sandboxNetwork(ctx context.Context, sandboxID string) (podNetwo
 
 // start pulls the image, then creates and starts one container, recording
 // the outcome as the kubelet's reason cache does.
-func (w *worker) start(ctx context.Context, pod *v1.Pod, sandboxID string, net podNetwork, c *v1.Container, attempt uint32, t prober.Target) {
-	imageRef, ok := w.ensureImage(ctx, pod, c)
+func (w *worker) start(ctx, ictx context.Context, pod *v1.Pod, sandboxID string, net podNetwork, c *v1.Container, attempt uint32, t prober.Target) {
+	imageRef, ok := w.ensureImage(ictx, pod, c)
 	if !ok {
 		return
 	}
@@ -197,7 +242,12 @@ func (w *worker) start(ctx context.Context, pod *v1.Pod, sandboxID string, net p
 		return
 	}
 	w.events.Event(pod, fp, v1.EventTypeNormal, EventStarted, "Started container "+c.Name)
-	if err := w.hooks.PostStart(ctx, pod, c, id, t); err != nil {
+	if err := w.hooks.PostStart(ictx, pod, c, id, t); err != nil {
+		if ictx.Err() != nil && ctx.Err() == nil {
+			// Cut short by the pod's deletion: the container is killed
+			// with the pod, not restarted as after a failed hook.
+			return
+		}
 		w.events.Event(pod, fp, v1.EventTypeWarning, EventFailedPostStart, "PostStartHook failed")
 		w.startFailed(c, plan.ReasonPostStartHookError, err.Error())
 		// As the kubelet's killContainer: Killing, then preStop within

@@ -234,9 +234,10 @@ func (m *Manager) setDesired(ctx context.Context, pods []*v1.Pod) {
 	}
 	for uid, p := range next {
 		// Only a worker whose pod changed is woken: a burst of N pods
-		// would otherwise cost N² passes.
+		// would otherwise cost N² passes. Once the pod is being deleted,
+		// only a shorter grace is news.
 		if w, ok := m.workers[uid]; ok {
-			if cur := w.current(); cur.DeletionTimestamp == nil && !samePod(cur, p) {
+			if cur := w.current(); (cur.DeletionTimestamp == nil || interrupts(cur, p)) && !samePod(cur, p) {
 				w.update(p)
 			}
 		}

@@ -13,7 +13,8 @@ import (
 )
 
 // execRuntime is a fakeRuntime that can exec: a command's first word is
-// looked up in answers (exit code), default 0.
+// looked up in answers (exit code), default 0; -1 hangs until the exec's
+// context ends.
 type execRuntime struct {
 	*fakeRuntime
 	mu      sync.Mutex
@@ -26,7 +27,7 @@ func (r *execRuntime) set(cmd string, code int) {
 	r.answers[cmd] = code
 }
 
-func (r *execRuntime) ExecSync(_ context.Context, id string, cmd []string, _ time.Duration) (*runtime.ExecResult, error) {
+func (r *execRuntime) ExecSync(ctx context.Context, id string, cmd []string, _ time.Duration) (*runtime.ExecResult, error) {
 	r.fakeRuntime.mu.Lock()
 	_, ok := r.fakeRuntime.containers[id]
 	r.fakeRuntime.mu.Unlock()
@@ -37,8 +38,12 @@ func (r *execRuntime) ExecSync(_ context.Context, id string, cmd []string, _ tim
 	r.fakeRuntime.record("exec " + cmd[0])
 	r.fakeRuntime.mu.Unlock()
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	code := r.answers[cmd[0]]
+	r.mu.Unlock()
+	if code == -1 {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
 	res := &runtime.ExecResult{ExitCode: code}
 	if code != 0 {
 		res.Stdout = []byte(cmd[0] + " says no")

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -58,6 +59,12 @@ type worker struct {
 	mu    sync.Mutex
 	pod   *v1.Pod // latest desired pod (mailbox)
 	nudge chan struct{}
+	// syncing is the pod the pass in progress works from, interrupt
+	// cancels that pass's waits (nil between passes): a deletion, or a
+	// shorter grace, does not wait for a hook, a pull or a stop begun
+	// before it (the kubelet's pod worker cancels its sync likewise).
+	syncing   *v1.Pod
+	interrupt context.CancelFunc
 
 	state workerState
 
@@ -119,13 +126,48 @@ func newWorker(d *deps, pod *v1.Pod, orphan bool) *worker {
 	}
 }
 
-// update hands the worker a newer version of its pod and wakes it.
+// update hands the worker a newer version of its pod and wakes it; the
+// pass in progress is cut short when the new version deletes the pod or
+// shortens the grace it is being deleted with.
 func (w *worker) update(pod *v1.Pod) {
 	w.mu.Lock()
 	w.pod = pod
 	w.volumesStale = true
+	if w.interrupt != nil && interrupts(w.syncing, pod) {
+		w.interrupt()
+		w.interrupt = nil
+	}
 	w.mu.Unlock()
 	w.wake()
+}
+
+// interrupts tells whether next should cut short a pass working from cur:
+// it deletes the pod, or deletes it with less grace than cur (the
+// kubelet's UpdatePod: becameTerminating || wasGracePeriodShortened).
+func interrupts(cur, next *v1.Pod) bool {
+	if next.DeletionTimestamp == nil {
+		return false
+	}
+	return cur.DeletionTimestamp == nil || plan.PodGrace(next) < plan.PodGrace(cur)
+}
+
+// beginSync returns the pod a pass works from and the context of its
+// interruptible waits; endSync ends it.
+func (w *worker) beginSync(ctx context.Context) (*v1.Pod, context.Context) {
+	ictx, cancel := context.WithCancel(ctx)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.syncing, w.interrupt = w.pod, cancel
+	return w.pod, ictx
+}
+
+func (w *worker) endSync() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.interrupt != nil {
+		w.interrupt()
+	}
+	w.syncing, w.interrupt = nil, nil
 }
 
 // objectChanged wakes the worker to rewrite its volumes from a changed
@@ -198,7 +240,8 @@ func (w *worker) waitNext(ctx context.Context, t *tick.Ticker) bool {
 // sync is one pass: observe, plan, execute, publish. again asks for an
 // immediate next pass (actions ran); done means the pod is gone.
 func (w *worker) sync(ctx context.Context) (again, done bool) {
-	pod := w.current()
+	pod, ictx := w.beginSync(ctx)
+	defer w.endSync()
 	w.settled, w.syncedAt = false, w.now()
 	if pod.DeletionTimestamp != nil {
 		if err := w.transition(stateTerminating); err != nil {
@@ -209,6 +252,11 @@ func (w *worker) sync(ctx context.Context) (again, done bool) {
 	if err != nil {
 		w.logf("pod %s: observing the runtime: %v", podName(pod), err)
 		return false, false
+	}
+	if pod.DeletionTimestamp != nil {
+		// Liveness and startup probes stop before the containers are
+		// killed (the kubelet's StopLivenessAndStartup); readiness goes on.
+		w.syncProbes(ctx, pod, obs)
 	}
 	now := w.now()
 	p := plan.Compute(pod, obs, now, w.backoff)
@@ -222,7 +270,12 @@ func (w *worker) sync(ctx context.Context) (again, done bool) {
 	}
 
 	if p.Terminated {
-		w.kill(ctx, pod, obs, p.Kill)
+		w.kill(ictx, pod, obs, p.Kill)
+		if ictx.Err() != nil {
+			// A shorter grace (or the agent stopping): the next pass
+			// kills again with it.
+			return true, false
+		}
 		if !w.orphan {
 			w.publish(pod, obs)
 		}
@@ -250,7 +303,9 @@ func (w *worker) sync(ctx context.Context) (again, done bool) {
 	}
 	acted := !p.Empty()
 	if acted {
-		if err := w.execute(ctx, pod, obs, &p); err != nil {
+		if err := w.execute(ctx, ictx, pod, obs, &p); errors.Is(err, errInterrupted) {
+			return true, false
+		} else if err != nil {
 			w.logf("pod %s: %v", podName(pod), err)
 			acted = false
 		}
@@ -324,19 +379,26 @@ func (w *worker) observe(ctx context.Context, pod *v1.Pod) (*plan.Observed, erro
 		return nil, err
 	}
 	o.Containers = cs
-	var running []string
 	for _, c := range cs {
 		if a, ok := w.attempts[c.Name]; !ok || c.Attempt > a {
 			w.attempts[c.Name] = c.Attempt
 		}
-		if c.State == runtime.ContainerRunning {
-			running = append(running, c.ID)
-		}
 	}
 	if w.prober != nil {
-		o.Readiness, o.Startup, o.Liveness, o.StartupFailed = w.prober.Observed(running)
+		o.Readiness, o.Startup, o.Liveness, o.StartupFailed = w.prober.Observed(runningIDs(cs))
 	}
 	return o, nil
+}
+
+// runningIDs are the IDs of the running containers of cs.
+func runningIDs(cs []*runtime.ContainerStatus) []string {
+	var ids []string
+	for _, c := range cs {
+		if c.State == runtime.ContainerRunning {
+			ids = append(ids, c.ID)
+		}
+	}
+	return ids
 }
 
 // syncProbes hands the prober the pod's containers and network.
