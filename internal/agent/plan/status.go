@@ -68,7 +68,33 @@ func GenerateStatus(pod *v1.Pod, obs *Observed, now time.Time) v1.PodStatus {
 
 	recreate, _, _ := sandboxChanged(pod, sbs)
 	s.Conditions = conditions(pod, &s, old, !recreate, now)
+	capTerminationMessages(pod, &s)
 	return s
+}
+
+// maxPodTerminationMessages is what a pod's termination messages may take
+// in all (kubecontainer.MaxPodTerminationMessageLogLength).
+const maxPodTerminationMessages = 12 * 1024
+
+// capTerminationMessages cuts each terminated container's message to its
+// share of maxPodTerminationMessages, keeping the start, as the kubelet's
+// status manager (normalizeStatus) does before it writes a status.
+func capTerminationMessages(pod *v1.Pod, s *v1.PodStatus) {
+	per := maxPodTerminationMessages
+	if n := len(pod.Spec.Containers) + len(pod.Spec.InitContainers) + len(pod.Spec.EphemeralContainers); n > 0 {
+		per /= n
+	}
+	capState := func(st *v1.ContainerState) {
+		if t := st.Terminated; t != nil && len(t.Message) > per {
+			t.Message = t.Message[:per]
+		}
+	}
+	for _, list := range [][]v1.ContainerStatus{s.InitContainerStatuses, s.ContainerStatuses} {
+		for i := range list {
+			capState(&list[i].State)
+			capState(&list[i].LastTerminationState)
+		}
+	}
 }
 
 // inferInitCompleted reports init containers without any runtime record as

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -277,5 +278,26 @@ func TestGenerateStatusInfersInitCompletion(t *testing.T) {
 	}
 	if c := cond(s, v1.PodInitialized); c.Status != v1.ConditionTrue {
 		t.Fatalf("Initialized %+v", c)
+	}
+}
+
+// TestGenerateStatusCapsTerminationMessages: a pod's termination messages
+// share 12 KiB, each cut to its part from the start (kubelet
+// normalizeStatus), in the state and the last termination state alike.
+func TestGenerateStatusCapsTerminationMessages(t *testing.T) {
+	pod := testPod(v1.RestartPolicyAlways, []string{"i"}, "a", "b")
+	long := strings.Repeat("x", 5000) + "END"
+	i, a1, b := ctr("i", 0, "exit:0", 1), ctr("a", 0, "exit:1", 2), ctr("b", 0, "exit:1", 3)
+	i.Message, a1.Message, b.Message = long, long, "short"
+	s := GenerateStatus(pod, obs(sb(readySandbox("sb1", 0)), i, a1, ctr("a", 1, "running", 5), b), t0)
+	per := 12 * 1024 / 3
+	if m := s.InitContainerStatuses[0].State.Terminated.Message; len(m) != per || !strings.HasPrefix(long, m) {
+		t.Errorf("init container's message: %d bytes", len(m))
+	}
+	if m := s.ContainerStatuses[0].LastTerminationState.Terminated.Message; len(m) != per {
+		t.Errorf("last termination message: %d bytes", len(m))
+	}
+	if m := s.ContainerStatuses[1].State.Terminated.Message; m != "short" {
+		t.Errorf("short message changed: %q", m)
 	}
 }
