@@ -35,4 +35,17 @@ func TestGRPC(t *testing.T) {
 	if got, out := GRPC(ctx, Target{}, "127.0.0.1", port, "", 300*time.Millisecond); got != Failure || !strings.Contains(out, "127.0.0.1") {
 		t.Fatalf("closed: %v %q", got, out)
 	}
+	// A gRPC server without the health service: the kubelet's words.
+	ln2, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bare := grpc.NewServer()
+	go bare.Serve(ln2)
+	defer bare.Stop()
+	_, port2 := hostPort(t, ln2.Addr().String())
+	want := "error: this server does not implement the grpc health protocol (grpc.health.v1.Health): unknown service grpc.health.v1.Health"
+	if got, out := GRPC(ctx, Target{}, "127.0.0.1", port2, "", time.Second); got != Failure || out != want {
+		t.Fatalf("no health service: %v %q", got, out)
+	}
 }

@@ -255,7 +255,7 @@ func GRPC(ctx context.Context, t Target, host string, port int, service string, 
 		st, ok := status.FromError(err)
 		switch {
 		case ok && st.Code() == codes.Unimplemented:
-			return Failure, fmt.Sprintf("this server does not implement the grpc health protocol (grpc.health.v1.Health): %s", st.Message())
+			return Failure, fmt.Sprintf("error: this server does not implement the grpc health protocol (grpc.health.v1.Health): %s", st.Message())
 		case ok && st.Code() == codes.DeadlineExceeded:
 			return Failure, fmt.Sprintf("timeout: health rpc did not complete within %v", timeout)
 		case ok && st.Code() == codes.Unavailable:
