@@ -15,7 +15,10 @@ import (
 	"time"
 
 	v1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/peapod/peapod/internal/agent/prober"
 	"github.com/peapod/peapod/internal/runtime"
@@ -329,6 +332,7 @@ func TestProbesKubectl(t *testing.T) {
 	t.Cleanup(func() { clusterDeleteAllPods(t, s, cs) }) // runs before the agent stops
 	clusterApply(t, s, "test-liveness-exec", probesSeedPod)
 	start := time.Now()
+	probesTerminating(t, s, cs)
 	clusterWaitPod(t, cs, "test-liveness-exec", "restarted", 110*time.Second, func(p *v1.Pod) bool {
 		return len(p.Status.ContainerStatuses) == 1 && p.Status.ContainerStatuses[0].RestartCount >= 1
 	})
@@ -347,6 +351,40 @@ func TestProbesKubectl(t *testing.T) {
 			t.Errorf("kubectl describe lacks %q:\n%s", want, desc)
 		}
 	}
+}
+
+// probesTerminating (beside the seed pod, on the same agent): while a
+// deleted pod's SIGTERM-ignoring container waits out its 60 s grace, its
+// readiness is still probed and a failure shows at once (not ready while
+// Terminating); a second `kubectl delete --grace-period=1` cuts the wait
+// short: the pod is gone within seconds, not after the first grace.
+func probesTerminating(t *testing.T, s *apiServer, cs kubernetes.Interface) {
+	t.Helper()
+	clusterApply(t, s, "terminating", `apiVersion: v1
+kind: Pod
+metadata: {name: terminating}
+spec:
+  terminationGracePeriodSeconds: 60
+  containers:
+  - name: c
+    image: busybox
+    imagePullPolicy: IfNotPresent
+    command: [sh, -c, 'trap "" TERM; touch /tmp/ready; while true; do sleep 0.2; done']
+    readinessProbe: {exec: {command: [cat, /tmp/ready]}, periodSeconds: 1, failureThreshold: 1}
+`)
+	clusterWaitPod(t, cs, "terminating", "ready", 60*time.Second, func(p *v1.Pod) bool { return podReady(p) })
+	s.kubectl("delete", "pod", "terminating", "--wait=false")
+	s.kubectl("exec", "terminating", "--", "rm", "/tmp/ready")
+	clusterWaitPod(t, cs, "terminating", "not ready while terminating", 15*time.Second, func(p *v1.Pod) bool {
+		return p.DeletionTimestamp != nil && !podReady(p) && len(p.Status.ContainerStatuses) == 1 &&
+			p.Status.ContainerStatuses[0].State.Running != nil
+	})
+	s.kubectl("delete", "pod", "terminating", "--grace-period=1", "--wait=false")
+	gone := eventually(t, 20*time.Second, "the pod gone after the shorter grace", func() (bool, string) {
+		_, err := cs.CoreV1().Pods("default").Get(context.Background(), "terminating", metav1.GetOptions{})
+		return apierrors.IsNotFound(err), fmt.Sprint(err)
+	})
+	t.Logf("terminating: gone %v after the second delete (grace 1 s, so SIGKILL after 2 s)", gone.Round(100*time.Millisecond))
 }
 
 // TestProbesAgentLoad (PEAPOD_BENCH_PROBES=<pods>, root) runs that many

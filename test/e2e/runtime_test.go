@@ -325,7 +325,8 @@ func TestRuntimeTerminationMessage(t *testing.T) {
 	if st := e.waitExited(a, 10*time.Second); st.Message != "all done" || st.Reason != "Completed" {
 		t.Errorf("a: %q %s", st.Message, st.Reason)
 	}
-	if st := e.waitExited(b, 10*time.Second); st.Message != "from the logs" || st.ExitCode != 2 {
+	// The log's full line with its newline, as the kubelet's ReadLogs gives it.
+	if st := e.waitExited(b, 10*time.Second); st.Message != "from the logs\n" || st.ExitCode != 2 {
 		t.Errorf("b: %q %d", st.Message, st.ExitCode)
 	}
 	if st := e.waitExited(c, 10*time.Second); st.Message != "custom\n" {
