@@ -381,18 +381,10 @@ func failed(results map[string]bool, id string) bool {
 	return found && !ok
 }
 
-// PodGrace is the pod's effective termination grace: the deletion's grace
-// when set, else spec.terminationGracePeriodSeconds (default 30 s), at
+// PodGrace is the pod's effective termination grace: ContainerGrace, at
 // least 1 s (kubelet calculateEffectiveGracePeriod).
 func PodGrace(pod *v1.Pod) time.Duration {
-	g := int64(30)
-	switch {
-	case pod.DeletionGracePeriodSeconds != nil:
-		g = *pod.DeletionGracePeriodSeconds
-	case pod.Spec.TerminationGracePeriodSeconds != nil:
-		g = *pod.Spec.TerminationGracePeriodSeconds
-	}
-	return time.Duration(max(g, 1)) * time.Second
+	return max(ContainerGrace(pod), time.Second)
 }
 
 // killGrace is the grace one container is killed with (before its
