@@ -272,9 +272,9 @@ func (w *worker) sync(ctx context.Context) (again, done bool) {
 	if p.Terminated {
 		w.kill(ictx, pod, obs, p.Kill)
 		if ictx.Err() != nil {
-			// A shorter grace (or the agent stopping): the next pass
-			// kills again with it.
-			return true, false
+			// A shorter grace: the next pass kills again with it (unless
+			// the agent is stopping: containers stay).
+			return ctx.Err() == nil, false
 		}
 		if !w.orphan {
 			w.publish(pod, obs)
