@@ -28,7 +28,10 @@ func (w *worker) execute(ctx, ictx context.Context, pod *v1.Pod, obs *plan.Obser
 		w.events.Event(pod, "", v1.EventTypeNormal, EventSandboxChanged, "Pod sandbox changed, it will be killed and re-created.")
 	}
 	w.kill(ictx, pod, obs, p.Kill)
-	if ictx.Err() != nil && ctx.Err() == nil {
+	if ictx.Err() != nil {
+		// A newer pod version (or the agent stopping): nothing after the
+		// kills runs, or an agent restart in the middle of a grace would
+		// SIGKILL the sandbox.
 		return errInterrupted
 	}
 	var errs []error
@@ -95,6 +98,9 @@ func (w *worker) execute(ctx, ictx context.Context, pod *v1.Pod, obs *plan.Obser
 		starts = []plan.Start{*p.StartInit}
 	}
 	for _, s := range starts {
+		if ictx.Err() != nil {
+			return errInterrupted // deleted: start nothing more
+		}
 		var c *v1.Container
 		if s.Init {
 			c = &pod.Spec.InitContainers[s.Index]
@@ -175,6 +181,11 @@ func (w *worker) stopContainer(ctx context.Context, pod *v1.Pod, c *v1.Container
 	if c != nil && grace > 0 {
 		grace = w.hooks.PreStop(ctx, pod, c, id, t, grace)
 	}
+	if ctx.Err() != nil {
+		// Cut short (a shorter grace): no stop signal now; the next pass
+		// runs preStop and stops again, as the kubelet's re-kill does.
+		return
+	}
 	if err := w.rt.StopContainer(ctx, id, plan.StopGrace(grace)); err != nil && !isNotFound(err) && ctx.Err() == nil {
 		w.logf("pod %s: stopping container %s: %v", podName(pod), name, err)
 	}
@@ -253,7 +264,7 @@ func (w *worker) start(ctx, ictx context.Context, pod *v1.Pod, sandboxID string,
 		// As the kubelet's killContainer: Killing, then preStop within
 		// the pod's grace, then the stop signal.
 		w.events.Event(pod, fp, v1.EventTypeNormal, EventKilling, EventFailedPostStart)
-		w.stopContainer(ctx, pod, c, c.Name, id, t, plan.ContainerGrace(pod))
+		w.stopContainer(ictx, pod, c, c.Name, id, t, plan.ContainerGrace(pod))
 		return
 	}
 	delete(w.startErrors, c.Name)
@@ -299,6 +310,9 @@ func (w *worker) ensureImage(ctx context.Context, pod *v1.Pod, c *v1.Container) 
 		w.events.Event(pod, fp, v1.EventTypeWarning, EventPullFallback, fmt.Sprintf(
 			"Could not pull image %q: %v; the registry is unreachable, using the image present on the node", c.Image, err))
 		return img.ID, true
+	}
+	if err != nil && ctx.Err() != nil {
+		return "", false // cut short by the pod's deletion: no failure to report
 	}
 	if err != nil {
 		w.events.Event(pod, fp, v1.EventTypeWarning, EventFailed, fmt.Sprintf("Failed to pull image %q: %v", c.Image, err))

@@ -114,3 +114,72 @@ func TestProbesWhileTerminating(t *testing.T) {
 	h.send(deletedPod(pod, 1))
 	h.waitGone("p")
 }
+
+// TestDeletionStopsFurtherStarts: a deletion that cuts a container's
+// postStart short starts none of the pod's other containers.
+func TestDeletionStopsFurtherStarts(t *testing.T) {
+	h, rt := newExecHarness(t)
+	rt.set("hang", -1)
+	pod := graced(apiPod("p", "", 1), 30)
+	pod.Spec.Containers = append(pod.Spec.Containers, v1.Container{Name: "d", Image: "busybox", ImagePullPolicy: v1.PullNever})
+	pod.Spec.Containers[0].Lifecycle = &v1.Lifecycle{PostStart: &v1.LifecycleHandler{Exec: &v1.ExecAction{Command: []string{"hang"}}}}
+	h.send(pod)
+	h.waitCall("exec hang")
+	before := len(h.rt.callList())
+	h.send(deletedPod(pod, 30))
+	h.waitGone("p")
+	for _, c := range h.rt.callList()[before:] {
+		if strings.HasPrefix(c, "create d") {
+			t.Fatalf("container d created after the deletion: %v", h.rt.callList()[before:])
+		}
+	}
+}
+
+// TestShorterGraceDuringPreStop: a shorter grace that cuts a preStop hook
+// short sends no stop signal then; the next pass runs preStop again and
+// only then stops (the kubelet's re-kill), and a kill after a failed
+// postStart is cut short the same way.
+func TestShorterGraceDuringPreStop(t *testing.T) {
+	for _, failedPostStart := range []bool{false, true} {
+		t.Run(fmt.Sprint("after a failed postStart: ", failedPostStart), func(t *testing.T) {
+			h, rt := newSlowStopHarness(t)
+			rt.set("hang", -1)
+			rt.set("fail", 1)
+			pod := graced(apiPod("p", "", 1), 30)
+			pod.Spec.Containers[0].Lifecycle = &v1.Lifecycle{PreStop: &v1.LifecycleHandler{Exec: &v1.ExecAction{Command: []string{"hang"}}}}
+			if failedPostStart {
+				// Started, its postStart fails, its kill's preStop hangs.
+				pod.Spec.Containers[0].Lifecycle.PostStart = &v1.LifecycleHandler{Exec: &v1.ExecAction{Command: []string{"fail"}}}
+				h.send(pod)
+			} else {
+				h.send(pod)
+				h.waitFor("p", "running", running("c"))
+				h.send(deletedPod(pod, 30))
+			}
+			h.waitCall("exec hang")
+			h.send(deletedPod(pod, 1))
+			h.waitGone("p")
+			calls := strings.Join(h.rt.callList(), "\n")
+			if first, second := strings.Index(calls, "exec hang"), strings.LastIndex(calls, "exec hang"); first == second ||
+				strings.Index(calls, "stopping c") < second || strings.Contains(calls, "stopping c 30s") {
+				t.Errorf("want preStop, preStop again, then a stop with the short grace:\n%s", calls)
+			}
+		})
+	}
+}
+
+// TestAgentStopDuringGrace: an agent stopped while a deleted pod's
+// container waits out its grace leaves the pod as it is (no SIGKILL, no
+// sandbox stop): the restarted agent goes on with the deletion.
+func TestAgentStopDuringGrace(t *testing.T) {
+	h, _ := newSlowStopHarness(t)
+	pod := graced(apiPod("p", "", 1), 30)
+	h.send(pod)
+	h.waitFor("p", "running", running("c"))
+	h.send(deletedPod(pod, 30))
+	h.waitCall("stopping c 30s")
+	h.stop()
+	if calls := strings.Join(h.rt.callList(), "\n"); strings.Contains(calls, "stop-sandbox") || strings.Count(calls, "stopping c") != 1 {
+		t.Errorf("the agent's stop went on with the deletion:\n%s", calls)
+	}
+}

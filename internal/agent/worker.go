@@ -304,7 +304,7 @@ func (w *worker) sync(ctx context.Context) (again, done bool) {
 	acted := !p.Empty()
 	if acted {
 		if err := w.execute(ctx, ictx, pod, obs, &p); errors.Is(err, errInterrupted) {
-			return true, false
+			return ctx.Err() == nil, false
 		} else if err != nil {
 			w.logf("pod %s: %v", podName(pod), err)
 			acted = false
