@@ -237,7 +237,7 @@ func (m *Manager) setDesired(ctx context.Context, pods []*v1.Pod) {
 		// would otherwise cost N² passes. Once the pod is being deleted,
 		// only a shorter grace is news.
 		if w, ok := m.workers[uid]; ok {
-			if cur := w.current(); (cur.DeletionTimestamp == nil || interrupts(cur, p)) && !samePod(cur, p) {
+			if cur := w.current(); (cur.DeletionTimestamp == nil || interrupts(cur, p)) && (!samePod(cur, p) || gatesChanged(cur, p)) {
 				w.update(p)
 			}
 		}
@@ -259,6 +259,26 @@ func (m *Manager) setDesired(ctx context.Context, pods []*v1.Pod) {
 	m.admitNew(ctx)
 	m.forgetAdmission()
 	m.reconcile(ctx)
+}
+
+// gatesChanged reports whether the condition of one of b's readiness gates
+// (set by a controller, not the agent) differs between a and b: the pod's
+// Ready condition depends on it (the kubelet's NeedToReconcilePodReadiness).
+func gatesChanged(a, b *v1.Pod) bool {
+	status := func(p *v1.Pod, t v1.PodConditionType) v1.ConditionStatus {
+		for _, c := range p.Status.Conditions {
+			if c.Type == t {
+				return c.Status
+			}
+		}
+		return ""
+	}
+	for _, g := range b.Spec.ReadinessGates {
+		if status(a, g.ConditionType) != status(b, g.ConditionType) {
+			return true
+		}
+	}
+	return false
 }
 
 // samePod reports whether a and b differ in nothing a worker acts on: the

@@ -553,3 +553,23 @@ func TestSetDesiredWakesOnlyChangedPods(t *testing.T) {
 		t.Fatal("the worker of an unchanged pod was woken")
 	}
 }
+
+// TestReadinessGateSetLater: a pod with a readiness gate is Ready once a
+// controller sets the gate's condition True in the API, however late: the
+// condition comes from the API's copy of the pod, and a change of it
+// wakes the worker.
+func TestReadinessGateSetLater(t *testing.T) {
+	h := newHarness(t, newFakeRuntime())
+	gate := v1.PodConditionType("example.com/lb-ready")
+	pod := apiPod("p", "", 1)
+	pod.Spec.ReadinessGates = []v1.PodReadinessGate{{ConditionType: gate}}
+	h.send(pod)
+	h.waitFor("p", "running, not ready (gate unset)", func(p *v1.Pod) bool {
+		return running("c")(p) && p.Status.ContainerStatuses[0].Ready && !podConditionTrue(p, v1.PodReady)
+	})
+	gated := pod.DeepCopy()
+	gated.ResourceVersion = "2"
+	gated.Status.Conditions = []v1.PodCondition{{Type: gate, Status: v1.ConditionTrue}}
+	h.send(gated)
+	h.waitFor("p", "ready once the gate is True", func(p *v1.Pod) bool { return podConditionTrue(p, v1.PodReady) })
+}

@@ -19,8 +19,8 @@ const (
 	ReasonReadinessGatesNotReady   = "ReadinessGatesNotReady"
 )
 
-// kubeletConditions are the condition types the agent owns; others found
-// in the previous status are kept.
+// kubeletConditions are the condition types the agent owns; others (set by
+// controllers: readiness gates) are kept as the API has them.
 var kubeletConditions = map[v1.PodConditionType]bool{
 	v1.PodReadyToStartContainers: true,
 	v1.PodInitialized:            true,
@@ -31,9 +31,12 @@ var kubeletConditions = map[v1.PodConditionType]bool{
 
 // conditions returns the pod's conditions in the kubelet's order, with
 // lastTransitionTime carried over from old when the status did not change.
+// Conditions the agent does not own come from the API's copy of the pod
+// (generateAPIPodStatus reads pod.Status), never from the agent's last
+// status: a readiness gate a controller sets later must count.
 func conditions(pod *v1.Pod, s *v1.PodStatus, old *v1.PodStatus, sandboxReady bool, now time.Time) []v1.PodCondition {
 	var out []v1.PodCondition
-	for _, c := range old.Conditions {
+	for _, c := range pod.Status.Conditions {
 		if !kubeletConditions[c.Type] {
 			out = append(out, c)
 		}

@@ -256,21 +256,22 @@ var ownedConditions = map[v1.PodConditionType]bool{
 }
 
 // Merge is the status to write: next's fields, conditions the agent does
-// not own kept from cur (in cur's order first), and a terminal phase in
+// not own as cur has them (in cur's order first; next's copies of those are
+// dropped, as the kubelet's mergePodStatus drops them, so that a readiness
+// gate a controller changed is not written back), and a terminal phase in
 // cur never undone.
 func Merge(cur, next v1.PodStatus) v1.PodStatus {
 	out := *next.DeepCopy()
 	var conds []v1.PodCondition
-	have := map[v1.PodConditionType]bool{}
-	for _, c := range next.Conditions {
-		have[c.Type] = true
-	}
 	for _, c := range cur.Conditions {
-		if !ownedConditions[c.Type] && !have[c.Type] {
+		if !ownedConditions[c.Type] {
 			conds = append(conds, c)
 		}
 	}
 	for _, c := range next.Conditions {
+		if !ownedConditions[c.Type] {
+			continue
+		}
 		// Keep the transition time of a condition whose status is unchanged.
 		for _, p := range cur.Conditions {
 			if p.Type == c.Type && p.Status == c.Status && !p.LastTransitionTime.IsZero() {

@@ -35,6 +35,15 @@ func TestMerge(t *testing.T) {
 			wantConds: []v1.PodCondition{cond(gate, v1.ConditionTrue, t0), cond(v1.PodReady, v1.ConditionTrue, t1)},
 		},
 		{
+			// A gate a controller flipped after the agent's last status:
+			// the agent's stale copy is not written back.
+			name:      "foreign conditions are the API's, never the agent's copy",
+			cur:       v1.PodStatus{Phase: v1.PodRunning, Conditions: []v1.PodCondition{cond(gate, v1.ConditionTrue, t1)}},
+			next:      v1.PodStatus{Phase: v1.PodRunning, Conditions: []v1.PodCondition{cond(gate, v1.ConditionFalse, t0), cond(v1.PodReady, v1.ConditionTrue, t1)}},
+			wantPhase: v1.PodRunning,
+			wantConds: []v1.PodCondition{cond(gate, v1.ConditionTrue, t1), cond(v1.PodReady, v1.ConditionTrue, t1)},
+		},
+		{
 			name:      "unchanged condition keeps its transition time",
 			cur:       v1.PodStatus{Phase: v1.PodRunning, Conditions: []v1.PodCondition{cond(v1.PodScheduled, v1.ConditionTrue, t0)}},
 			next:      v1.PodStatus{Phase: v1.PodRunning, Conditions: []v1.PodCondition{cond(v1.PodScheduled, v1.ConditionTrue, t1)}},
