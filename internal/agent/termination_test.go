@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // slowStopRuntime stops a container only when its grace is over (a
@@ -181,5 +183,56 @@ func TestAgentStopDuringGrace(t *testing.T) {
 	h.stop()
 	if calls := strings.Join(h.rt.callList(), "\n"); strings.Contains(calls, "stop-sandbox") || strings.Count(calls, "stopping c") != 1 {
 		t.Errorf("the agent's stop went on with the deletion:\n%s", calls)
+	}
+}
+
+// lastStatusLog keeps each pod's last published status, also after its
+// final delete.
+type lastStatusLog struct {
+	*MemoryStatus
+	mu   sync.Mutex
+	last map[types.UID]v1.PodStatus
+}
+
+func (l *lastStatusLog) SetPodStatus(pod *v1.Pod, s v1.PodStatus) {
+	l.mu.Lock()
+	l.last[pod.UID] = *s.DeepCopy()
+	l.mu.Unlock()
+	l.MemoryStatus.SetPodStatus(pod, s)
+}
+
+func (l *lastStatusLog) get(uid types.UID) v1.PodStatus {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.last[uid]
+}
+
+// TestDeletedPodThatNeverRanEndsFailed: a pod deleted while its container
+// could not start (its image is missing) ends Failed, the container
+// terminated as ContainerStatusUnknown, not Pending for good (the kubelet's
+// TerminatePod); a container that ran keeps its own exit.
+func TestDeletedPodThatNeverRanEndsFailed(t *testing.T) {
+	rt := newFakeRuntime()
+	log := &lastStatusLog{MemoryStatus: NewMemoryStatus(), last: map[types.UID]v1.PodStatus{}}
+	h := startHarnessWith(t, rt, rt, func(c *Config) { c.Status = log })
+	h.status = log.MemoryStatus // what waitFor and waitGone read
+	pod := graced(apiPod("p", "", 1), 1)
+	pod.Spec.Containers = append(pod.Spec.Containers, v1.Container{Name: "m", Image: "missing", ImagePullPolicy: v1.PullNever})
+	h.send(pod)
+	h.waitFor("p", "c running, m waiting", func(p *v1.Pod) bool {
+		return len(p.Status.ContainerStatuses) == 2 && p.Status.ContainerStatuses[0].State.Running != nil &&
+			p.Status.ContainerStatuses[1].State.Waiting != nil
+	})
+	h.send(deletedPod(pod, 1))
+	h.waitGone("p")
+	s := log.get(pod.UID)
+	if s.Phase != v1.PodFailed || len(s.ContainerStatuses) != 2 {
+		t.Fatalf("final status: %+v", s)
+	}
+	if tc := s.ContainerStatuses[0].State.Terminated; tc == nil || tc.ExitCode != 143 {
+		t.Errorf("the container that ran: %+v", s.ContainerStatuses[0].State)
+	}
+	if tm := s.ContainerStatuses[1].State.Terminated; tm == nil || tm.Reason != "ContainerStatusUnknown" || tm.ExitCode != 137 {
+		t.Errorf("the container that never started: %+v", s.ContainerStatuses[1].State)
 	}
 }

@@ -277,7 +277,14 @@ func (w *worker) sync(ctx context.Context) (again, done bool) {
 			return ctx.Err() == nil, false
 		}
 		if !w.orphan {
-			w.publish(pod, obs)
+			// The final status: what the kills left (observed again),
+			// as the kubelet's TerminatePod reports it.
+			if obs2, err := w.observe(ctx, pod); err == nil {
+				obs = obs2
+			}
+			s := plan.GenerateStatus(pod, obs, w.now())
+			plan.TerminalStatus(pod, &s)
+			w.publishStatus(pod, s)
 		}
 		if err := w.teardown(ctx, pod, obs); err != nil {
 			w.logf("pod %s: teardown: %v", podName(pod), err)
@@ -543,7 +550,11 @@ func anyUnknown(cs []*runtime.ContainerStatus) bool {
 }
 
 func (w *worker) publish(pod *v1.Pod, obs *plan.Observed) {
-	s := plan.GenerateStatus(pod, obs, w.now())
+	w.publishStatus(pod, plan.GenerateStatus(pod, obs, w.now()))
+}
+
+// publishStatus hands s to the status sink unless it is what it has.
+func (w *worker) publishStatus(pod *v1.Pod, s v1.PodStatus) {
 	unchanged := w.lastStatus != nil && w.publishedFor == pod && apiequality.Semantic.DeepEqual(*w.lastStatus, s)
 	w.lastStatus = &s
 	if plan.IsTerminalPhase(s.Phase) {

@@ -150,8 +150,8 @@ func convertContainerStatus(c *runtime.ContainerStatus, old *v1.ContainerStatus)
 	case c.State == runtime.ContainerUnknown && old != nil && old.State.Running != nil:
 		st.State.Terminated = &v1.ContainerStateTerminated{
 			Reason:   ReasonContainerStatusUnknown,
-			Message:  "The container could not be located when the pod was terminated",
-			ExitCode: 137,
+			Message:  messageContainerNotLocated,
+			ExitCode: exitCodeContainerNotLocated,
 		}
 		st.RestartCount = old.RestartCount + 1
 	default:

@@ -205,3 +205,75 @@ func add(l v1.ResourceList, n v1.ResourceName, q resource.Quantity) {
 	}
 	l[n] = q.DeepCopy()
 }
+
+// The termination the kubelet reports for a container it cannot account
+// for when the pod ends (status_manager.go TerminatePod).
+const (
+	messageContainerNotLocated  = "The container could not be located when the pod was terminated"
+	exitCodeContainerNotLocated = 137
+)
+
+// TerminalStatus makes s, the last status of a pod whose containers are
+// all gone (deleted, or finished), final as the kubelet's TerminatePod
+// does: once the pod has initialized, every container not terminated (one
+// still waiting to start, say) is reported Terminated with
+// ContainerStatusUnknown and exit code 137, and so is every init container
+// before the last one with any sign of having started; a pod still
+// Pending or Running ends Failed (static pods excepted, as in the
+// kubelet).
+func TerminalStatus(pod *v1.Pod, s *v1.PodStatus) {
+	unknown := func(cs *v1.ContainerStatus) {
+		if cs.State.Terminated != nil {
+			return
+		}
+		cs.State = v1.ContainerState{Terminated: &v1.ContainerStateTerminated{
+			Reason: ReasonContainerStatusUnknown, Message: messageContainerNotLocated, ExitCode: exitCodeContainerNotLocated,
+		}}
+		cs.Ready = false
+		started := false
+		cs.Started = &started
+	}
+	if hasInitialized(pod, s) {
+		for i := range s.ContainerStatuses {
+			unknown(&s.ContainerStatuses[i])
+		}
+	}
+	for i := range startedInitContainers(s.InitContainerStatuses) {
+		unknown(&s.InitContainerStatuses[i])
+	}
+	if !IsStaticPod(pod) && (s.Phase == v1.PodPending || s.Phase == v1.PodRunning) {
+		s.Phase = v1.PodFailed
+	}
+}
+
+// hasInitialized is the kubelet's hasPodInitialized on status s: no init
+// containers, a regular container that ever left waiting, or the last
+// init container completed with exit code 0.
+func hasInitialized(pod *v1.Pod, s *v1.PodStatus) bool {
+	if len(pod.Spec.InitContainers) == 0 {
+		return true
+	}
+	for _, cs := range s.ContainerStatuses {
+		if cs.LastTerminationState.Terminated != nil || cs.State.Waiting == nil {
+			return true
+		}
+	}
+	if n := len(s.InitContainerStatuses); n > 0 {
+		if t := s.InitContainerStatuses[n-1].State.Terminated; t != nil && t.ExitCode == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// startedInitContainers is the kubelet's initializedContainers: the init
+// container statuses up to the last one with any sign of a start (not
+// waiting, or terminated before).
+func startedInitContainers(cs []v1.ContainerStatus) []v1.ContainerStatus {
+	for i := len(cs) - 1; i >= 0; i-- {
+		if cs[i].State.Waiting == nil || cs[i].LastTerminationState.Terminated != nil {
+			return cs[:i+1]
+		}
+	}
+	return nil
+}

@@ -301,3 +301,54 @@ func TestGenerateStatusCapsTerminationMessages(t *testing.T) {
 		t.Errorf("short message changed: %q", m)
 	}
 }
+
+// TestTerminalStatus: the final status of a pod whose containers are gone,
+// as the kubelet's TerminatePod makes it.
+func TestTerminalStatus(t *testing.T) {
+	waiting := func(name string) v1.ContainerStatus {
+		return v1.ContainerStatus{Name: name, State: v1.ContainerState{Waiting: &v1.ContainerStateWaiting{Reason: ReasonErrImageNeverPull}}}
+	}
+	exited := func(name string, code int32) v1.ContainerStatus {
+		return v1.ContainerStatus{Name: name, State: v1.ContainerState{Terminated: &v1.ContainerStateTerminated{ExitCode: code, Reason: "Error"}}}
+	}
+	isUnknown := func(cs v1.ContainerStatus) bool {
+		t := cs.State.Terminated
+		return t != nil && t.Reason == ReasonContainerStatusUnknown && t.ExitCode == 137 && t.Message == messageContainerNotLocated
+	}
+
+	// Never started (deleted while its image could not be had): Failed,
+	// its container terminated as unknown; an exit of its own is kept.
+	pod := testPod(v1.RestartPolicyAlways, nil, "a", "b")
+	s := v1.PodStatus{Phase: v1.PodPending, ContainerStatuses: []v1.ContainerStatus{waiting("a"), exited("b", 143)}}
+	TerminalStatus(pod, &s)
+	if s.Phase != v1.PodFailed || !isUnknown(s.ContainerStatuses[0]) || s.ContainerStatuses[1].State.Terminated.ExitCode != 143 {
+		t.Errorf("never started: %+v", s)
+	}
+
+	// Not initialized: the app containers stay waiting; of the init
+	// containers, those up to the last one that started are terminated.
+	pod = testPod(v1.RestartPolicyAlways, []string{"i1", "i2", "i3"}, "a")
+	running := v1.ContainerStatus{Name: "i2", State: v1.ContainerState{Running: &v1.ContainerStateRunning{}}}
+	s = v1.PodStatus{Phase: v1.PodPending,
+		InitContainerStatuses: []v1.ContainerStatus{exited("i1", 0), running, waiting("i3")},
+		ContainerStatuses:     []v1.ContainerStatus{waiting("a")}}
+	TerminalStatus(pod, &s)
+	if s.Phase != v1.PodFailed || !isUnknown(s.InitContainerStatuses[1]) || s.InitContainerStatuses[2].State.Waiting == nil ||
+		s.ContainerStatuses[0].State.Waiting == nil || s.InitContainerStatuses[0].State.Terminated.ExitCode != 0 {
+		t.Errorf("during init: %+v", s)
+	}
+
+	// A finished pod keeps its phase; a static pod is not failed.
+	s = v1.PodStatus{Phase: v1.PodSucceeded, ContainerStatuses: []v1.ContainerStatus{exited("a", 0)}}
+	TerminalStatus(testPod(v1.RestartPolicyNever, nil, "a"), &s)
+	if s.Phase != v1.PodSucceeded {
+		t.Errorf("succeeded pod: %s", s.Phase)
+	}
+	static := testPod(v1.RestartPolicyAlways, nil, "a")
+	static.Annotations = map[string]string{ConfigSourceAnnotation: "file"}
+	s = v1.PodStatus{Phase: v1.PodRunning, ContainerStatuses: []v1.ContainerStatus{waiting("a")}}
+	TerminalStatus(static, &s)
+	if s.Phase != v1.PodRunning {
+		t.Errorf("static pod: %s", s.Phase)
+	}
+}
