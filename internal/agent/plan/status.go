@@ -98,12 +98,14 @@ func capTerminationMessages(pod *v1.Pod, s *v1.PodStatus) {
 }
 
 // inferInitCompleted reports init containers without any runtime record as
-// Terminated/Completed once a regular container is running or created:
+// Terminated/Completed once a regular container was created (created,
+// running or exited: the kubelet's hasAnyRegularContainerCreated):
 // initialization did happen, its records are just gone (SEMANTICS §2).
 func inferInitCompleted(pod *v1.Pod, statuses []v1.ContainerStatus, cs containers) {
 	started := false
 	for _, c := range pod.Spec.Containers {
-		if l := cs.latest(c.Name); l != nil && (l.State == runtime.ContainerRunning || l.State == runtime.ContainerCreated) {
+		// hasAnyRegularContainerCreated: created, running or exited.
+		if l := cs.latest(c.Name); l != nil && (l.State == runtime.ContainerRunning || l.State == runtime.ContainerCreated || l.State == runtime.ContainerExited) {
 			started = true
 		}
 	}
@@ -113,7 +115,8 @@ func inferInitCompleted(pod *v1.Pod, statuses []v1.ContainerStatus, cs container
 	for i := range statuses {
 		st := &statuses[i]
 		if cs.latest(st.Name) == nil && st.State.Waiting != nil && st.State.Waiting.Reason == ReasonPodInitializing {
-			st.State = v1.ContainerState{Terminated: &v1.ContainerStateTerminated{ExitCode: 0, Reason: "Completed"}}
+			st.State = v1.ContainerState{Terminated: &v1.ContainerStateTerminated{ExitCode: 0, Reason: "Completed",
+				Message: "Unable to get init container status from container runtime and pod has been initialized, treat it as exited normally"}}
 		}
 	}
 }

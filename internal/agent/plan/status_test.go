@@ -352,3 +352,16 @@ func TestTerminalStatus(t *testing.T) {
 		t.Errorf("static pod: %s", s.Phase)
 	}
 }
+
+// TestGenerateStatusInitRecordsGone: init containers whose records are gone
+// are reported completed once an app container was created, also when it
+// has exited since (a crash-looping app: the pod stays Running, not
+// Init:0/1), with the kubelet's message.
+func TestGenerateStatusInitRecordsGone(t *testing.T) {
+	pod := testPod(v1.RestartPolicyAlways, []string{"i"}, "a")
+	s := GenerateStatus(pod, obs(sb(readySandbox("sb1", 0)), ctr("a", 0, "exit:1", 1)), t0)
+	it := s.InitContainerStatuses[0].State.Terminated
+	if it == nil || it.Reason != "Completed" || !strings.HasPrefix(it.Message, "Unable to get init container status") || s.Phase != v1.PodRunning {
+		t.Fatalf("phase %s, init container %+v", s.Phase, s.InitContainerStatuses[0].State)
+	}
+}
