@@ -236,3 +236,21 @@ func TestDeletedPodThatNeverRanEndsFailed(t *testing.T) {
 		t.Errorf("the container that never started: %+v", s.ContainerStatuses[1].State)
 	}
 }
+
+// TestActiveDeadlineExceeded: a pod past its activeDeadlineSeconds fails
+// with DeadlineExceeded (and the kubelet's event), its container stopped.
+func TestActiveDeadlineExceeded(t *testing.T) {
+	rt := newFakeRuntime()
+	h := newHarness(t, rt)
+	pod := graced(apiPod("p", "", 1), 1)
+	deadline := int64(1)
+	pod.Spec.ActiveDeadlineSeconds = &deadline
+	h.send(pod)
+	h.waitFor("p", "running", running("c"))
+	p := h.waitFor("p", "failed past its deadline", func(p *v1.Pod) bool { return p.Status.Phase == v1.PodFailed })
+	if p.Status.Reason != "DeadlineExceeded" || p.Status.Message != "Pod was active on the node longer than the specified deadline" {
+		t.Errorf("status reason %q message %q", p.Status.Reason, p.Status.Message)
+	}
+	h.waitEvent("Normal DeadlineExceeded : Pod was active on the node longer than the specified deadline")
+	h.waitCall("stop c")
+}

@@ -327,7 +327,9 @@ func (w *worker) sync(ctx context.Context) (again, done bool) {
 		w.publish(pod, obs)
 	}
 	w.syncProbes(ctx, pod, obs)
-	w.settled = !acted && len(p.StartErrors) == 0 && pod.DeletionTimestamp == nil && settledStatus(w.lastStatus)
+	// A pod with an active deadline to come is looked at every resync.
+	w.settled = !acted && len(p.StartErrors) == 0 && pod.DeletionTimestamp == nil && settledStatus(w.lastStatus) &&
+		(pod.Spec.ActiveDeadlineSeconds == nil || plan.IsTerminalPhase(w.lastStatus.Phase))
 	if !acted && !w.volumesReleased && w.lastStatus != nil && plan.IsTerminalPhase(w.lastStatus.Phase) {
 		// A pod that has finished gives its volumes back (tmpfs memory);
 		// its exited containers and logs stay until the pod is removed.
@@ -555,6 +557,9 @@ func (w *worker) publish(pod *v1.Pod, obs *plan.Observed) {
 
 // publishStatus hands s to the status sink unless it is what it has.
 func (w *worker) publishStatus(pod *v1.Pod, s v1.PodStatus) {
+	if s.Reason == plan.ReasonDeadlineExceeded && (w.lastStatus == nil || w.lastStatus.Reason != s.Reason) && !w.orphan {
+		w.events.Event(pod, "", v1.EventTypeNormal, plan.ReasonDeadlineExceeded, plan.MessageDeadlineExceeded)
+	}
 	unchanged := w.lastStatus != nil && w.publishedFor == pod && apiequality.Semantic.DeepEqual(*w.lastStatus, s)
 	w.lastStatus = &s
 	if plan.IsTerminalPhase(s.Phase) {

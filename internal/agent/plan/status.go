@@ -65,6 +65,11 @@ func GenerateStatus(pod *v1.Pod, obs *Observed, now time.Time) v1.PodStatus {
 		s.StartTime = &t
 	}
 	s.QOSClass = qosClass(pod)
+	if !IsTerminalPhase(s.Phase) && PastActiveDeadline(pod, s.StartTime, now) {
+		// The kubelet's active deadline handler (ShouldEvict): the pod
+		// fails, and being terminal its containers are killed.
+		s.Phase, s.Reason, s.Message = v1.PodFailed, ReasonDeadlineExceeded, MessageDeadlineExceeded
+	}
 
 	recreate, _, _ := sandboxChanged(pod, sbs)
 	s.Conditions = conditions(pod, &s, old, !recreate, now)
@@ -279,4 +284,20 @@ func startedInitContainers(cs []v1.ContainerStatus) []v1.ContainerStatus {
 		}
 	}
 	return nil
+}
+
+// The failure of a pod past spec.activeDeadlineSeconds (kubelet
+// active_deadline.go); the reason is also the event's.
+const (
+	ReasonDeadlineExceeded  = "DeadlineExceeded"
+	MessageDeadlineExceeded = "Pod was active on the node longer than the specified deadline"
+)
+
+// PastActiveDeadline reports whether pod, started at start, has run for
+// its spec.activeDeadlineSeconds (kubelet pastActiveDeadline).
+func PastActiveDeadline(pod *v1.Pod, start *metav1.Time, now time.Time) bool {
+	if pod.Spec.ActiveDeadlineSeconds == nil || start == nil || start.IsZero() {
+		return false
+	}
+	return now.Sub(start.Time) >= time.Duration(*pod.Spec.ActiveDeadlineSeconds)*time.Second
 }

@@ -365,3 +365,26 @@ func TestGenerateStatusInitRecordsGone(t *testing.T) {
 		t.Fatalf("phase %s, init container %+v", s.Phase, s.InitContainerStatuses[0].State)
 	}
 }
+
+// TestActiveDeadline: past spec.activeDeadlineSeconds (from the pod's
+// start time) the pod is Failed with DeadlineExceeded and its containers
+// are killed, not restarted.
+func TestActiveDeadline(t *testing.T) {
+	pod := testPod(v1.RestartPolicyAlways, nil, "a")
+	deadline := int64(30)
+	pod.Spec.ActiveDeadlineSeconds = &deadline
+	o := obs(sb(readySandbox("sb1", 0)), ctr("a", 0, "running", 1))
+	started := metav1.NewTime(t0.Add(-29 * time.Second))
+	o.LastStatus = &v1.PodStatus{Phase: v1.PodRunning, StartTime: &started}
+	if s := GenerateStatus(pod, o, t0); s.Phase != v1.PodRunning {
+		t.Fatalf("before the deadline: %s %s", s.Phase, s.Reason)
+	}
+	later := t0.Add(time.Second)
+	s := GenerateStatus(pod, o, later)
+	if s.Phase != v1.PodFailed || s.Reason != ReasonDeadlineExceeded || s.Message != MessageDeadlineExceeded {
+		t.Fatalf("at the deadline: %s %s %q", s.Phase, s.Reason, s.Message)
+	}
+	if p := Compute(pod, o, later, nil); summary(p) != "kill:a/30s stop-sandbox:sb1" {
+		t.Fatalf("plan at the deadline: %s", summary(p))
+	}
+}
