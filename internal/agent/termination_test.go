@@ -43,6 +43,18 @@ func (h *harness) waitCall(want string) {
 	}
 }
 
+// startSlowDeletion runs pod p (grace 30 s) on a slowStopRuntime, deletes
+// it, and returns once its container's stop has begun.
+func startSlowDeletion(t *testing.T) (*harness, *v1.Pod) {
+	h, _ := newSlowStopHarness(t)
+	pod := graced(apiPod("p", "", 1), 30)
+	h.send(pod)
+	h.waitFor("p", "running", running("c"))
+	h.send(deletedPod(pod, 30))
+	h.waitCall("stopping c 30s")
+	return h, pod
+}
+
 func graced(p *v1.Pod, seconds int64) *v1.Pod {
 	p.Spec.TerminationGracePeriodSeconds = &seconds
 	return p
@@ -69,12 +81,7 @@ func TestDeletionInterruptsPostStart(t *testing.T) {
 // short the stop in progress, which starts again with the new grace (at
 // least 2 s).
 func TestShorterGraceInterruptsStop(t *testing.T) {
-	h, _ := newSlowStopHarness(t)
-	pod := graced(apiPod("p", "", 1), 30)
-	h.send(pod)
-	h.waitFor("p", "running", running("c"))
-	h.send(deletedPod(pod, 30))
-	h.waitCall("stopping c 30s")
+	h, pod := startSlowDeletion(t)
 	start := time.Now()
 	h.send(deletedPod(pod, 1))
 	h.waitGone("p")
@@ -174,12 +181,7 @@ func TestShorterGraceDuringPreStop(t *testing.T) {
 // container waits out its grace leaves the pod as it is (no SIGKILL, no
 // sandbox stop): the restarted agent goes on with the deletion.
 func TestAgentStopDuringGrace(t *testing.T) {
-	h, _ := newSlowStopHarness(t)
-	pod := graced(apiPod("p", "", 1), 30)
-	h.send(pod)
-	h.waitFor("p", "running", running("c"))
-	h.send(deletedPod(pod, 30))
-	h.waitCall("stopping c 30s")
+	h, _ := startSlowDeletion(t)
 	h.stop()
 	if calls := strings.Join(h.rt.callList(), "\n"); strings.Contains(calls, "stop-sandbox") || strings.Count(calls, "stopping c") != 1 {
 		t.Errorf("the agent's stop went on with the deletion:\n%s", calls)
