@@ -11,6 +11,7 @@ import (
 
 	"github.com/peapod/peapod/internal/agent/volume"
 	"github.com/peapod/peapod/internal/runtime"
+	"github.com/peapod/peapod/internal/runtime/oci"
 )
 
 // errConfig marks a container configuration the agent cannot satisfy
@@ -30,10 +31,14 @@ type podNetwork struct {
 	HostIP string
 }
 
-// containerEnv resolves c's environment as the kubelet does: envFrom
-// sources in order (later keys win, prefix prepended), then env entries
-// overriding them, with valueFrom resolved through objs. $(VAR)
-// expansion is the runtime's. A missing object or key that is not
+// containerEnv resolves c's environment as the kubelet's
+// makeEnvironmentVariables does: envFrom sources in order (later keys win,
+// prefix prepended), then env entries overriding them, with valueFrom
+// resolved through objs. Only a literal value is $(VAR)-expanded, against
+// the variables as they stand when it comes (envFrom's and the earlier
+// entries'); values from Secrets, ConfigMaps and the downward API are
+// used as they are. The runtime expands command and args against the
+// result. A missing object or key that is not
 // optional fails with the kubelet's message (`secret "x" not found`,
 // `couldn't find key k in Secret ns/x`); values never appear in errors.
 func containerEnv(pod *v1.Pod, c *v1.Container, net podNetwork, objs volume.ObjectSource) ([]runtime.EnvVar, error) {
@@ -82,9 +87,15 @@ func containerEnv(pod *v1.Pod, c *v1.Container, net podNetwork, objs volume.Obje
 		}
 	}
 	var alloc v1.ResourceList
+	lookup := func(name string) (string, bool) {
+		if i, ok := index[name]; ok {
+			return out[i].Value, true
+		}
+		return "", false
+	}
 	for _, e := range c.Env {
 		if e.ValueFrom == nil {
-			set(e.Name, e.Value)
+			set(e.Name, oci.Expand(e.Value, lookup))
 			continue
 		}
 		vf := e.ValueFrom

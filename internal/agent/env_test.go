@@ -41,7 +41,8 @@ func (o *envObjects) RequestToken(string, string, *authv1.TokenRequest) (*authv1
 
 func TestContainerEnvFromObjects(t *testing.T) {
 	objs := &envObjects{
-		secrets: map[string]*v1.Secret{"ns/db": {Data: map[string][]byte{"user": []byte("admin"), "pw": []byte("s3cret")}}},
+		secrets: map[string]*v1.Secret{"ns/db": {Data: map[string][]byte{"user": []byte("admin"), "pw": []byte("s3cret")}},
+			"ns/dollar": {Data: map[string][]byte{"X": []byte("from-secret$$(HOME)")}}},
 		cms:     map[string]*v1.ConfigMap{"ns/cfg": {Data: map[string]string{"lives": "3", "mode": "easy"}}},
 	}
 	pod := &v1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "ns"}}
@@ -67,6 +68,14 @@ func TestContainerEnvFromObjects(t *testing.T) {
 			},
 			Env: []v1.EnvVar{{Name: "mode", Value: "hard"}, {Name: "U", ValueFrom: sk("db", "user", nil)}, {Name: "L", ValueFrom: ck("cfg", "lives", nil)}},
 		}, want: "[{lives 3} {mode hard} {DB_pw s3cret} {DB_user admin} {U admin} {L 3}]"},
+		// Only literal values are expanded, against what is defined when
+		// they come (envFrom, then earlier entries); a Secret's or a
+		// ConfigMap's value is used as it is (makeEnvironmentVariables).
+		{name: "$(VAR) in literal values only", c: v1.Container{
+			EnvFrom: []v1.EnvFromSource{{SecretRef: &v1.SecretEnvSource{LocalObjectReference: v1.LocalObjectReference{Name: "dollar"}}}},
+			Env: []v1.EnvVar{{Name: "Y", Value: "$(X)"}, {Name: "X", Value: "from-env"}, {Name: "Z", Value: "$(X)-$(NOPE)-$$(X)"},
+				{Name: "S", ValueFrom: sk("dollar", "X", nil)}},
+		}, want: "[{X from-env} {Y from-secret$$(HOME)} {Z from-env-$(NOPE)-$(X)} {S from-secret$$(HOME)}]"},
 		{name: "optional missing object and key skipped", c: v1.Container{Env: []v1.EnvVar{
 			{Name: "A", ValueFrom: sk("gone", "k", &yes)}, {Name: "B", ValueFrom: ck("cfg", "gone", &yes)}, {Name: "C", Value: "c"}}},
 			want: "[{C c}]"},

@@ -191,6 +191,11 @@ func TestConfigMapVolumeRefresh(t *testing.T) {
 	if read() != "lives=3" {
 		t.Fatalf("content %q", read())
 	}
+	// A non-root container must reach the files: the root is 0777, as the
+	// kubelet's emptyDir wrapper makes it.
+	if fi, err := os.Stat(dir); err != nil || fi.Mode().Perm() != 0o777 {
+		t.Fatalf("volume root: %v %v", fi.Mode(), err)
+	}
 	objs.cms["ns/cfg"] = &v1.ConfigMap{Data: map[string]string{"game.properties": "lives=4"}}
 	if err := m.Refresh(ctx, pod, podDir, objs); err != nil {
 		t.Fatal(err)

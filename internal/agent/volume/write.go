@@ -13,6 +13,14 @@ func writeVolume(req SetUpRequest, memory bool, payload map[string]FileProjectio
 		if err := os.MkdirAll(req.Dir, 0o750); err != nil {
 			return "", err
 		}
+		if !memory {
+			// The kubelet's on-disk wrapper is an emptyDir, whose root is
+			// 0777: a container running as non-root must reach the files
+			// (a tmpfs root is 0755 below).
+			if err := os.Chmod(req.Dir, 0o777); err != nil {
+				return "", err
+			}
+		}
 		if memory {
 			mounted, err := isMountPoint(req.Dir)
 			if err != nil {

@@ -58,23 +58,17 @@ type EnvVar struct {
 	Value string
 }
 
-// ExpandEnv expands each value against the variables defined before it in
-// the list (later definitions of a name override earlier ones), as the
-// kubelet does for a container's env. It returns the expanded list, in
-// order, and the final name→value map for expanding command and args.
-func ExpandEnv(env []EnvVar) ([]EnvVar, map[string]string) {
+// EnvMap is env's final name→value map (a later definition of a name
+// wins), against which command and args are expanded. The values are
+// used as they are: the agent expanded the literal ones already (only
+// those: a Secret's or a ConfigMap's value is never expanded), as the
+// kubelet's makeEnvironmentVariables does.
+func EnvMap(env []EnvVar) map[string]string {
 	vars := make(map[string]string, len(env))
-	lookup := func(name string) (string, bool) {
-		v, ok := vars[name]
-		return v, ok
-	}
-	out := make([]EnvVar, 0, len(env))
 	for _, e := range env {
-		v := Expand(e.Value, lookup)
-		vars[e.Name] = v
-		out = append(out, EnvVar{Name: e.Name, Value: v})
+		vars[e.Name] = e.Value
 	}
-	return out, vars
+	return vars
 }
 
 // ExpandAll expands every string of in against vars.

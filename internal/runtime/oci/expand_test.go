@@ -37,22 +37,12 @@ func TestExpand(t *testing.T) {
 	}
 }
 
-func TestExpandEnvUsesEarlierDefinitionsOnly(t *testing.T) {
-	got, vars := ExpandEnv([]EnvVar{
-		{"A", "a"},
-		{"B", "$(A)-$(C)"}, // C is defined later: stays literal
-		{"C", "c"},
-		{"A", "$(A)$(A)"}, // redefinition sees the earlier A
-		{"D", "$$(A)"},
-	})
-	want := []EnvVar{{"A", "a"}, {"B", "a-$(C)"}, {"C", "c"}, {"A", "aa"}, {"D", "$(A)"}}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("ExpandEnv = %v, want %v", got, want)
-	}
-	if vars["A"] != "aa" || vars["D"] != "$(A)" {
+func TestEnvMapExpandsNothing(t *testing.T) {
+	vars := EnvMap([]EnvVar{{"A", "a"}, {"B", "$(A)"}, {"A", "aa"}})
+	if vars["A"] != "aa" || vars["B"] != "$(A)" {
 		t.Errorf("vars = %v", vars)
 	}
-	if g := ExpandAll([]string{"echo", "$(A)", "$(NOPE)", "$$(A)"}, vars); !reflect.DeepEqual(g, []string{"echo", "aa", "$(NOPE)", "$(A)"}) {
+	if g := ExpandAll([]string{"echo", "$(A)", "$(B)", "$(NOPE)", "$$(A)"}, vars); !reflect.DeepEqual(g, []string{"echo", "aa", "$(A)", "$(NOPE)", "$(A)"}) {
 		t.Errorf("ExpandAll = %v", g)
 	}
 }

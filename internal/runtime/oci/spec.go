@@ -216,7 +216,7 @@ func ContainerSpec(in ContainerInput) (*specs.Spec, error) {
 	}
 	privileged := sc.Privileged != nil && *sc.Privileged
 
-	env, vars := ExpandEnv(in.Env)
+	env, vars := in.Env, EnvMap(in.Env)
 	hasPath, hasHostname := false, false
 	for _, e := range env {
 		hasPath = hasPath || e.Name == "PATH"

@@ -73,7 +73,8 @@ func TestContainerSpecGolden(t *testing.T) {
 			in.Container.Command = []string{"/bin/sh", "-c"}
 			in.Container.Args = []string{"echo $(GREETING) $$(GREETING) $(MISSING)"}
 			in.Container.WorkingDir = "/work"
-			in.Env = []EnvVar{{"NAME", "world"}, {"GREETING", "hello $(NAME)"}, {"MODE", "pod"}}
+			// As the agent resolved it ($(NAME) expanded there).
+			in.Env = []EnvVar{{"NAME", "world"}, {"GREETING", "hello world"}, {"MODE", "pod"}}
 		},
 		"security-context": func(in *ContainerInput) {
 			in.Container.SecurityContext = &v1.SecurityContext{
