@@ -43,7 +43,7 @@ func TestContainerEnvFromObjects(t *testing.T) {
 	objs := &envObjects{
 		secrets: map[string]*v1.Secret{"ns/db": {Data: map[string][]byte{"user": []byte("admin"), "pw": []byte("s3cret")}},
 			"ns/dollar": {Data: map[string][]byte{"X": []byte("from-secret$$(HOME)")}}},
-		cms:     map[string]*v1.ConfigMap{"ns/cfg": {Data: map[string]string{"lives": "3", "mode": "easy"}}},
+		cms: map[string]*v1.ConfigMap{"ns/cfg": {Data: map[string]string{"lives": "3", "mode": "easy"}}},
 	}
 	pod := &v1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "ns"}}
 	yes := true
