@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -76,30 +77,54 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 	if err := os.Chmod(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("embedded etcd: %w", err)
 	}
-	clientPort := cfg.ClientPort
-	if clientPort == 0 {
-		if data, err := os.ReadFile(filepath.Join(cfg.DataDir, clientURLFile)); err == nil {
-			if u, err := url.Parse(strings.TrimSpace(string(data))); err == nil {
-				if p, err := strconv.Atoi(u.Port()); err == nil && portFree(p) {
-					clientPort = p
-				}
-			}
+	var (
+		e                  *embed.Etcd
+		clientURL, peerURL url.URL
+	)
+	for attempt := 0; ; attempt++ {
+		var err error
+		if clientURL, peerURL, err = embeddedURLs(cfg, attempt == 0); err != nil {
+			return nil, err
 		}
-	}
-	if clientPort == 0 {
-		p, err := freeLoopbackPort()
-		if err != nil {
-			return nil, fmt.Errorf("embedded etcd: choosing a client port: %w", err)
+		e, err = embed.StartEtcd(embeddedConfig(cfg, clientURL, peerURL))
+		if err == nil {
+			break
 		}
-		clientPort = p
+		// A port found free was taken before etcd listened on it (another
+		// process between the check and the bind): choose again.
+		if attempt < 2 && cfg.ClientPort == 0 && isAddrInUse(err) {
+			continue
+		}
+		return nil, fmt.Errorf("embedded etcd: %w", err)
 	}
-	peerPort, err := freeLoopbackPort()
-	if err != nil {
-		return nil, fmt.Errorf("embedded etcd: choosing a peer port: %w", err)
+	select {
+	case <-e.Server.ReadyNotify():
+	case err := <-e.Err():
+		e.Close()
+		return nil, fmt.Errorf("embedded etcd: %w", err)
+	case <-time.After(cfg.StartTimeout):
+		e.Server.Stop()
+		e.Close()
+		return nil, fmt.Errorf("embedded etcd: not ready after %s", cfg.StartTimeout)
+	case <-ctx.Done():
+		e.Close()
+		return nil, ctx.Err()
 	}
-	clientURL := url.URL{Scheme: "http", Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(clientPort))}
-	peerURL := url.URL{Scheme: "http", Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(peerPort))}
+	// The server talks to its own etcd by function calls, not gRPC over
+	// loopback: no encoding, HTTP/2 framing and decoding of every request
+	// on both sides. etcdctl and other tools use clientURL.
+	client := v3client.New(e.Server)
+	if err := os.WriteFile(filepath.Join(cfg.DataDir, clientURLFile), []byte(clientURL.String()+"\n"), 0o600); err != nil {
+		client.Close()
+		e.Close()
+		return nil, fmt.Errorf("embedded etcd: %w", err)
+	}
+	return &Embedded{etcd: e, client: client, clientURL: clientURL.String()}, nil
+}
 
+// embeddedConfig is the embedded etcd's configuration for cfg, listening
+// on clientURL and peerURL.
+func embeddedConfig(cfg EmbeddedConfig, clientURL, peerURL url.URL) *embed.Config {
 	ec := embed.NewConfig()
 	ec.Name = "peapod"
 	ec.Dir = cfg.DataDir
@@ -126,34 +151,40 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 	// Listing thousands of objects legitimately takes over etcd's default
 	// 100 ms; warn only about really slow requests.
 	ec.ExperimentalWarningApplyDuration = time.Second
+	return ec
+}
 
-	e, err := embed.StartEtcd(ec)
+// embeddedURLs chooses the client and peer URLs: cfg.ClientPort, else
+// (when persisted may be used) the client port of the last run if it is
+// free, else a free one; a free peer port.
+func embeddedURLs(cfg EmbeddedConfig, persisted bool) (client, peer url.URL, err error) {
+	clientPort := cfg.ClientPort
+	if clientPort == 0 && persisted {
+		if data, err := os.ReadFile(filepath.Join(cfg.DataDir, clientURLFile)); err == nil {
+			if u, err := url.Parse(strings.TrimSpace(string(data))); err == nil {
+				if p, err := strconv.Atoi(u.Port()); err == nil && portFree(p) {
+					clientPort = p
+				}
+			}
+		}
+	}
+	if clientPort == 0 {
+		if clientPort, err = freeLoopbackPort(); err != nil {
+			return client, peer, fmt.Errorf("embedded etcd: choosing a client port: %w", err)
+		}
+	}
+	peerPort, err := freeLoopbackPort()
 	if err != nil {
-		return nil, fmt.Errorf("embedded etcd: %w", err)
+		return client, peer, fmt.Errorf("embedded etcd: choosing a peer port: %w", err)
 	}
-	select {
-	case <-e.Server.ReadyNotify():
-	case err := <-e.Err():
-		e.Close()
-		return nil, fmt.Errorf("embedded etcd: %w", err)
-	case <-time.After(cfg.StartTimeout):
-		e.Server.Stop()
-		e.Close()
-		return nil, fmt.Errorf("embedded etcd: not ready after %s", cfg.StartTimeout)
-	case <-ctx.Done():
-		e.Close()
-		return nil, ctx.Err()
-	}
-	// The server talks to its own etcd by function calls, not gRPC over
-	// loopback: no encoding, HTTP/2 framing and decoding of every request
-	// on both sides. etcdctl and other tools use clientURL.
-	client := v3client.New(e.Server)
-	if err := os.WriteFile(filepath.Join(cfg.DataDir, clientURLFile), []byte(clientURL.String()+"\n"), 0o600); err != nil {
-		client.Close()
-		e.Close()
-		return nil, fmt.Errorf("embedded etcd: %w", err)
-	}
-	return &Embedded{etcd: e, client: client, clientURL: clientURL.String()}, nil
+	client = url.URL{Scheme: "http", Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(clientPort))}
+	peer = url.URL{Scheme: "http", Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(peerPort))}
+	return client, peer, nil
+}
+
+// isAddrInUse tells a listen that failed because the port is taken.
+func isAddrInUse(err error) bool {
+	return errors.Is(err, syscall.EADDRINUSE) || strings.Contains(err.Error(), "address already in use")
 }
 
 // Client is connected to the embedded etcd in-process (function calls,
