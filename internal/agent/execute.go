@@ -76,7 +76,7 @@ func (w *worker) execute(ctx, ictx context.Context, pod *v1.Pod, obs *plan.Obser
 		if pol := pod.Spec.DNSPolicy; pol == v1.DNSClusterFirst || pol == v1.DNSClusterFirstWithHostNet {
 			w.events.Event(pod, "", v1.EventTypeWarning, EventMissingClusterDNS, fmt.Sprintf(
 				"pod: %q. kubelet does not have ClusterDNS IP configured and cannot create Pod using %q policy. Falling back to %q policy.",
-				pod.Name+"_"+pod.Namespace+"("+string(pod.UID)+")", pol, v1.DNSDefault))
+				plan.PodDesc(pod), pol, v1.DNSDefault))
 		}
 		id, err := w.rt.RunPodSandbox(ctx, w.sandboxConfig(pod, p.SandboxAttempt))
 		if err != nil {

@@ -445,7 +445,7 @@ func (w *worker) backOffEvent(pod *v1.Pod, name string, e plan.StartError) {
 	switch e.Reason {
 	case plan.ReasonCrashLoopBackOff:
 		w.events.Event(pod, fp, v1.EventTypeWarning, EventBackOff,
-			fmt.Sprintf("Back-off restarting failed container %s in pod %s_%s(%s)", name, pod.Name, pod.Namespace, pod.UID))
+			fmt.Sprintf("Back-off restarting failed container %s in pod %s", name, plan.PodDesc(pod)))
 	case plan.ReasonImagePullBackOff:
 		if c := specOf(pod, name); c != nil {
 			w.events.Event(pod, fp, v1.EventTypeNormal, EventBackOff, fmt.Sprintf("Back-off pulling image %q", c.Image))

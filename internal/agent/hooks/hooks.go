@@ -15,6 +15,7 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 
+	"github.com/peapod/peapod/internal/agent/plan"
 	"github.com/peapod/peapod/internal/agent/prober"
 )
 
@@ -61,29 +62,21 @@ func (r *Runner) Run(ctx context.Context, pod *v1.Pod, h *v1.LifecycleHandler, c
 		}
 		if err != nil {
 			return fmt.Errorf("Exec lifecycle hook (%v) for Container %q in Pod %q failed - error: %w, message: %q",
-				h.Exec.Command, c.Name, podDesc(pod), err, string(output))
+				h.Exec.Command, c.Name, plan.PodDesc(pod), err, string(output))
 		}
 		return nil
 	case h.HTTPGet != nil:
 		if err := r.httpGet(ctx, pod, h.HTTPGet, c, t); err != nil {
-			return fmt.Errorf("HTTP lifecycle hook (%s) for Container %q in Pod %q failed - error: %w", h.HTTPGet.Path, c.Name, podDesc(pod), err)
+			return fmt.Errorf("HTTP lifecycle hook (%s) for Container %q in Pod %q failed - error: %w", h.HTTPGet.Path, c.Name, plan.PodDesc(pod), err)
 		}
 		return nil
 	case h.Sleep != nil:
 		if err := r.sleep(ctx, time.Duration(h.Sleep.Seconds)*time.Second); err != nil {
-			return fmt.Errorf("Sleep lifecycle hook (%d) for Container %q in Pod %q failed - error: %w", h.Sleep.Seconds, c.Name, podDesc(pod), err)
+			return fmt.Errorf("Sleep lifecycle hook (%d) for Container %q in Pod %q failed - error: %w", h.Sleep.Seconds, c.Name, plan.PodDesc(pod), err)
 		}
 		return nil
 	}
 	return fmt.Errorf("Cannot run handler: invalid handler: %v", h)
-}
-
-// podDesc is the kubelet's format.Pod: name_namespace(uid).
-func podDesc(pod *v1.Pod) string {
-	if pod == nil {
-		return "<nil>"
-	}
-	return fmt.Sprintf("%s_%s(%s)", pod.Name, pod.Namespace, pod.UID)
 }
 
 // httpGet sends the hook's request: any HTTP response is success, only
@@ -178,7 +171,7 @@ func (r *Runner) PreStop(ctx context.Context, pod *v1.Pod, c *v1.Container, id s
 		// hold secrets), as the kubelet's executePreStopHook; Logf does.
 		if err != nil {
 			if r.Logf != nil {
-				r.Logf("pod %s: container %s: preStop hook failed: %v", podDesc(pod), c.Name, err)
+				r.Logf("pod %s: container %s: preStop hook failed: %v", plan.PodDesc(pod), c.Name, err)
 			}
 			if r.Events != nil {
 				r.Events.Event(pod, fmt.Sprintf("spec.containers{%s}", c.Name), v1.EventTypeWarning, "FailedPreStopHook", "PreStopHook failed")

@@ -277,7 +277,7 @@ func (p *Plan) held(pod *v1.Pod, c *v1.Container, obs *Observed, cs containers, 
 		key := BackoffKey(pod, c)
 		if in, window := backoff.InBackoffSince(key, dead.FinishedAt, now); in {
 			p.StartErrors[c.Name] = StartError{Reason: ReasonCrashLoopBackOff, At: now,
-				Message: fmt.Sprintf("back-off %s restarting failed container=%s pod=%s", window, c.Name, podDesc(pod))}
+				Message: fmt.Sprintf("back-off %s restarting failed container=%s pod=%s", window, c.Name, PodDesc(pod))}
 			return true
 		}
 	}
@@ -437,7 +437,11 @@ func StopGrace(left time.Duration) time.Duration {
 	return max(left, MinStopGrace)
 }
 
-// podDesc is the kubelet's format.Pod: name_namespace(uid).
-func podDesc(pod *v1.Pod) string {
+// PodDesc is the kubelet's format.Pod, which its messages name pods by:
+// name_namespace(uid).
+func PodDesc(pod *v1.Pod) string {
+	if pod == nil {
+		return "<nil>"
+	}
 	return fmt.Sprintf("%s_%s(%s)", pod.Name, pod.Namespace, pod.UID)
 }
