@@ -20,7 +20,8 @@ const (
 )
 
 // kubeletConditions are the condition types the agent owns; others (set by
-// controllers: readiness gates) are kept as the API has them.
+// controllers: readiness gates, or PodScheduled False from the scheduler
+// before binding) are kept as the API has them.
 var kubeletConditions = map[v1.PodConditionType]bool{
 	v1.PodReadyToStartContainers: true,
 	v1.PodInitialized:            true,
@@ -28,6 +29,10 @@ var kubeletConditions = map[v1.PodConditionType]bool{
 	v1.ContainersReady:           true,
 	v1.PodScheduled:              true,
 }
+
+// OwnsCondition reports whether the agent writes pod conditions of type t
+// (the status writer keeps the API's copy of the others).
+func OwnsCondition(t v1.PodConditionType) bool { return kubeletConditions[t] }
 
 // conditions returns the pod's conditions in the kubelet's order, with
 // lastTransitionTime carried over from old when the status did not change.

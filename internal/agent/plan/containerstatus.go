@@ -148,11 +148,7 @@ func convertContainerStatus(c *runtime.ContainerStatus, old *v1.ContainerStatus)
 			ContainerID: cid,
 		}
 	case c.State == runtime.ContainerUnknown && old != nil && old.State.Running != nil:
-		st.State.Terminated = &v1.ContainerStateTerminated{
-			Reason:   ReasonContainerStatusUnknown,
-			Message:  messageContainerNotLocated,
-			ExitCode: exitCodeContainerNotLocated,
-		}
+		st.State.Terminated = notLocated()
 		st.RestartCount = old.RestartCount + 1
 	default:
 		st.State.Waiting = &v1.ContainerStateWaiting{}

@@ -214,12 +214,15 @@ func add(l v1.ResourceList, n v1.ResourceName, q resource.Quantity) {
 	l[n] = q.DeepCopy()
 }
 
-// The termination the kubelet reports for a container it cannot account
-// for when the pod ends (status_manager.go TerminatePod).
-const (
-	messageContainerNotLocated  = "The container could not be located when the pod was terminated"
-	exitCodeContainerNotLocated = 137
-)
+// notLocated is the termination the kubelet reports for a container it
+// cannot account for when the pod ends (status_manager.go TerminatePod).
+func notLocated() *v1.ContainerStateTerminated {
+	return &v1.ContainerStateTerminated{
+		Reason:   ReasonContainerStatusUnknown,
+		Message:  "The container could not be located when the pod was terminated",
+		ExitCode: 137,
+	}
+}
 
 // TerminalStatus makes s, the last status of a pod whose containers are
 // all gone (deleted, or finished), final as the kubelet's TerminatePod
@@ -234,9 +237,7 @@ func TerminalStatus(pod *v1.Pod, s *v1.PodStatus) {
 		if cs.State.Terminated != nil {
 			return
 		}
-		cs.State = v1.ContainerState{Terminated: &v1.ContainerStateTerminated{
-			Reason: ReasonContainerStatusUnknown, Message: messageContainerNotLocated, ExitCode: exitCodeContainerNotLocated,
-		}}
+		cs.State = v1.ContainerState{Terminated: notLocated()}
 		cs.Ready = false
 		started := false
 		cs.Started = &started

@@ -313,7 +313,8 @@ func TestTerminalStatus(t *testing.T) {
 	}
 	isUnknown := func(cs v1.ContainerStatus) bool {
 		t := cs.State.Terminated
-		return t != nil && t.Reason == ReasonContainerStatusUnknown && t.ExitCode == 137 && t.Message == messageContainerNotLocated
+		return t != nil && t.Reason == ReasonContainerStatusUnknown && t.ExitCode == 137 &&
+			t.Message == "The container could not be located when the pod was terminated"
 	}
 
 	// Never started (deleted while its image could not be had): Failed,

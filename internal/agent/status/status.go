@@ -245,16 +245,6 @@ func (m *Manager) finalDelete(ctx context.Context, namespace, name string, uid t
 	return err
 }
 
-// ownedConditions are the pod conditions the agent writes; others (e.g.
-// PodScheduled False from the scheduler, readiness gates) are kept.
-var ownedConditions = map[v1.PodConditionType]bool{
-	v1.PodReadyToStartContainers: true,
-	v1.PodInitialized:            true,
-	v1.ContainersReady:           true,
-	v1.PodReady:                  true,
-	v1.PodScheduled:              true,
-}
-
 // Merge is the status to write: next's fields, conditions the agent does
 // not own as cur has them (in cur's order first; next's copies of those are
 // dropped, as the kubelet's mergePodStatus drops them, so that a readiness
@@ -264,12 +254,12 @@ func Merge(cur, next v1.PodStatus) v1.PodStatus {
 	out := *next.DeepCopy()
 	var conds []v1.PodCondition
 	for _, c := range cur.Conditions {
-		if !ownedConditions[c.Type] {
+		if !plan.OwnsCondition(c.Type) {
 			conds = append(conds, c)
 		}
 	}
 	for _, c := range next.Conditions {
-		if !ownedConditions[c.Type] {
+		if !plan.OwnsCondition(c.Type) {
 			continue
 		}
 		// Keep the transition time of a condition whose status is unchanged.
