@@ -236,6 +236,35 @@ spec:
 	took = volumesUntil(t, s, "dapi", "/etc/podinfo/labels", `tier="new"`, 10*time.Second)
 	t.Logf("kubectl label -> labels file in the pod: %v", took)
 
+	// fsGroup: a container running as user 1000 reads a 0400 secret, its
+	// own token and writes an emptyDir, through the group the kubelet gives
+	// these volumes (group read, setgid directories, a 0640 token).
+	clusterApply(t, s, "fsgroup", `apiVersion: v1
+kind: Pod
+metadata: {name: fsgroup}
+spec:
+  terminationGracePeriodSeconds: 1
+  securityContext: {runAsUser: 1000, runAsGroup: 3000, fsGroup: 2000}
+  containers:
+  - name: c
+    image: busybox
+    imagePullPolicy: IfNotPresent
+    command: ["sh", "-c", "exec sleep 3600"]
+    volumeMounts:
+    - {name: creds, mountPath: /creds}
+    - {name: scratch, mountPath: /scratch}
+  volumes:
+  - {name: creds, secret: {secretName: user, defaultMode: 0400}}
+  - {name: scratch, emptyDir: {}}
+`)
+	volumesRunning(t, cs, "fsgroup")
+	const tok = "/var/run/secrets/kubernetes.io/serviceaccount/token"
+	if out, err := volumesExec(s, "fsgroup", "sh", "-c", "id -u; id -G; cat /creds/username.txt; echo; head -c 3 "+tok+"; echo; "+
+		"stat -L -c '%a %u:%g' /creds/username.txt "+tok+"; stat -c '%a %g' /scratch; touch /scratch/f && stat -c '%g' /scratch/f"); err != nil ||
+		out != "1000\n3000 2000\nadmin\neyJ\n440 0:2000\n640 1000:2000\n2777 2000\n2000\n" {
+		t.Errorf("fsGroup volumes: %v\n%s", err, out)
+	}
+
 	// A missing secret: env → CreateContainerConfigError + event; volume →
 	// FailedMount; both start once the secret exists.
 	clusterApply(t, s, "waits-env", `apiVersion: v1

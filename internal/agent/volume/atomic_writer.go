@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -16,6 +17,9 @@ import (
 type FileProjection struct {
 	Data []byte
 	Mode int32
+	// FsUser, when set, owns the file (a token under a pod whose
+	// containers all run as one user).
+	FsUser *int64
 }
 
 // ErrInvalidPath marks a payload path the atomic writer refuses.
@@ -60,9 +64,11 @@ func validatePath(p string) error {
 //	dir/<top> -> ..data/<top>              one link per top-level name
 //
 // Nothing is written when the current content already equals payload.
-// now names the new directory. It reports whether anything changed.
-// Errors never carry file contents.
-func WriteAtomic(dir string, payload map[string]FileProjection, now time.Time) (bool, error) {
+// now names the new directory. With fsGroup set, the whole volume gets
+// the group and group read (setVolumeOwnership) before the new content
+// is swapped in, as the kubelet's setPerms step. It reports whether
+// anything changed. Errors never carry file contents.
+func WriteAtomic(dir string, payload map[string]FileProjection, now time.Time, fsGroup *int64) (bool, error) {
 	clean := make(map[string]FileProjection, len(payload))
 	var errs []error
 	for p, f := range payload {
@@ -82,7 +88,7 @@ func WriteAtomic(dir string, payload map[string]FileProjection, now time.Time) (
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return false, fmt.Errorf("atomic writer: %w", err)
 	}
-	if oldTS != "" && sameContent(filepath.Join(dir, oldTS), clean) {
+	if oldTS != "" && sameContent(filepath.Join(dir, oldTS), clean, fsGroup) {
 		return false, nil
 	}
 
@@ -105,6 +111,12 @@ func WriteAtomic(dir string, payload map[string]FileProjection, now time.Time) (
 			continue
 		}
 		if err := os.Symlink(filepath.Join(dataDirName, top), link); err != nil {
+			os.RemoveAll(tsDir)
+			return false, fmt.Errorf("atomic writer: %w", err)
+		}
+	}
+	if fsGroup != nil {
+		if err := setVolumeOwnership(dir, *fsGroup, true); err != nil {
 			os.RemoveAll(tsDir)
 			return false, fmt.Errorf("atomic writer: %w", err)
 		}
@@ -174,6 +186,11 @@ func writePayload(tsDir string, payload map[string]FileProjection) error {
 		if err := os.Chmod(full, fs.FileMode(f.Mode)&fs.ModePerm); err != nil {
 			return fmt.Errorf("atomic writer: %w", err)
 		}
+		if f.FsUser != nil {
+			if err := os.Chown(full, int(*f.FsUser), -1); err != nil {
+				return fmt.Errorf("atomic writer: %w", err)
+			}
+		}
 	}
 	return nil
 }
@@ -195,8 +212,9 @@ func mkdirAll0755(root, rel string) error {
 	return nil
 }
 
-// sameContent reports whether tsDir holds exactly payload (data and mode).
-func sameContent(tsDir string, payload map[string]FileProjection) bool {
+// sameContent reports whether tsDir holds exactly payload: data, mode
+// (with fsGroup's group read), and owner and group where they are set.
+func sameContent(tsDir string, payload map[string]FileProjection, fsGroup *int64) bool {
 	seen := 0
 	err := filepath.WalkDir(tsDir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -214,7 +232,15 @@ func sameContent(tsDir string, payload map[string]FileProjection) bool {
 		if err != nil {
 			return err
 		}
-		if info.Mode().Perm() != fs.FileMode(f.Mode)&fs.ModePerm || info.Size() != int64(len(f.Data)) {
+		mode := fs.FileMode(f.Mode) & fs.ModePerm
+		if fsGroup != nil {
+			mode = ownedMode(mode, false, true)
+		}
+		if info.Mode().Perm() != mode || info.Size() != int64(len(f.Data)) {
+			return errDiffers
+		}
+		if st, ok := info.Sys().(*syscall.Stat_t); ok &&
+			((fsGroup != nil && int64(st.Gid) != *fsGroup) || (f.FsUser != nil && int64(st.Uid) != *f.FsUser)) {
 			return errDiffers
 		}
 		b, err := os.ReadFile(path)

@@ -57,21 +57,21 @@ func TestWriteAtomicLayoutAndUpdates(t *testing.T) {
 		want    map[string]string
 	}{
 		{
-			payload: map[string]FileProjection{"user": {[]byte("admin"), 0o644}, "nested/a/b": {[]byte("x"), 0o400}},
+			payload: map[string]FileProjection{"user": {Data: []byte("admin"), Mode: 0o644}, "nested/a/b": {Data: []byte("x"), Mode: 0o400}},
 			changed: true,
 			want:    map[string]string{"user": "-rw-r--r-- admin", "nested/a/b": "-r-------- x"},
 		},
 		{ // the same again: nothing written
-			payload: map[string]FileProjection{"user": {[]byte("admin"), 0o644}, "nested/a/b": {[]byte("x"), 0o400}},
+			payload: map[string]FileProjection{"user": {Data: []byte("admin"), Mode: 0o644}, "nested/a/b": {Data: []byte("x"), Mode: 0o400}},
 			want:    map[string]string{"user": "-rw-r--r-- admin", "nested/a/b": "-r-------- x"},
 		},
 		{ // a mode change alone is a change
-			payload: map[string]FileProjection{"user": {[]byte("admin"), 0o600}, "nested/a/b": {[]byte("x"), 0o400}},
+			payload: map[string]FileProjection{"user": {Data: []byte("admin"), Mode: 0o600}, "nested/a/b": {Data: []byte("x"), Mode: 0o400}},
 			changed: true,
 			want:    map[string]string{"user": "-rw------- admin", "nested/a/b": "-r-------- x"},
 		},
 		{ // a removed key loses its link, a new one gains one
-			payload: map[string]FileProjection{"user": {[]byte("root"), 0o644}, "pass": {[]byte("s3cret"), 0o644}},
+			payload: map[string]FileProjection{"user": {Data: []byte("root"), Mode: 0o644}, "pass": {Data: []byte("s3cret"), Mode: 0o644}},
 			changed: true,
 			want:    map[string]string{"user": "-rw-r--r-- root", "pass": "-rw-r--r-- s3cret"},
 		},
@@ -82,7 +82,7 @@ func TestWriteAtomicLayoutAndUpdates(t *testing.T) {
 		},
 	}
 	for i, s := range steps {
-		changed, err := WriteAtomic(dir, s.payload, t0.Add(time.Duration(i)*time.Second))
+		changed, err := WriteAtomic(dir, s.payload, t0.Add(time.Duration(i)*time.Second), nil)
 		if err != nil {
 			t.Fatalf("step %d: %v", i, err)
 		}
@@ -139,7 +139,7 @@ func steps0(steps []struct {
 
 func TestWriteAtomicTopLevelLinks(t *testing.T) {
 	dir := t.TempDir()
-	if _, err := WriteAtomic(dir, map[string]FileProjection{"a/b/c": {[]byte("1"), 0o644}, "k": {[]byte("2"), 0o644}}, time.Now()); err != nil {
+	if _, err := WriteAtomic(dir, map[string]FileProjection{"a/b/c": {Data: []byte("1"), Mode: 0o644}, "k": {Data: []byte("2"), Mode: 0o644}}, time.Now(), nil); err != nil {
 		t.Fatal(err)
 	}
 	var links []string
@@ -160,7 +160,7 @@ func TestWriteAtomicRejectsBadPaths(t *testing.T) {
 	long := strings.Repeat("x", 256)
 	for _, p := range []string{"", "/abs", "../up", "..hidden", "a/../../b", "a/..", long, strings.Repeat("a/", 2100)} {
 		dir := t.TempDir()
-		_, err := WriteAtomic(dir, map[string]FileProjection{p: {[]byte("v"), 0o644}, "ok": {[]byte("v"), 0o644}}, time.Now())
+		_, err := WriteAtomic(dir, map[string]FileProjection{p: {Data: []byte("v"), Mode: 0o644}, "ok": {Data: []byte("v"), Mode: 0o644}}, time.Now(), nil)
 		if !errors.Is(err, ErrInvalidPath) {
 			t.Errorf("path %.20q: err = %v", p, err)
 		}

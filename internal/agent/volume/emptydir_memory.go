@@ -40,6 +40,9 @@ func (*MemoryEmptyDir) SetUp(_ context.Context, req SetUpRequest) (string, error
 		if err := mountTmpfs(req.Dir, opts); err != nil {
 			return "", fmt.Errorf("emptyDir: %w", err)
 		}
+		if err := initEmptyDir(req.Dir, req.Ownership.FsGroup); err != nil {
+			return "", fmt.Errorf("emptyDir: %w", err)
+		}
 	}
 	return req.Dir, nil
 }

@@ -144,7 +144,7 @@ func TestPayloads(t *testing.T) {
 			case s.DownwardAPI != nil:
 				p, err = downwardPayload(pod, s.DownwardAPI.Items, defaultMode)
 			case s.Projected != nil:
-				p, err = projectedPayload(pod, s.Projected, objs)
+				p, err = projectedPayload(pod, s.Projected, objs, Ownership{})
 			}
 			if c.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), c.wantErr) {

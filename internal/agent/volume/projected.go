@@ -23,7 +23,7 @@ func (*Projected) Handles(v *v1.Volume) bool { return v.Projected != nil }
 func (*Projected) Updates() {}
 
 func (*Projected) SetUp(_ context.Context, req SetUpRequest) (string, error) {
-	payload, err := projectedPayload(req.Pod, req.Volume.Projected, req.objects())
+	payload, err := projectedPayload(req.Pod, req.Volume.Projected, req.objects(), req.Ownership)
 	if err != nil {
 		return "", err
 	}
@@ -35,7 +35,7 @@ func (*Projected) TearDown(_ context.Context, dir string) error { return removeD
 // DefaultTokenExpiration is a serviceAccountToken source's default life.
 const DefaultTokenExpiration int64 = 3600
 
-func projectedPayload(pod *v1.Pod, src *v1.ProjectedVolumeSource, objs ObjectSource) (map[string]FileProjection, error) {
+func projectedPayload(pod *v1.Pod, src *v1.ProjectedVolumeSource, objs ObjectSource, own Ownership) (map[string]FileProjection, error) {
 	mode := modeOr(src.DefaultMode, defaultMode)
 	out := map[string]FileProjection{}
 	for _, s := range src.Sources {
@@ -49,7 +49,7 @@ func projectedPayload(pod *v1.Pod, src *v1.ProjectedVolumeSource, objs ObjectSou
 		case s.DownwardAPI != nil:
 			part, err = downwardPayload(pod, s.DownwardAPI.Items, mode)
 		case s.ServiceAccountToken != nil:
-			part, err = tokenPayload(pod, s.ServiceAccountToken, mode, objs)
+			part, err = tokenPayload(pod, s.ServiceAccountToken, tokenMode(mode, own), own.FsUser, objs)
 		default:
 			err = fmt.Errorf("unsupported projected volume source")
 		}
@@ -61,7 +61,17 @@ func projectedPayload(pod *v1.Pod, src *v1.ProjectedVolumeSource, objs ObjectSou
 	return out, nil
 }
 
-func tokenPayload(pod *v1.Pod, tp *v1.ServiceAccountTokenProjection, mode int32, objs ObjectSource) (map[string]FileProjection, error) {
+// tokenMode is the kubelet's: the volume's defaultMode, but 0600 when the
+// pod has an fsGroup or a single runAsUser (fsGroup then makes it 0640), so
+// a token is never readable by every user of the container.
+func tokenMode(mode int32, own Ownership) int32 {
+	if own.FsUser != nil || own.FsGroup != nil {
+		return 0o600
+	}
+	return mode
+}
+
+func tokenPayload(pod *v1.Pod, tp *v1.ServiceAccountTokenProjection, mode int32, fsUser *int64, objs ObjectSource) (map[string]FileProjection, error) {
 	exp := DefaultTokenExpiration
 	if tp.ExpirationSeconds != nil {
 		exp = *tp.ExpirationSeconds
@@ -82,5 +92,5 @@ func tokenPayload(pod *v1.Pod, tp *v1.ServiceAccountTokenProjection, mode int32,
 	if err != nil {
 		return nil, fmt.Errorf("failed to fetch token: %w", err)
 	}
-	return map[string]FileProjection{tp.Path: {Data: []byte(tr.Status.Token), Mode: mode}}, nil
+	return map[string]FileProjection{tp.Path: {Data: []byte(tr.Status.Token), Mode: mode, FsUser: fsUser}}, nil
 }

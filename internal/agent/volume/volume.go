@@ -47,6 +47,8 @@ type SetUpRequest struct {
 	Objects ObjectSource
 	// Now names the atomic writer's directories (zero: the clock).
 	Now time.Time
+	// Ownership is the pod's fsGroup and single runAsUser (OwnershipOf).
+	Ownership Ownership
 }
 
 func (r SetUpRequest) objects() ObjectSource {
@@ -122,6 +124,7 @@ func (e *SetUpError) Unwrap() error { return e.Err }
 
 func (m *Manager) setUp(ctx context.Context, pod *v1.Pod, podDir string, objs ObjectSource, updatersOnly bool) (map[string]string, error) {
 	paths := make(map[string]string, len(pod.Spec.Volumes))
+	own := OwnershipOf(pod)
 	var errs []error
 	for i := range pod.Spec.Volumes {
 		v := &pod.Spec.Volumes[i]
@@ -133,7 +136,7 @@ func (m *Manager) setUp(ctx context.Context, pod *v1.Pod, podDir string, objs Ob
 		if _, ok := p.(Updater); updatersOnly && !ok {
 			continue
 		}
-		req := SetUpRequest{Pod: pod, Volume: v, Objects: objs}
+		req := SetUpRequest{Pod: pod, Volume: v, Objects: objs, Ownership: own}
 		if d := p.Dir(); d != "" {
 			req.Dir = filepath.Join(podDir, "volumes", d, v.Name)
 		}

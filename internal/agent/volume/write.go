@@ -33,7 +33,7 @@ func writeVolume(req SetUpRequest, memory bool, payload map[string]FileProjectio
 			}
 		}
 	}
-	if _, err := WriteAtomic(req.Dir, payload, req.now()); err != nil {
+	if _, err := WriteAtomic(req.Dir, payload, req.now(), req.Ownership.FsGroup); err != nil {
 		return "", err
 	}
 	return req.Dir, nil
