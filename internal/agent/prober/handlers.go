@@ -14,6 +14,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
@@ -247,9 +248,17 @@ func GRPC(ctx context.Context, t Target, host string, port int, service string, 
 		grpc.WithContextDialer(func(ctx context.Context, a string) (net.Conn, error) { return t.DialContext(ctx, "tcp", a) }),
 		grpc.WithUserAgent(UserAgent))
 	if err != nil {
-		return Failure, fmt.Sprintf("failed to connect service %q: %v", addr, err)
+		return Failure, fmt.Sprintf("error: failed to connect service at %q: %+v", addr, err)
 	}
 	defer conn.Close()
+	// The kubelet dials with WithBlock: a refused or unreachable port is
+	// retried until the connection is ready or the timeout is out.
+	if err := waitReady(ctx, conn); err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			return Failure, fmt.Sprintf("timeout: failed to connect service %q within %v: %+v", addr, timeout, err)
+		}
+		return Failure, fmt.Sprintf("error: failed to connect service at %q: %+v", addr, err)
+	}
 	resp, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{Service: service})
 	if err != nil {
 		st, ok := status.FromError(err)
@@ -258,13 +267,27 @@ func GRPC(ctx context.Context, t Target, host string, port int, service string, 
 			return Failure, fmt.Sprintf("error: this server does not implement the grpc health protocol (grpc.health.v1.Health): %s", st.Message())
 		case ok && st.Code() == codes.DeadlineExceeded:
 			return Failure, fmt.Sprintf("timeout: health rpc did not complete within %v", timeout)
-		case ok && st.Code() == codes.Unavailable:
-			return Failure, fmt.Sprintf("failed to connect service %q within %v: %s", addr, timeout, st.Message())
 		}
-		return Failure, fmt.Sprintf("error: health rpc probe failed: %v", err)
+		return Failure, fmt.Sprintf("error: health rpc probe failed: %+v", err)
 	}
 	if resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
 		return Failure, fmt.Sprintf("service unhealthy (responded with %q)", resp.GetStatus().String())
 	}
 	return Success, ""
+}
+
+// waitReady connects conn and waits until it is ready, as grpc.DialContext
+// with WithBlock: transient failures (connection refused) are retried with
+// gRPC's back-off; only ctx ends the wait, with its error.
+func waitReady(ctx context.Context, conn *grpc.ClientConn) error {
+	conn.Connect()
+	for {
+		s := conn.GetState()
+		if s == connectivity.Ready {
+			return nil
+		}
+		if !conn.WaitForStateChange(ctx, s) {
+			return ctx.Err()
+		}
+	}
 }
