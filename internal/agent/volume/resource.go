@@ -33,19 +33,13 @@ func ResourceValue(c *v1.Container, ref *v1.ResourceFieldSelector, alloc v1.Reso
 	switch r := ref.Resource; {
 	case len(r) > 7 && r[:7] == "limits.":
 		name = v1.ResourceName(r[7:])
-		q, ok = c.Resources.Limits[name]
-		if !ok {
-			q, ok = alloc[name]
-		}
+		q, ok = limit(c, name, alloc)
 	case len(r) > 9 && r[:9] == "requests.":
 		name = v1.ResourceName(r[9:])
 		q, ok = c.Resources.Requests[name]
 	case r == "cpu" || r == "memory" || r == "ephemeral-storage":
 		name = v1.ResourceName(r)
-		q, ok = c.Resources.Limits[name]
-		if !ok {
-			q, ok = alloc[name]
-		}
+		q, ok = limit(c, name, alloc)
 	default:
 		return "", fmt.Errorf("unsupported container resource: %v", ref.Resource)
 	}
@@ -65,6 +59,21 @@ func ResourceValue(c *v1.Container, ref *v1.ResourceFieldSelector, alloc v1.Reso
 		d = 1
 	}
 	return fmt.Sprint(int64(math.Ceil(float64(q.Value()) / float64(d)))), nil
+}
+
+// limit is c's limit of name, or, when it is unset or zero, the node's
+// allocatable (the kubelet's MergeContainerResourceLimits, which does so for
+// cpu, memory and ephemeral-storage, never hugepages).
+func limit(c *v1.Container, name v1.ResourceName, alloc v1.ResourceList) (resource.Quantity, bool) {
+	if q, ok := c.Resources.Limits[name]; ok && !q.IsZero() {
+		return q, true
+	}
+	switch name {
+	case v1.ResourceCPU, v1.ResourceMemory, v1.ResourceEphemeralStorage:
+		q, ok := alloc[name]
+		return q, ok
+	}
+	return resource.Quantity{}, false
 }
 
 // containerNamed finds a container (init or regular) of pod.
