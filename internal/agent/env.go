@@ -3,7 +3,9 @@ package agent
 import (
 	"errors"
 	"fmt"
+	"net"
 	"sort"
+	"strconv"
 	"strings"
 
 	v1 "k8s.io/api/core/v1"
@@ -31,17 +33,50 @@ type podNetwork struct {
 	HostIP string
 }
 
+// kubernetesServiceEnv is the kubelet's service-link variables
+// (envvars.FromServices) for the `kubernetes` service, whose one port is
+// named https, at hostPort: where pods reach the API server. peapod has
+// no Services, so no cluster IP: the address is the API server's own
+// (see Config.APIServer). "" gives none, as a kubelet without an API
+// server sets none.
+func kubernetesServiceEnv(hostPort string) ([]runtime.EnvVar, error) {
+	if hostPort == "" {
+		return nil, nil
+	}
+	host, port, err := net.SplitHostPort(hostPort)
+	if err != nil {
+		return nil, fmt.Errorf("API server address %q: %w", hostPort, err)
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 || host == "" {
+		return nil, fmt.Errorf("API server address %q: want host:port", hostPort)
+	}
+	url := "tcp://" + net.JoinHostPort(host, port) // an IPv6 host bracketed
+	prefix := "KUBERNETES_PORT_" + port + "_TCP"
+	return []runtime.EnvVar{
+		{Name: "KUBERNETES_SERVICE_HOST", Value: host},
+		{Name: "KUBERNETES_SERVICE_PORT", Value: port},
+		{Name: "KUBERNETES_SERVICE_PORT_HTTPS", Value: port},
+		{Name: "KUBERNETES_PORT", Value: url},
+		{Name: prefix, Value: url},
+		{Name: prefix + "_PROTO", Value: "tcp"},
+		{Name: prefix + "_PORT", Value: port},
+		{Name: prefix + "_ADDR", Value: host},
+	}, nil
+}
+
 // containerEnv resolves c's environment as the kubelet's
 // makeEnvironmentVariables does: envFrom sources in order (later keys win,
 // prefix prepended), then env entries overriding them, with valueFrom
 // resolved through objs. Only a literal value is $(VAR)-expanded, against
 // the variables as they stand when it comes (envFrom's and the earlier
-// entries'); values from Secrets, ConfigMaps and the downward API are
-// used as they are. The runtime expands command and args against the
-// result. A missing object or key that is not
-// optional fails with the kubelet's message (`secret "x" not found`,
-// `couldn't find key k in Secret ns/x`); values never appear in errors.
-func containerEnv(pod *v1.Pod, c *v1.Container, net podNetwork, objs volume.ObjectSource) ([]runtime.EnvVar, error) {
+// entries'), then the service variables svc; values from Secrets,
+// ConfigMaps and the downward API are used as they are. The service
+// variables whose names the container did not set come last (in svc's
+// order). The runtime expands command and args against the result. A
+// missing object or key that is not optional fails with the kubelet's
+// message (`secret "x" not found`, `couldn't find key k in Secret
+// ns/x`); values never appear in errors.
+func containerEnv(pod *v1.Pod, c *v1.Container, net podNetwork, objs volume.ObjectSource, svc []runtime.EnvVar) ([]runtime.EnvVar, error) {
 	if objs == nil {
 		objs = volume.NoAPIServer{}
 	}
@@ -90,6 +125,11 @@ func containerEnv(pod *v1.Pod, c *v1.Container, net podNetwork, objs volume.Obje
 	lookup := func(name string) (string, bool) {
 		if i, ok := index[name]; ok {
 			return out[i].Value, true
+		}
+		for _, e := range svc {
+			if e.Name == name {
+				return e.Value, true
+			}
 		}
 		return "", false
 	}
@@ -160,6 +200,11 @@ func containerEnv(pod *v1.Pod, c *v1.Container, net podNetwork, objs volume.Obje
 			set(e.Name, v)
 		default:
 			errs = append(errs, fmt.Errorf("%w: env %q: this valueFrom is not supported", errConfig, e.Name))
+		}
+	}
+	for _, e := range svc {
+		if _, ok := index[e.Name]; !ok {
+			out = append(out, e)
 		}
 	}
 	return out, errors.Join(errs...)

@@ -53,6 +53,12 @@ type Config struct {
 	// Objects gives pods their Secrets, ConfigMaps and service account
 	// tokens (nil: none, as for static pods without an API server).
 	Objects volume.ObjectSource
+	// APIServer is host:port (net.JoinHostPort's form) at which pods
+	// reach the API server: every container gets the kubelet's KUBERNETES_SERVICE_HOST,
+	// KUBERNETES_SERVICE_PORT and KUBERNETES_PORT* variables for it,
+	// enableServiceLinks or not. Empty: none (an agent without an API
+	// server).
+	APIServer string
 	// Node is the node that pods are admitted to (resources, pods count,
 	// node affinity, host ports, NoExecute taints; package admit). Nil
 	// admits every pod.
@@ -90,6 +96,11 @@ func NewManager(cfg Config) (*Manager, error) {
 		clusterDomain: cfg.ClusterDomain, hostResolvConf: cfg.HostResolvConf,
 		now: cfg.Now, resync: cfg.Resync, idleResync: cfg.IdleResync, logf: cfg.Logf,
 	}
+	svc, err := kubernetesServiceEnv(cfg.APIServer)
+	if err != nil {
+		return nil, fmt.Errorf("agent: %w", err)
+	}
+	d.serviceEnv = svc
 	if d.logf == nil {
 		d.logf = func(string, ...any) {}
 	}

@@ -33,7 +33,7 @@ func TestContainerEnv(t *testing.T) {
 		{Name: "HOST", ValueFrom: ref("status.hostIP")},
 		{Name: "OPT", ValueFrom: &v1.EnvVarSource{SecretKeyRef: &v1.SecretKeySelector{Key: "k", Optional: &yes}}},
 	}}
-	env, err := containerEnv(pod, c, podNetwork{PodIPs: []string{"10.0.0.2", "fd00::2"}, HostIP: "192.0.2.1"}, nil)
+	env, err := containerEnv(pod, c, podNetwork{PodIPs: []string{"10.0.0.2", "fd00::2"}, HostIP: "192.0.2.1"}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +47,7 @@ func TestContainerEnv(t *testing.T) {
 		{Name: "S", ValueFrom: &v1.EnvVarSource{SecretKeyRef: &v1.SecretKeySelector{LocalObjectReference: v1.LocalObjectReference{Name: "db"}, Key: "pw"}}},
 		{Name: "F", ValueFrom: ref("spec.nope")},
 	}}
-	_, err = containerEnv(pod, bad, podNetwork{}, nil)
+	_, err = containerEnv(pod, bad, podNetwork{}, nil, nil)
 	if !errors.Is(err, errConfig) || !strings.Contains(err.Error(), `secret "db"`) || !strings.Contains(err.Error(), `unsupported fieldPath "spec.nope"`) {
 		t.Fatalf("err = %v", err)
 	}

@@ -45,6 +45,9 @@ type deps struct {
 	logf         func(format string, args ...any)
 	objects      volume.ObjectSource
 	sandboxes    *sandboxLister
+	// serviceEnv is the KUBERNETES_SERVICE_* variables every container
+	// gets (Config.APIServer).
+	serviceEnv []runtime.EnvVar
 }
 
 // worker owns one pod: its goroutine is the only one that touches the
