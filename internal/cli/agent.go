@@ -43,6 +43,11 @@ type agentOptions struct {
 	server          string
 	tokenFile       string
 	join            agentJoinOptions
+	// podServer is the API server URL whose address pods get as
+	// KUBERNETES_SERVICE_HOST/PORT (podAPIServerAddress): --server for
+	// `peapod agent`, the server's own for its in-process agent ("" for
+	// none).
+	podServer string
 	// standalone is set for `peapod agent` (not the server's in-process
 	// agent): the agent owns the process's memory settings.
 	standalone bool
@@ -60,6 +65,7 @@ Stopping the agent leaves the containers running; the next agent on the same
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.standalone = true
+			o.podServer = o.server
 			return runAgent(cmd.Context(), o, cmd.ErrOrStderr())
 		},
 	}
@@ -68,7 +74,7 @@ Stopping the agent leaves the containers running; the next agent on the same
 	f.StringVar(&o.podManifestPath, "pod-manifest-path", "", "directory of static pod manifests to run (required until --server is supported)")
 	f.StringVar(&o.dataDir, "data-dir", "/var/lib/peapod", "directory for the agent's state, images, pod logs and volumes")
 	f.StringVar(&o.nodeName, "node-name", strings.ToLower(host), "this node's name (static pods are named <name>-<node-name>)")
-	f.StringVar(&o.nodeIP, "node-ip", "", "this node's IP, reported as the pods' hostIP (default: the first non-loopback IPv4 address)")
+	f.StringVar(&o.nodeIP, "node-ip", "", "this node's IP, reported as the pods' hostIP and, when --server is on this host, where pods reach it (default: the first non-loopback IPv4 address)")
 	f.StringVar(&o.address, "address", "127.0.0.1", "address the agent's HTTP endpoint binds")
 	f.IntVar(&o.port, "port", 10250, "port of the agent's API (/healthz, /pods, logs, exec, attach, port-forward; docs/agent-api.md)")
 	f.StringVar(&o.bridgeName, "bridge-name", "peapod0", "the pod network bridge (at most 15 characters; one per agent on a host)")
@@ -76,7 +82,7 @@ Stopping the agent leaves the containers running; the next agent on the same
 	f.StringVar(&o.cgroupParent, "cgroup-parent", "peapod", "cgroup under which pods run")
 	f.StringVar(&o.clusterDomain, "cluster-domain", "cluster.local", "DNS domain of the cluster (for pods with a subdomain)")
 	f.IntVar(&o.warmSandboxes, "warm-sandboxes", 0, "keep this many pod sandboxes ready ahead of time (faster pod starts; 0 disables)")
-	f.StringVar(&o.server, "server", "", "API server URL (https://host:6443): register this node and run the pods bound to it (needs --token-file)")
+	f.StringVar(&o.server, "server", "", "API server URL (https://host:6443): register this node and run the pods bound to it (needs --token-file); pods get its address as KUBERNETES_SERVICE_HOST/PORT")
 	addAgentJoinFlags(f, &o.join)
 	f.StringVar(&o.tokenFile, "token-file", "", "node token file: serve the agent API over TLS and require this bearer token (without it the API is plain HTTP on loopback only)")
 	return cmd
@@ -142,6 +148,12 @@ func runAgent(ctx context.Context, o *agentOptions, logw io.Writer) error {
 		nodeIP = firstHostIPv4()
 	}
 	resolv, _ := os.ReadFile("/etc/resolv.conf")
+	apiServer, err := podAPIServerAddress(o.podServer, nodeIP, lookupIP)
+	if err != nil {
+		logf("WARNING: pods get no KUBERNETES_SERVICE_* variables: %v", err)
+	} else if apiServer != "" {
+		logf("pods reach the API server at %s (KUBERNETES_SERVICE_HOST, KUBERNETES_SERVICE_PORT)", apiServer)
+	}
 
 	images, err := image.Open(filepath.Join(dataDir, "images"))
 	if err != nil {
@@ -189,6 +201,7 @@ func runAgent(ctx context.Context, o *agentOptions, logw io.Writer) error {
 		HostResolvConf: resolv,
 		Logf:           logf,
 		Objects:        join.objectSource(),
+		APIServer:      apiServer,
 		Node:           nodeSource,
 	})
 	if err != nil {

@@ -34,7 +34,8 @@ func addServerAgentFlags(f *pflag.FlagSet, o *serverAgentOptions) {
 
 // startServerAgent runs the node agent of `peapod server` in-process: it
 // joins self (https://...) with the node token, sharing the server's data
-// dir. The returned channel closes when the agent has stopped (ctx ended;
+// dir; its pods get the server's address as KUBERNETES_SERVICE_* (none
+// when it binds loopback only; serverPodURL). The returned channel closes when the agent has stopped (ctx ended;
 // containers keep running).
 func startServerAgent(ctx context.Context, o *serverOptions, self string, nodeToken string, log *slog.Logger, stderr io.Writer) <-chan struct{} {
 	done := make(chan struct{})
@@ -49,6 +50,7 @@ func startServerAgent(ctx context.Context, o *serverOptions, self string, nodeTo
 		cgroupParent:  "peapod",
 		clusterDomain: "cluster.local",
 		server:        self,
+		podServer:     serverPodURL(o.bindAddress, o.securePort),
 		tokenFile:     filepath.Join(o.dataDir, nodeTokenFile),
 		join: agentJoinOptions{
 			caFile:     filepath.Join(o.dataDir, pkiDir, "ca.crt"),
