@@ -75,7 +75,8 @@ func kubernetesServiceEnv(hostPort string) ([]runtime.EnvVar, error) {
 // order). The runtime expands command and args against the result. A
 // missing object or key that is not optional fails with the kubelet's
 // message (`secret "x" not found`, `couldn't find key k in Secret
-// ns/x`); values never appear in errors.
+// ns/x`): the first such error only, as the kubelet; values never appear
+// in errors.
 func containerEnv(pod *v1.Pod, c *v1.Container, net podNetwork, objs volume.ObjectSource, svc []runtime.EnvVar) ([]runtime.EnvVar, error) {
 	if objs == nil {
 		objs = volume.NoAPIServer{}
@@ -90,14 +91,13 @@ func containerEnv(pod *v1.Pod, c *v1.Container, net podNetwork, objs volume.Obje
 		index[name] = len(out)
 		out = append(out, runtime.EnvVar{Name: name, Value: value})
 	}
-	var errs []error
 	for _, ef := range c.EnvFrom {
 		switch {
 		case ef.ConfigMapRef != nil:
 			cm, err := objs.GetConfigMap(pod.Namespace, ef.ConfigMapRef.Name)
 			if err != nil {
 				if !absentOK(err, ef.ConfigMapRef.Optional) {
-					errs = append(errs, configErr{err})
+					return nil, configErr{err}
 				}
 				continue
 			}
@@ -108,7 +108,7 @@ func containerEnv(pod *v1.Pod, c *v1.Container, net podNetwork, objs volume.Obje
 			s, err := objs.GetSecret(pod.Namespace, ef.SecretRef.Name)
 			if err != nil {
 				if !absentOK(err, ef.SecretRef.Optional) {
-					errs = append(errs, configErr{err})
+					return nil, configErr{err}
 				}
 				continue
 			}
@@ -143,16 +143,14 @@ func containerEnv(pod *v1.Pod, c *v1.Container, net podNetwork, objs volume.Obje
 		case vf.FieldRef != nil:
 			v, err := fieldValue(pod, vf.FieldRef.FieldPath, net)
 			if err != nil {
-				errs = append(errs, fmt.Errorf("%w: env %q: %v", errConfig, e.Name, err))
-				continue
+				return nil, fmt.Errorf("%w: env %q: %v", errConfig, e.Name, err)
 			}
 			set(e.Name, v)
 		case vf.ResourceFieldRef != nil:
 			target := c
 			if n := vf.ResourceFieldRef.ContainerName; n != "" && n != c.Name {
 				if target = specOf(pod, n); target == nil {
-					errs = append(errs, fmt.Errorf("%w: env %q: no container named %q", errConfig, e.Name, n))
-					continue
+					return nil, fmt.Errorf("%w: env %q: no container named %q", errConfig, e.Name, n)
 				}
 			}
 			if alloc == nil {
@@ -160,8 +158,7 @@ func containerEnv(pod *v1.Pod, c *v1.Container, net podNetwork, objs volume.Obje
 			}
 			v, err := volume.ResourceValue(target, vf.ResourceFieldRef, alloc)
 			if err != nil {
-				errs = append(errs, fmt.Errorf("%w: env %q: %v", errConfig, e.Name, err))
-				continue
+				return nil, fmt.Errorf("%w: env %q: %v", errConfig, e.Name, err)
 			}
 			set(e.Name, v)
 		case vf.SecretKeyRef != nil:
@@ -169,14 +166,14 @@ func containerEnv(pod *v1.Pod, c *v1.Container, net podNetwork, objs volume.Obje
 			s, err := objs.GetSecret(pod.Namespace, ref.Name)
 			if err != nil {
 				if !absentOK(err, ref.Optional) {
-					errs = append(errs, configErr{err})
+					return nil, configErr{err}
 				}
 				continue
 			}
 			v, ok := s.Data[ref.Key]
 			if !ok {
 				if !optional(ref.Optional) {
-					errs = append(errs, configErr{fmt.Errorf("couldn't find key %s in Secret %s/%s", ref.Key, pod.Namespace, ref.Name)})
+					return nil, configErr{fmt.Errorf("couldn't find key %s in Secret %s/%s", ref.Key, pod.Namespace, ref.Name)}
 				}
 				continue
 			}
@@ -186,20 +183,20 @@ func containerEnv(pod *v1.Pod, c *v1.Container, net podNetwork, objs volume.Obje
 			cm, err := objs.GetConfigMap(pod.Namespace, ref.Name)
 			if err != nil {
 				if !absentOK(err, ref.Optional) {
-					errs = append(errs, configErr{err})
+					return nil, configErr{err}
 				}
 				continue
 			}
 			v, ok := cm.Data[ref.Key]
 			if !ok {
 				if !optional(ref.Optional) {
-					errs = append(errs, configErr{fmt.Errorf("couldn't find key %s in ConfigMap %s/%s", ref.Key, pod.Namespace, ref.Name)})
+					return nil, configErr{fmt.Errorf("couldn't find key %s in ConfigMap %s/%s", ref.Key, pod.Namespace, ref.Name)}
 				}
 				continue
 			}
 			set(e.Name, v)
 		default:
-			errs = append(errs, fmt.Errorf("%w: env %q: this valueFrom is not supported", errConfig, e.Name))
+			return nil, fmt.Errorf("%w: env %q: this valueFrom is not supported", errConfig, e.Name)
 		}
 	}
 	for _, e := range svc {
@@ -207,7 +204,7 @@ func containerEnv(pod *v1.Pod, c *v1.Container, net podNetwork, objs volume.Obje
 			out = append(out, e)
 		}
 	}
-	return out, errors.Join(errs...)
+	return out, nil
 }
 
 func optional(b *bool) bool { return b != nil && *b }

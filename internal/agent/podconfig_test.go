@@ -47,8 +47,14 @@ func TestContainerEnv(t *testing.T) {
 		{Name: "S", ValueFrom: &v1.EnvVarSource{SecretKeyRef: &v1.SecretKeySelector{LocalObjectReference: v1.LocalObjectReference{Name: "db"}, Key: "pw"}}},
 		{Name: "F", ValueFrom: ref("spec.nope")},
 	}}
+	// The first error only, as the kubelet's makeEnvironmentVariables (it
+	// is the container's waiting message).
 	_, err = containerEnv(pod, bad, podNetwork{}, nil, nil)
-	if !errors.Is(err, errConfig) || !strings.Contains(err.Error(), `secret "db"`) || !strings.Contains(err.Error(), `unsupported fieldPath "spec.nope"`) {
+	if !errors.Is(err, errConfig) || !strings.Contains(err.Error(), `secret "db"`) || strings.Contains(err.Error(), "spec.nope") {
+		t.Fatalf("err = %v", err)
+	}
+	bad.Env = bad.Env[1:]
+	if _, err = containerEnv(pod, bad, podNetwork{}, nil, nil); !errors.Is(err, errConfig) || !strings.Contains(err.Error(), `unsupported fieldPath "spec.nope"`) {
 		t.Fatalf("err = %v", err)
 	}
 }
