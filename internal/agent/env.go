@@ -77,7 +77,10 @@ func kubernetesServiceEnv(hostPort string) ([]runtime.EnvVar, error) {
 // message (`secret "x" not found`, `couldn't find key k in Secret
 // ns/x`): the first such error only, as the kubelet; values never appear
 // in errors.
-func containerEnv(pod *v1.Pod, c *v1.Container, net podNetwork, objs volume.ObjectSource, svc []runtime.EnvVar) ([]runtime.EnvVar, error) {
+//
+// alloc is what a resourceFieldRef reads for an unset or zero limit (nil:
+// volume.NodeAllocatable).
+func containerEnv(pod *v1.Pod, c *v1.Container, net podNetwork, objs volume.ObjectSource, svc []runtime.EnvVar, alloc v1.ResourceList) ([]runtime.EnvVar, error) {
 	if objs == nil {
 		objs = volume.NoAPIServer{}
 	}
@@ -121,7 +124,6 @@ func containerEnv(pod *v1.Pod, c *v1.Container, net podNetwork, objs volume.Obje
 			}
 		}
 	}
-	var alloc v1.ResourceList
 	lookup := func(name string) (string, bool) {
 		if i, ok := index[name]; ok {
 			return out[i].Value, true

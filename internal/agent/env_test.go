@@ -96,7 +96,7 @@ func TestContainerEnvFromObjects(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			env, err := containerEnv(pod, &c.c, podNetwork{}, objs, nil)
+			env, err := containerEnv(pod, &c.c, podNetwork{}, objs, nil, nil)
 			if c.wantErr != "" {
 				if !errors.Is(err, errConfig) || err.Error() != c.wantErr {
 					t.Fatalf("err = %v, want %q", err, c.wantErr)
@@ -112,7 +112,7 @@ func TestContainerEnvFromObjects(t *testing.T) {
 		})
 	}
 	// Static pods: a clear error.
-	_, err := containerEnv(pod, &v1.Container{Env: []v1.EnvVar{{Name: "A", ValueFrom: sk("db", "pw", nil)}}}, podNetwork{}, nil, nil)
+	_, err := containerEnv(pod, &v1.Container{Env: []v1.EnvVar{{Name: "A", ValueFrom: sk("db", "pw", nil)}}}, podNetwork{}, nil, nil, nil)
 	if !errors.Is(err, volume.ErrNoAPIServer) {
 		t.Fatalf("static pod: %v", err)
 	}
@@ -196,7 +196,7 @@ func TestContainerEnvServiceLinks(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			env, err := containerEnv(pod, &c.c, podNetwork{}, objs, svc)
+			env, err := containerEnv(pod, &c.c, podNetwork{}, objs, svc, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -206,7 +206,7 @@ func TestContainerEnvServiceLinks(t *testing.T) {
 		})
 	}
 	// Without an API server, no service variables and no expansion.
-	env, err := containerEnv(pod, &v1.Container{Env: []v1.EnvVar{{Name: "H", Value: "$(KUBERNETES_SERVICE_HOST)"}}}, podNetwork{}, nil, nil)
+	env, err := containerEnv(pod, &v1.Container{Env: []v1.EnvVar{{Name: "H", Value: "$(KUBERNETES_SERVICE_HOST)"}}}, podNetwork{}, nil, nil, nil)
 	if err != nil || fmt.Sprint(env) != "[{H $(KUBERNETES_SERVICE_HOST)}]" {
 		t.Fatalf("no API server: %v %v", env, err)
 	}

@@ -213,7 +213,7 @@ func (w *worker) start(ctx, ictx context.Context, pod *v1.Pod, sandboxID string,
 	if !ok {
 		return
 	}
-	env, err := containerEnv(pod, c, net, w.objects, w.serviceEnv)
+	env, err := containerEnv(pod, c, net, w.objects, w.serviceEnv, w.allocatable)
 	if err != nil {
 		if !w.orphan {
 			w.events.Event(pod, fieldPath(pod, c.Name), v1.EventTypeWarning, EventFailed, "Error: "+err.Error())

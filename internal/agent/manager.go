@@ -59,6 +59,11 @@ type Config struct {
 	// enableServiceLinks or not. Empty: none (an agent without an API
 	// server).
 	APIServer string
+	// Allocatable is the node's allocatable resources, which a
+	// resourceFieldRef env reads for an unset limit (nil: the host's CPUs
+	// and memory, volume.NodeAllocatable). Give the volume manager the
+	// same (WithAllocatable).
+	Allocatable v1.ResourceList
 	// Node is the node that pods are admitted to (resources, pods count,
 	// node affinity, host ports, NoExecute taints; package admit). Nil
 	// admits every pod.
@@ -95,6 +100,7 @@ func NewManager(cfg Config) (*Manager, error) {
 		prober: cfg.Prober, dataDir: cfg.DataDir, nodeName: cfg.NodeName, hostIP: cfg.HostIP,
 		clusterDomain: cfg.ClusterDomain, hostResolvConf: cfg.HostResolvConf,
 		now: cfg.Now, resync: cfg.Resync, idleResync: cfg.IdleResync, logf: cfg.Logf,
+		allocatable: cfg.Allocatable,
 	}
 	svc, err := kubernetesServiceEnv(cfg.APIServer)
 	if err != nil {

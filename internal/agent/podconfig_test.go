@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -32,13 +33,16 @@ func TestContainerEnv(t *testing.T) {
 		{Name: "IPS", ValueFrom: ref("status.podIPs")},
 		{Name: "HOST", ValueFrom: ref("status.hostIP")},
 		{Name: "OPT", ValueFrom: &v1.EnvVarSource{SecretKeyRef: &v1.SecretKeySelector{Key: "k", Optional: &yes}}},
+		{Name: "EPH", ValueFrom: &v1.EnvVarSource{ResourceFieldRef: &v1.ResourceFieldSelector{Resource: "limits.ephemeral-storage", Divisor: resource.MustParse("1Gi")}}},
 	}}
-	env, err := containerEnv(pod, c, podNetwork{PodIPs: []string{"10.0.0.2", "fd00::2"}, HostIP: "192.0.2.1"}, nil, nil)
+	// An unset limit reads as the node's allocatable, given by the agent.
+	alloc := v1.ResourceList{v1.ResourceEphemeralStorage: resource.MustParse("50Gi")}
+	env, err := containerEnv(pod, c, podNetwork{PodIPs: []string{"10.0.0.2", "fd00::2"}, HostIP: "192.0.2.1"}, nil, nil, alloc)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := fmt.Sprint(env)
-	want := "[{A 1} {NAME p} {NS ns} {UID u1} {LBL web} {ANN b} {NODE n1} {SA sa} {IP 10.0.0.2} {IPS 10.0.0.2,fd00::2} {HOST 192.0.2.1}]"
+	want := "[{A 1} {NAME p} {NS ns} {UID u1} {LBL web} {ANN b} {NODE n1} {SA sa} {IP 10.0.0.2} {IPS 10.0.0.2,fd00::2} {HOST 192.0.2.1} {EPH 50}]"
 	if got != want {
 		t.Fatalf("env\n got %s\nwant %s", got, want)
 	}
@@ -49,12 +53,12 @@ func TestContainerEnv(t *testing.T) {
 	}}
 	// The first error only, as the kubelet's makeEnvironmentVariables (it
 	// is the container's waiting message).
-	_, err = containerEnv(pod, bad, podNetwork{}, nil, nil)
+	_, err = containerEnv(pod, bad, podNetwork{}, nil, nil, nil)
 	if !errors.Is(err, errConfig) || !strings.Contains(err.Error(), `secret "db"`) || strings.Contains(err.Error(), "spec.nope") {
 		t.Fatalf("err = %v", err)
 	}
 	bad.Env = bad.Env[1:]
-	if _, err = containerEnv(pod, bad, podNetwork{}, nil, nil); !errors.Is(err, errConfig) || !strings.Contains(err.Error(), `unsupported fieldPath "spec.nope"`) {
+	if _, err = containerEnv(pod, bad, podNetwork{}, nil, nil, nil); !errors.Is(err, errConfig) || !strings.Contains(err.Error(), `unsupported fieldPath "spec.nope"`) {
 		t.Fatalf("err = %v", err)
 	}
 }

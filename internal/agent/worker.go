@@ -48,6 +48,8 @@ type deps struct {
 	// serviceEnv is the KUBERNETES_SERVICE_* variables every container
 	// gets (Config.APIServer).
 	serviceEnv []runtime.EnvVar
+	// allocatable is Config.Allocatable.
+	allocatable v1.ResourceList
 }
 
 // worker owns one pod: its goroutine is the only one that touches the

@@ -179,9 +179,13 @@ func runAgent(ctx context.Context, o *agentOptions, logw io.Writer) error {
 	var join *agentJoin
 	// Admission (docs/agent.md): against the Node object with --server,
 	// else against the host's own figures and --node-labels.
+	host := node.ReadHost(dataDir)
 	nodeSource := agent.StaticNode(node.AdmitNode(node.Desired(node.Config{
-		Name: o.nodeName, Labels: o.join.nodeLabels, Host: node.ReadHost(dataDir),
+		Name: o.nodeName, Labels: o.join.nodeLabels, Host: host,
 	})))
+	// What the node reports as allocatable is what the downward API gives
+	// for unset limits (env and volumes).
+	allocatable := node.Capacity(host)
 	if o.server != "" {
 		if join, err = newAgentJoin(o, dataDir, nodeIP, logf); err != nil {
 			return err
@@ -191,7 +195,8 @@ func runAgent(ctx context.Context, o *agentOptions, logw io.Writer) error {
 	}
 	mgr, err := agent.NewManager(agent.Config{
 		Runtime:        rt,
-		Volumes:        volume.NewManager(volume.DefaultPlugins()...),
+		Volumes:        volume.NewManager(volume.DefaultPlugins()...).WithAllocatable(allocatable),
+		Allocatable:    allocatable,
 		Status:         sink,
 		Events:         recorder,
 		DataDir:        dataDir,

@@ -216,6 +216,7 @@ spec:
     - {name: MY_POD_IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}}
     - {name: MY_NODE_NAME, valueFrom: {fieldRef: {fieldPath: spec.nodeName}}}
     - {name: MY_MEM_LIMIT, valueFrom: {resourceFieldRef: {containerName: c, resource: limits.memory, divisor: 1Mi}}}
+    - {name: MY_EPH_LIMIT, valueFrom: {resourceFieldRef: {resource: limits.ephemeral-storage}}}
     volumeMounts:
     - {name: podinfo, mountPath: /etc/podinfo}
   volumes:
@@ -228,8 +229,14 @@ spec:
 	if out, _ := volumesExec(s, "dapi", "cat", "/etc/podinfo/labels"); out != "cluster=\"test-cluster1\"\nzone=\"us-est-coast\"" {
 		t.Errorf("labels file: %q", out)
 	}
-	out, _ := volumesExec(s, "dapi", "sh", "-c", "echo $MY_POD_NAME $MY_POD_IP $MY_NODE_NAME $MY_MEM_LIMIT")
-	if want := fmt.Sprintf("dapi %s vol-node 64", p.Status.PodIP); strings.TrimSpace(out) != want {
+	out, _ := volumesExec(s, "dapi", "sh", "-c", "echo $MY_POD_NAME $MY_POD_IP $MY_NODE_NAME $MY_MEM_LIMIT $MY_EPH_LIMIT")
+	// An unset limit is the Node's allocatable.
+	nd, err := cs.CoreV1().Nodes().Get(context.Background(), "vol-node", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eph := nd.Status.Allocatable[v1.ResourceEphemeralStorage]
+	if want := fmt.Sprintf("dapi %s vol-node 64 %d", p.Status.PodIP, eph.Value()); eph.Value() == 0 || strings.TrimSpace(out) != want {
 		t.Errorf("downward env %q, want %q", out, want)
 	}
 	s.kubectl("label", "pod", "dapi", "tier=new")

@@ -115,17 +115,24 @@ func Desired(cfg Config) *v1.Node {
 	return n
 }
 
-// Status is the node status at now with the pressure conditions of m;
-// prev supplies the conditions' lastTransitionTime when they did not
-// change.
-func Status(cfg Config, m Measures, prev v1.NodeStatus, now time.Time) v1.NodeStatus {
-	h := cfg.Host
-	capacity := v1.ResourceList{
+// Capacity is what the node reports as capacity and allocatable (no
+// reservations): the host's CPUs, memory and data-dir filesystem, and
+// DefaultMaxPods. The downward API reads unset limits from it too.
+func Capacity(h HostInfo) v1.ResourceList {
+	return v1.ResourceList{
 		v1.ResourceCPU:              *resource.NewQuantity(h.CPUs, resource.DecimalSI),
 		v1.ResourceMemory:           *resource.NewQuantity(h.MemoryBytes, resource.BinarySI),
 		v1.ResourcePods:             *resource.NewQuantity(DefaultMaxPods, resource.DecimalSI),
 		v1.ResourceEphemeralStorage: *resource.NewQuantity(h.EphemeralBytes, resource.BinarySI),
 	}
+}
+
+// Status is the node status at now with the pressure conditions of m;
+// prev supplies the conditions' lastTransitionTime when they did not
+// change.
+func Status(cfg Config, m Measures, prev v1.NodeStatus, now time.Time) v1.NodeStatus {
+	h := cfg.Host
+	capacity := Capacity(h)
 	s := v1.NodeStatus{
 		Capacity:    capacity,
 		Allocatable: capacity.DeepCopy(),

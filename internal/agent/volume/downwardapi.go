@@ -23,7 +23,7 @@ func (*DownwardAPI) Updates() {}
 
 func (*DownwardAPI) SetUp(_ context.Context, req SetUpRequest) (string, error) {
 	src := req.Volume.DownwardAPI
-	payload, err := downwardPayload(req.Pod, src.Items, modeOr(src.DefaultMode, defaultMode))
+	payload, err := downwardPayload(req.Pod, src.Items, modeOr(src.DefaultMode, defaultMode), req.Allocatable)
 	if err != nil {
 		return "", err
 	}
@@ -32,9 +32,8 @@ func (*DownwardAPI) SetUp(_ context.Context, req SetUpRequest) (string, error) {
 
 func (*DownwardAPI) TearDown(_ context.Context, dir string) error { return removeDir(dir) }
 
-func downwardPayload(pod *v1.Pod, items []v1.DownwardAPIVolumeFile, mode int32) (map[string]FileProjection, error) {
+func downwardPayload(pod *v1.Pod, items []v1.DownwardAPIVolumeFile, mode int32, alloc v1.ResourceList) (map[string]FileProjection, error) {
 	out := map[string]FileProjection{}
-	var alloc v1.ResourceList
 	for _, it := range items {
 		var val string
 		switch {

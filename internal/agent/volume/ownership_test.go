@@ -171,7 +171,7 @@ func TestVolumesFsGroupThroughManager(t *testing.T) {
 		{ConfigMap: &v1.ConfigMapProjection{LocalObjectReference: v1.LocalObjectReference{Name: "kube-root-ca.crt"}}},
 	}}
 	own := OwnershipOf(pod)
-	payload, err := projectedPayload(pod, src, testObjects(), own)
+	payload, err := projectedPayload(SetUpRequest{Pod: pod, Volume: &v1.Volume{VolumeSource: v1.VolumeSource{Projected: src}}, Objects: testObjects(), Ownership: own})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -142,9 +142,9 @@ func TestPayloads(t *testing.T) {
 			case s.ConfigMap != nil:
 				p, err = configMapPayload(objs, "ns", s.ConfigMap.Name, s.ConfigMap.Items, modeOr(s.ConfigMap.DefaultMode, defaultMode), s.ConfigMap.Optional != nil && *s.ConfigMap.Optional)
 			case s.DownwardAPI != nil:
-				p, err = downwardPayload(pod, s.DownwardAPI.Items, defaultMode)
+				p, err = downwardPayload(pod, s.DownwardAPI.Items, defaultMode, nil)
 			case s.Projected != nil:
-				p, err = projectedPayload(pod, s.Projected, objs, Ownership{})
+				p, err = projectedPayload(SetUpRequest{Pod: pod, Volume: &v1.Volume{VolumeSource: s}, Objects: objs})
 			}
 			if c.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), c.wantErr) {

@@ -23,7 +23,7 @@ func (*Projected) Handles(v *v1.Volume) bool { return v.Projected != nil }
 func (*Projected) Updates() {}
 
 func (*Projected) SetUp(_ context.Context, req SetUpRequest) (string, error) {
-	payload, err := projectedPayload(req.Pod, req.Volume.Projected, req.objects(), req.Ownership)
+	payload, err := projectedPayload(req)
 	if err != nil {
 		return "", err
 	}
@@ -35,7 +35,9 @@ func (*Projected) TearDown(_ context.Context, dir string) error { return removeD
 // DefaultTokenExpiration is a serviceAccountToken source's default life.
 const DefaultTokenExpiration int64 = 3600
 
-func projectedPayload(pod *v1.Pod, src *v1.ProjectedVolumeSource, objs ObjectSource, own Ownership) (map[string]FileProjection, error) {
+// projectedPayload is the files of req's projected volume.
+func projectedPayload(req SetUpRequest) (map[string]FileProjection, error) {
+	pod, src, objs, own := req.Pod, req.Volume.Projected, req.objects(), req.Ownership
 	mode := modeOr(src.DefaultMode, defaultMode)
 	out := map[string]FileProjection{}
 	for _, s := range src.Sources {
@@ -47,7 +49,7 @@ func projectedPayload(pod *v1.Pod, src *v1.ProjectedVolumeSource, objs ObjectSou
 		case s.ConfigMap != nil:
 			part, err = configMapPayload(objs, pod.Namespace, s.ConfigMap.Name, s.ConfigMap.Items, mode, s.ConfigMap.Optional != nil && *s.ConfigMap.Optional)
 		case s.DownwardAPI != nil:
-			part, err = downwardPayload(pod, s.DownwardAPI.Items, mode)
+			part, err = downwardPayload(pod, s.DownwardAPI.Items, mode, req.Allocatable)
 		case s.ServiceAccountToken != nil:
 			part, err = tokenPayload(pod, s.ServiceAccountToken, tokenMode(mode, own), own.FsUser, objs)
 		default:

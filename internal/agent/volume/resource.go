@@ -10,8 +10,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 )
 
-// NodeAllocatable is what an unset limit resolves to: the node's CPUs and
-// memory.
+// NodeAllocatable is what an unset limit resolves to when the agent was
+// given no node figures (tests): the host's CPUs and memory.
 func NodeAllocatable() v1.ResourceList {
 	out := v1.ResourceList{
 		v1.ResourceCPU: *resource.NewQuantity(int64(goruntime.NumCPU()), resource.DecimalSI),

@@ -49,6 +49,9 @@ type SetUpRequest struct {
 	Now time.Time
 	// Ownership is the pod's fsGroup and single runAsUser (OwnershipOf).
 	Ownership Ownership
+	// Allocatable is what unset limits read as in the downward API (nil:
+	// NodeAllocatable).
+	Allocatable v1.ResourceList
 }
 
 func (r SetUpRequest) objects() ObjectSource {
@@ -86,12 +89,21 @@ func DefaultPlugins() []Plugin {
 
 // Manager sets up and tears down a pod's volumes with its plugins.
 type Manager struct {
-	plugins []Plugin
+	plugins     []Plugin
+	allocatable v1.ResourceList
 }
 
 // NewManager returns a manager over plugins, tried in order.
 func NewManager(plugins ...Plugin) *Manager {
 	return &Manager{plugins: plugins}
+}
+
+// WithAllocatable sets the node's allocatable resources, which the
+// downward API gives for unset limits (the node's own figures, as the
+// kubelet reads them from its Node), and returns m.
+func (m *Manager) WithAllocatable(a v1.ResourceList) *Manager {
+	m.allocatable = a
+	return m
 }
 
 // SetUp prepares every volume of pod under podDir and returns the host
@@ -136,7 +148,7 @@ func (m *Manager) setUp(ctx context.Context, pod *v1.Pod, podDir string, objs Ob
 		if _, ok := p.(Updater); updatersOnly && !ok {
 			continue
 		}
-		req := SetUpRequest{Pod: pod, Volume: v, Objects: objs, Ownership: own}
+		req := SetUpRequest{Pod: pod, Volume: v, Objects: objs, Ownership: own, Allocatable: m.allocatable}
 		if d := p.Dir(); d != "" {
 			req.Dir = filepath.Join(podDir, "volumes", d, v.Name)
 		}
