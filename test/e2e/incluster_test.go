@@ -5,10 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -24,27 +21,7 @@ import (
 // in-cluster config: on the pod network and with hostNetwork (and
 // enableServiceLinks: false) alike.
 func TestInClusterAPIAccess(t *testing.T) {
-	n := runtimeSubnetSeq.Add(1)
-	bridge := fmt.Sprintf("ppic%d%d", os.Getpid()%1000, n)
-	s := apiStart(t, "--bind-address", "0.0.0.0", "--disable-agent=false", "--agent-port", fmt.Sprint(agentFreePort(t)),
-		"--node-name", "ic-node", "--bridge-name", bridge, "--pod-cidr", agentTestCIDR(n))
-	check := runtimeLeakCheck(t, s.dataDir)
-	run(t, peapodBin, "image", "import", "--data-dir", s.dataDir, busyboxImage(t))
-	cs := s.clientset()
-	t.Cleanup(func() {
-		clusterDeleteAllPods(t, s, cs)
-		s.cmd.Process.Signal(syscall.SIGTERM)
-		s.cmd.Wait()
-		s.cmd = nil
-		check()
-		if out, _ := exec.Command("sh", "-c", "grep -c "+s.dataDir+" /proc/self/mountinfo").Output(); strings.TrimSpace(string(out)) != "0" {
-			t.Errorf("mounts left under %s: %s", s.dataDir, out)
-		}
-		if t.Failed() {
-			out, _ := os.ReadFile(filepath.Join(s.dataDir, "server.log"))
-			t.Logf("server log:\n%s", out)
-		}
-	})
+	s, cs := serverWithAgentStart(t, "ppic", "ic-node", "--bind-address", "0.0.0.0")
 
 	// kubectl for the server's minor (/usr/bin/kubectl is the dispatcher,
 	// which needs python: not in busybox); a static binary.

@@ -16,13 +16,20 @@ import (
 	"k8s.io/client-go/kubernetes"
 )
 
-// volumesStart runs a server with its in-process agent (one node) and
+// volumesStart runs a server with its in-process agent (node vol-node) and
 // busybox imported; cleanup deletes the pods and checks nothing is left.
 func volumesStart(t *testing.T) (*apiServer, kubernetes.Interface) {
+	return serverWithAgentStart(t, "ppvo", "vol-node")
+}
+
+// serverWithAgentStart runs a server (with extra flags) with its
+// in-process agent as node, on a bridge named from prefix, and busybox
+// imported; cleanup deletes the pods and checks nothing is left.
+func serverWithAgentStart(t *testing.T, prefix, node string, extra ...string) (*apiServer, kubernetes.Interface) {
 	n := runtimeSubnetSeq.Add(1)
-	bridge := fmt.Sprintf("ppvo%d%d", os.Getpid()%1000, n)
-	s := apiStart(t, "--disable-agent=false", "--agent-port", fmt.Sprint(agentFreePort(t)), "--node-name", "vol-node",
-		"--bridge-name", bridge, "--pod-cidr", agentTestCIDR(n))
+	bridge := fmt.Sprintf("%s%d%d", prefix, os.Getpid()%1000, n)
+	s := apiStart(t, append([]string{"--disable-agent=false", "--agent-port", fmt.Sprint(agentFreePort(t)), "--node-name", node,
+		"--bridge-name", bridge, "--pod-cidr", agentTestCIDR(n)}, extra...)...)
 	check := runtimeLeakCheck(t, s.dataDir)
 	run(t, peapodBin, "image", "import", "--data-dir", s.dataDir, busyboxImage(t))
 	cs := s.clientset()
