@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"fmt"
 	"sync"
 
 	v1 "k8s.io/api/core/v1"
@@ -76,14 +75,4 @@ func (r *LogRecorder) Forget(uid types.UID) {
 			delete(r.last, k)
 		}
 	}
-}
-
-// fieldPath is the event's pointer to a container of pod.
-func fieldPath(pod *v1.Pod, name string) string {
-	for _, c := range pod.Spec.InitContainers {
-		if c.Name == name {
-			return fmt.Sprintf("spec.initContainers{%s}", name)
-		}
-	}
-	return fmt.Sprintf("spec.containers{%s}", name)
 }

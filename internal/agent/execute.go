@@ -27,7 +27,7 @@ func (w *worker) execute(ctx, ictx context.Context, pod *v1.Pod, obs *plan.Obser
 	if p.CreateSandbox && p.SandboxAttempt > 0 && !w.orphan {
 		w.events.Event(pod, "", v1.EventTypeNormal, EventSandboxChanged, "Pod sandbox changed, it will be killed and re-created.")
 	}
-	w.kill(ictx, pod, obs, p.Kill)
+	w.kill(ictx, pod, obs, p.Kill, p.KillPod)
 	if ictx.Err() != nil {
 		// A newer pod version (or the agent stopping): nothing after the
 		// kills runs, or an agent restart in the middle of a grace would
@@ -53,7 +53,7 @@ func (w *worker) execute(ctx, ictx context.Context, pod *v1.Pod, obs *plan.Obser
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	if !p.CreateSandbox && p.StartInit == nil && len(p.Start) == 0 {
+	if !p.CreateSandbox && len(p.StartInits) == 0 && len(p.Start) == 0 {
 		return nil
 	}
 
@@ -93,11 +93,7 @@ func (w *worker) execute(ctx, ictx context.Context, pod *v1.Pod, obs *plan.Obser
 	if err != nil {
 		return err
 	}
-	starts := p.Start
-	if p.StartInit != nil {
-		starts = []plan.Start{*p.StartInit}
-	}
-	for _, s := range starts {
+	for _, s := range append(append([]plan.Start(nil), p.StartInits...), p.Start...) {
 		if ictx.Err() != nil {
 			return errInterrupted // deleted: start nothing more
 		}
@@ -125,22 +121,38 @@ var errInterrupted = errors.New("interrupted by a newer version of the pod")
 // pod's status with the probes' latest results, as the kubelet's status
 // manager does on its own: a pod being deleted shows not ready at once.
 // ctx ends the waits early (a shorter grace, which the next pass applies).
-func (w *worker) kill(ctx context.Context, pod *v1.Pod, obs *plan.Observed, kills []plan.Kill) {
+// When the whole pod is killed (podKill), sidecars get their stop signal
+// after the app containers and the later sidecars have stopped
+// (plan.StopAfter), within their grace.
+func (w *worker) kill(ctx context.Context, pod *v1.Pod, obs *plan.Observed, kills []plan.Kill, podKill bool) {
 	if len(kills) == 0 {
 		return
 	}
 	t := probeTarget(obs.Sandboxes)
+	after := make([][]int, len(kills))
+	if podKill {
+		after = plan.StopAfter(pod, kills)
+	}
+	stopped := make([]chan struct{}, len(kills))
+	for i := range stopped {
+		stopped[i] = make(chan struct{})
+	}
 	var wg sync.WaitGroup
-	for _, k := range kills {
+	for i, k := range kills {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer close(stopped[i])
 			// As the kubelet: the Killing event, then preStop (within
 			// the grace), then the stop signal with the grace left.
 			if !w.orphan {
-				w.events.Event(pod, fieldPath(pod, k.Name), v1.EventTypeNormal, EventKilling, k.Message)
+				w.events.Event(pod, plan.FieldPath(pod, k.Name), v1.EventTypeNormal, EventKilling, k.Message)
 			}
-			w.stopContainer(ctx, pod, specOf(pod, k.Name), k.Name, k.ContainerID, t, k.Grace)
+			var turn func(time.Duration) time.Duration
+			if len(after[i]) > 0 {
+				turn = func(grace time.Duration) time.Duration { return waitForTurn(ctx, stopped, after[i], grace) }
+			}
+			w.stopContainer(ctx, pod, specOf(pod, k.Name), k.Name, k.ContainerID, t, k.Grace, turn)
 		}()
 	}
 	done := make(chan struct{})
@@ -174,12 +186,38 @@ func (w *worker) publishProbes(pod *v1.Pod, obs *plan.Observed) {
 	w.publish(pod, &o)
 }
 
+// waitForTurn is the kubelet's terminationOrdering.waitForTurn: it waits
+// until the kills at indexes prereqs have stopped, at most grace (none at
+// all when grace is 0), and returns how long it waited.
+func waitForTurn(ctx context.Context, stopped []chan struct{}, prereqs []int, grace time.Duration) time.Duration {
+	if grace <= 0 {
+		return 0
+	}
+	start := time.Now()
+	timer := time.NewTimer(grace)
+	defer timer.Stop()
+	for _, j := range prereqs {
+		select {
+		case <-stopped[j]:
+		case <-timer.C:
+			return time.Since(start)
+		case <-ctx.Done():
+			return time.Since(start)
+		}
+	}
+	return time.Since(start)
+}
+
 // stopContainer is the kubelet's killContainer after the Killing event:
 // the preStop hook of c (nil: none) within grace (none when grace is 0),
-// then the stop signal with the grace left, at least 2 s.
-func (w *worker) stopContainer(ctx context.Context, pod *v1.Pod, c *v1.Container, name, id string, t prober.Target, grace time.Duration) {
+// then its turn in the pod's termination order (turn, nil: none) within
+// the grace left, then the stop signal with the grace left, at least 2 s.
+func (w *worker) stopContainer(ctx context.Context, pod *v1.Pod, c *v1.Container, name, id string, t prober.Target, grace time.Duration, turn func(time.Duration) time.Duration) {
 	if c != nil && grace > 0 {
 		grace = w.hooks.PreStop(ctx, pod, c, id, t, grace)
+	}
+	if turn != nil && grace > 0 {
+		grace -= turn(grace)
 	}
 	if ctx.Err() != nil {
 		// Cut short (a shorter grace): no stop signal now; the next pass
@@ -216,7 +254,7 @@ func (w *worker) start(ctx, ictx context.Context, pod *v1.Pod, sandboxID string,
 	env, err := containerEnv(pod, c, net, w.objects, w.serviceEnv, w.allocatable)
 	if err != nil {
 		if !w.orphan {
-			w.events.Event(pod, fieldPath(pod, c.Name), v1.EventTypeWarning, EventFailed, "Error: "+err.Error())
+			w.events.Event(pod, plan.FieldPath(pod, c.Name), v1.EventTypeWarning, EventFailed, "Error: "+err.Error())
 		}
 		w.startFailed(c, plan.ReasonCreateContainerConfigError, err.Error())
 		return
@@ -238,7 +276,7 @@ func (w *worker) start(ctx, ictx context.Context, pod *v1.Pod, sandboxID string,
 		Mounts:             mounts,
 		Labels:             labels,
 	}
-	fp := fieldPath(pod, c.Name)
+	fp := plan.FieldPath(pod, c.Name)
 	id, err := w.rt.CreateContainer(ctx, sandboxID, cfg)
 	if err != nil {
 		w.events.Event(pod, fp, v1.EventTypeWarning, EventFailed, "Error: "+err.Error())
@@ -264,7 +302,7 @@ func (w *worker) start(ctx, ictx context.Context, pod *v1.Pod, sandboxID string,
 		// As the kubelet's killContainer: Killing, then preStop within
 		// the pod's grace, then the stop signal.
 		w.events.Event(pod, fp, v1.EventTypeNormal, EventKilling, EventFailedPostStart)
-		w.stopContainer(ictx, pod, c, c.Name, id, t, plan.ContainerGrace(pod))
+		w.stopContainer(ictx, pod, c, c.Name, id, t, plan.ContainerGrace(pod), nil)
 		return
 	}
 	delete(w.startErrors, c.Name)
@@ -285,7 +323,7 @@ func (w *worker) ensureImage(ctx context.Context, pod *v1.Pod, c *v1.Container) 
 		return "", false
 	}
 	pull, err := image.ShouldPull(c.ImagePullPolicy, present)
-	fp := fieldPath(pod, c.Name)
+	fp := plan.FieldPath(pod, c.Name)
 	if errors.Is(err, image.ErrNeverPull) {
 		w.events.Event(pod, fp, v1.EventTypeWarning, EventErrImageNeverPull, image.NeverPullMessage(c.Image))
 		w.events.Event(pod, fp, v1.EventTypeWarning, EventFailed, "Error: "+plan.ReasonErrImageNeverPull)

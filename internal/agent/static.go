@@ -312,8 +312,8 @@ func validateStaticPod(pod *v1.Pod) error {
 	check("spec.initContainers", pod.Spec.InitContainers)
 	check("spec.containers", pod.Spec.Containers)
 	for i, c := range pod.Spec.InitContainers {
-		if c.RestartPolicy != nil {
-			errs = append(errs, fmt.Errorf("spec.initContainers[%d].restartPolicy: sidecar containers are not supported yet", i))
+		if c.RestartPolicy != nil && *c.RestartPolicy != v1.ContainerRestartPolicyAlways {
+			errs = append(errs, fmt.Errorf("spec.initContainers[%d].restartPolicy: Unsupported value: %q: supported values: \"Always\"", i, *c.RestartPolicy))
 		}
 	}
 	switch pod.Spec.RestartPolicy {

@@ -63,11 +63,21 @@ func TestDecodeStaticPodErrors(t *testing.T) {
 			"metadata.name \"Bad_Name\""},
 		{`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"x"},"spec":{"containers":[{"name":"c"},{"name":"c","image":"x","volumeMounts":[{"name":"v","mountPath":"/v"}]}]}}`,
 			"spec.containers[0].image: required\nspec.containers[1].name \"c\": duplicate\ncontainer \"c\": volumeMount \"v\": no volume of that name"},
+		{`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"x"},"spec":{"initContainers":[{"name":"s","image":"x","restartPolicy":"Never"}],"containers":[{"name":"c","image":"x"}]}}`,
+			`spec.initContainers[0].restartPolicy: Unsupported value: "Never": supported values: "Always"`},
 	} {
 		_, err := DecodeStaticPod([]byte(tc.in), "/m/x.yaml", "n")
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: err = %v, want %q", tc.in, err, tc.want)
 		}
+	}
+}
+
+// A sidecar (restartPolicy Always) is a valid static pod.
+func TestDecodeStaticPodSidecar(t *testing.T) {
+	in := `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"x"},"spec":{"initContainers":[{"name":"s","image":"x","restartPolicy":"Always"}],"containers":[{"name":"c","image":"x"}]}}`
+	if _, err := DecodeStaticPod([]byte(in), "/m/x.yaml", "n"); err != nil {
+		t.Fatal(err)
 	}
 }
 

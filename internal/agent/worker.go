@@ -275,7 +275,7 @@ func (w *worker) sync(ctx context.Context) (again, done bool) {
 	}
 
 	if p.Terminated {
-		w.kill(ictx, pod, obs, p.Kill)
+		w.kill(ictx, pod, obs, p.Kill, p.KillPod)
 		if ictx.Err() != nil {
 			// A shorter grace: the next pass kills again with it (unless
 			// the agent is stopping: containers stay).
@@ -446,7 +446,7 @@ func (w *worker) backOffEvent(pod *v1.Pod, name string, e plan.StartError) {
 	if w.orphan {
 		return
 	}
-	fp := fieldPath(pod, name)
+	fp := plan.FieldPath(pod, name)
 	switch e.Reason {
 	case plan.ReasonCrashLoopBackOff:
 		w.events.Event(pod, fp, v1.EventTypeWarning, EventBackOff,

@@ -35,6 +35,10 @@ func serverWithAgentStart(t *testing.T, prefix, node string, extra ...string) (*
 	cs := s.clientset()
 	t.Cleanup(func() {
 		clusterDeleteAllPods(t, s, cs)
+		// A finished pod leaves the API at once (grace 0) while the agent
+		// still tears it down: stopping the server then would cut that
+		// short. The pod's directory goes last.
+		agentTornDown(t, s.dataDir)
 		s.cmd.Process.Signal(syscall.SIGTERM)
 		s.cmd.Wait()
 		s.cmd = nil
@@ -48,6 +52,24 @@ func serverWithAgentStart(t *testing.T, prefix, node string, extra ...string) (*
 		}
 	})
 	return s, cs
+}
+
+// agentTornDown waits (up to 30 s) until the agent with dataDir has torn
+// down every pod: its pod directories, removed last, are gone.
+func agentTornDown(t *testing.T, dataDir string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ents, _ := os.ReadDir(filepath.Join(dataDir, "pods"))
+		if len(ents) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("pods not torn down after 30 s: %d left in %s", len(ents), dataDir)
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // volumesExec runs a command in pod's container c.

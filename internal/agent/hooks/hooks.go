@@ -174,7 +174,7 @@ func (r *Runner) PreStop(ctx context.Context, pod *v1.Pod, c *v1.Container, id s
 				r.Logf("pod %s: container %s: preStop hook failed: %v", plan.PodDesc(pod), c.Name, err)
 			}
 			if r.Events != nil {
-				r.Events.Event(pod, fmt.Sprintf("spec.containers{%s}", c.Name), v1.EventTypeWarning, "FailedPreStopHook", "PreStopHook failed")
+				r.Events.Event(pod, plan.FieldPath(pod, c.Name), v1.EventTypeWarning, "FailedPreStopHook", "PreStopHook failed")
 			}
 		}
 	case <-hctx.Done():

@@ -96,10 +96,11 @@ func containerStatuses(pod *v1.Pod, specs []v1.Container, previous []v1.Containe
 	// is Waiting with the failure's reason.
 	for _, c := range specs {
 		latest := cs.latest(c.Name)
-		if isInit && latest != nil && latest.State == runtime.ContainerExited && latest.ExitCode == 0 {
+		sidecar := isInit && isRestartableInit(&c)
+		if isInit && !sidecar && latest != nil && latest.State == runtime.ContainerExited && latest.ExitCode == 0 {
 			continue
 		}
-		if !shouldRestart(pod, latest) {
+		if !shouldRestart(pod, latest) && !(sidecar && restartsAlways(pod, latest)) {
 			continue
 		}
 		e, ok := startErrors[c.Name]
@@ -156,6 +157,12 @@ func convertContainerStatus(c *runtime.ContainerStatus, old *v1.ContainerStatus)
 	return st
 }
 
+// restartsAlways is shouldRestart for a sidecar, which restarts whatever
+// the pod's restartPolicy.
+func restartsAlways(pod *v1.Pod, latest *runtime.ContainerStatus) bool {
+	return pod.DeletionTimestamp == nil && (latest == nil || latest.State != runtime.ContainerRunning)
+}
+
 // shouldRestart is the kubelet's ShouldContainerBeRestarted, given the
 // container's newest runtime instance (nil if none).
 func shouldRestart(pod *v1.Pod, latest *runtime.ContainerStatus) bool {
@@ -181,21 +188,12 @@ func shouldRestart(pod *v1.Pod, latest *runtime.ContainerStatus) bool {
 }
 
 // setReadiness fills started and ready as the prober manager does, with
-// probe results from obs (containers without probes pass).
+// probe results from obs (containers without probes pass): a regular init
+// container is started while it runs and ready once it exited 0; a
+// sidecar and an app container are started once running and past their
+// startup probe, and ready once started and past their readiness probe.
 func setReadiness(pod *v1.Pod, s *v1.PodStatus, obs *Observed) {
-	for i := range s.InitContainerStatuses {
-		st := &s.InitContainerStatuses[i]
-		started := st.State.Running != nil
-		st.Started = &started
-		st.Ready = st.State.Terminated != nil && st.State.Terminated.ExitCode == 0
-	}
-	specs := map[string]*v1.Container{}
-	for i := range pod.Spec.Containers {
-		specs[pod.Spec.Containers[i].Name] = &pod.Spec.Containers[i]
-	}
-	for i := range s.ContainerStatuses {
-		st := &s.ContainerStatuses[i]
-		spec := specs[st.Name]
+	probed := func(st *v1.ContainerStatus, spec *v1.Container) {
 		started := false
 		ready := false
 		if st.State.Running != nil {
@@ -205,6 +203,33 @@ func setReadiness(pod *v1.Pod, s *v1.PodStatus, obs *Observed) {
 		st.Started = &started
 		st.Ready = ready
 	}
+	for i := range s.InitContainerStatuses {
+		st := &s.InitContainerStatuses[i]
+		if spec := initSpec(pod, st.Name); spec != nil && isRestartableInit(spec) {
+			probed(st, spec)
+			continue
+		}
+		started := st.State.Running != nil
+		st.Started = &started
+		st.Ready = st.State.Terminated != nil && st.State.Terminated.ExitCode == 0
+	}
+	specs := map[string]*v1.Container{}
+	for i := range pod.Spec.Containers {
+		specs[pod.Spec.Containers[i].Name] = &pod.Spec.Containers[i]
+	}
+	for i := range s.ContainerStatuses {
+		probed(&s.ContainerStatuses[i], specs[s.ContainerStatuses[i].Name])
+	}
+}
+
+// initSpec is pod's init container name (nil if none).
+func initSpec(pod *v1.Pod, name string) *v1.Container {
+	for i := range pod.Spec.InitContainers {
+		if pod.Spec.InitContainers[i].Name == name {
+			return &pod.Spec.InitContainers[i]
+		}
+	}
+	return nil
 }
 
 func probePassed(results map[string]bool, containerID string, hasProbe bool) bool {

@@ -12,8 +12,9 @@
 //	           |
 //	           v
 //	+-------------------------+
-//	| initializing            |--StartInit k (one at a time, in
-//	+-------------------------+  order, with back-off on failure)
+//	| initializing            |--StartInits k (one at a time, in
+//	+-------------------------+  order, with back-off on failure;
+//	           |                 sidecars stay running and restart)
 //	           | all init containers exited 0
 //	           v
 //	+-------------------------+

@@ -106,8 +106,8 @@ func summary(p Plan) string {
 	if p.CreateSandbox {
 		add(fmt.Sprintf("create-sandbox:%d", p.SandboxAttempt))
 	}
-	if p.StartInit != nil {
-		add(fmt.Sprintf("init:%s#%d", p.StartInit.Name, p.StartInit.Attempt))
+	for _, s := range p.StartInits {
+		add(fmt.Sprintf("init:%s#%d", s.Name, s.Attempt))
 	}
 	for _, s := range p.Start {
 		add(fmt.Sprintf("start:%s#%d", s.Name, s.Attempt))

@@ -32,8 +32,10 @@ type Plan struct {
 	SandboxAttempt uint32
 	SandboxID      string
 
-	// StartInit is the next init container to run (at most one).
-	StartInit *Start
+	// StartInits lists the init containers to start, in spec order: the
+	// next regular one (one at a time) and sidecars to start or restart.
+	// They start before Start's.
+	StartInits []Start
 	// Start lists the app containers to start, in spec order.
 	Start []Start
 
@@ -44,13 +46,19 @@ type Plan struct {
 	// (CrashLoopBackOff, ImagePullBackOff) to record for the status.
 	StartErrors map[string]StartError
 
+	// KillPod marks Kill as the whole pod's: stopped in the kubelet's
+	// termination order (app containers, then sidecars in reverse order).
+	KillPod bool
+
 	// Terminated is set when the pod is being deleted and nothing of it
 	// runs any more: the worker may publish the final status and tear the
 	// pod down (after the kills still listed, of Unknown containers).
 	Terminated bool
 }
 
-// Kill is one container to stop.
+// Kill is one container to stop. When the plan kills the whole pod
+// (KillPod), sidecars get their stop signal only once the app containers
+// and the sidecars after them have stopped (their preStop runs at once).
 type Kill struct {
 	ContainerID string
 	Name        string
@@ -69,7 +77,7 @@ type Start struct {
 // Empty reports whether the plan asks for nothing.
 func (p *Plan) Empty() bool {
 	return len(p.Kill) == 0 && len(p.StopSandboxes) == 0 && len(p.RemoveContainers) == 0 &&
-		len(p.RemoveSandboxes) == 0 && !p.CreateSandbox && p.StartInit == nil && len(p.Start) == 0 && !p.Terminated
+		len(p.RemoveSandboxes) == 0 && !p.CreateSandbox && len(p.StartInits) == 0 && len(p.Start) == 0 && !p.Terminated
 }
 
 // Compute decides the next actions for pod, as the kubelet's
@@ -108,10 +116,8 @@ func Compute(pod *v1.Pod, obs *Observed, now time.Time, backoff BackoffState) Pl
 			}
 			toStart = append(toStart, i)
 		}
-		if len(toStart) == 0 {
-			if _, _, initialized := nextInitContainer(pod, cs); initialized {
-				return p
-			}
+		if len(toStart) == 0 && anyAppContainerCreated(pod, cs) {
+			return p // initialized, and nothing to start: no new sandbox
 		}
 		p.CreateSandbox = true
 		p.SandboxAttempt = attempt
@@ -141,20 +147,16 @@ func Compute(pod *v1.Pod, obs *Observed, now time.Time, backoff BackoffState) Pl
 	p.SandboxID = sandboxID
 	p.prune(pod, cs, sbs)
 
-	last, next, initialized := nextInitContainer(pod, cs)
-	if !initialized {
-		if next < 0 {
-			return p // an init container is running
+	ia := computeInitActions(pod, obs, cs)
+	if ia.killPod {
+		p.killPod(pod, cs, sbs, false)
+		return p
+	}
+	p.Kill = append(p.Kill, ia.kill...)
+	if !ia.initialized {
+		for _, i := range ia.start {
+			p.startInit(pod, obs, cs, i, now, backoff)
 		}
-		if last != nil && initFailed(last) && !restartOnFailure(pod) {
-			p.killPod(pod, cs, sbs, false)
-			return p
-		}
-		if last != nil && last.State == runtime.ContainerUnknown {
-			p.Kill = append(p.Kill, Kill{ContainerID: last.ID, Name: last.Name, Grace: killGrace(pod, false),
-				Message: `Init container is in "unknown" state, try killing it before restart`}) // kubecontainer.ContainerStateUnknown
-		}
-		p.startInit(pod, obs, cs, next, now, backoff)
 		return p
 	}
 
@@ -193,13 +195,20 @@ func Compute(pod *v1.Pod, obs *Observed, now time.Time, backoff BackoffState) Pl
 		p.startApp(pod, obs, cs, i, now, backoff)
 	}
 	if keep == 0 && toStart == 0 {
+		// The app containers are done: sidecars do not keep the pod
+		// alive, and are not restarted.
 		p.killPod(pod, cs, sbs, false)
+		return p
+	}
+	for _, i := range ia.start {
+		p.startInit(pod, obs, cs, i, now, backoff)
 	}
 	return p
 }
 
 // killPod stops every live container and every ready sandbox.
 func (p *Plan) killPod(pod *v1.Pod, cs containers, sbs []*runtime.SandboxStatus, deleting bool) {
+	p.KillPod = true
 	grace := killGrace(pod, deleting)
 	planned := map[string]bool{}
 	for _, k := range p.Kill {
@@ -250,7 +259,7 @@ func (p *Plan) startInit(pod *v1.Pod, obs *Observed, cs containers, i int, now t
 	if p.held(pod, c, obs, cs, now, backoff) {
 		return
 	}
-	p.StartInit = &Start{Name: c.Name, Index: i, Init: true, Attempt: nextAttempt(cs, obs, c.Name)}
+	p.StartInits = append(p.StartInits, Start{Name: c.Name, Index: i, Init: true, Attempt: nextAttempt(cs, obs, c.Name)})
 }
 
 // startApp plans app container i, unless a back-off holds it.
@@ -308,43 +317,6 @@ func (p *Plan) held(pod *v1.Pod, c *v1.Container, obs *Observed, cs containers, 
 		p.Backoff[key] = backoff.Next(key, dead.FinishedAt, now)
 	}
 	return false
-}
-
-// nextInitContainer is the kubelet's findNextInitContainerToRun: the
-// newest instance of the last failed init container (if any), the index of
-// the next init container to start (-1 if none), and whether
-// initialization is done.
-func nextInitContainer(pod *v1.Pod, cs containers) (*runtime.ContainerStatus, int, bool) {
-	inits := pod.Spec.InitContainers
-	if len(inits) == 0 {
-		return nil, -1, true
-	}
-	for _, c := range pod.Spec.Containers {
-		if s := cs.latest(c.Name); s != nil && s.State == runtime.ContainerRunning {
-			return nil, -1, true
-		}
-	}
-	for i := len(inits) - 1; i >= 0; i-- {
-		if s := cs.latest(inits[i].Name); s != nil && initFailed(s) {
-			return s, i, false
-		}
-	}
-	for i := len(inits) - 1; i >= 0; i-- {
-		s := cs.latest(inits[i].Name)
-		if s == nil {
-			continue
-		}
-		if s.State == runtime.ContainerRunning {
-			return nil, -1, false
-		}
-		if s.State == runtime.ContainerExited {
-			if i == len(inits)-1 {
-				return nil, -1, true
-			}
-			return nil, i + 1, false
-		}
-	}
-	return nil, 0, false
 }
 
 func initFailed(s *runtime.ContainerStatus) bool {

@@ -270,7 +270,7 @@ func TestAttemptsSurviveRemoval(t *testing.T) {
 	o := obs(nil)
 	o.Attempts = map[string]uint32{"i1": 4}
 	p := Compute(pod, o, t0, nil)
-	if p.StartInit == nil || p.StartInit.Attempt != 5 {
+	if len(p.StartInits) != 1 || p.StartInits[0].Attempt != 5 {
 		t.Fatalf("plan = %s", summary(p))
 	}
 }

@@ -107,18 +107,14 @@ func capTerminationMessages(pod *v1.Pod, s *v1.PodStatus) {
 // running or exited: the kubelet's hasAnyRegularContainerCreated):
 // initialization did happen, its records are just gone (SEMANTICS §2).
 func inferInitCompleted(pod *v1.Pod, statuses []v1.ContainerStatus, cs containers) {
-	started := false
-	for _, c := range pod.Spec.Containers {
-		// hasAnyRegularContainerCreated: created, running or exited.
-		if l := cs.latest(c.Name); l != nil && (l.State == runtime.ContainerRunning || l.State == runtime.ContainerCreated || l.State == runtime.ContainerExited) {
-			started = true
-		}
-	}
-	if !started {
+	if !anyAppContainerCreated(pod, cs) {
 		return
 	}
 	for i := range statuses {
 		st := &statuses[i]
+		if IsSidecar(pod, st.Name) {
+			continue // started again, not completed
+		}
 		if cs.latest(st.Name) == nil && st.State.Waiting != nil && st.State.Waiting.Reason == ReasonPodInitializing {
 			st.State = v1.ContainerState{Terminated: &v1.ContainerStateTerminated{ExitCode: 0, Reason: "Completed",
 				Message: "Unable to get init container status from container runtime and pod has been initialized, treat it as exited normally"}}

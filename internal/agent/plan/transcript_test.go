@@ -194,8 +194,8 @@ func (s *sim) apply(p *Plan) {
 		s.sandboxes = append(s.sandboxes, sb)
 	}
 	starts := p.Start
-	if p.StartInit != nil {
-		starts = append([]Start{*p.StartInit}, starts...)
+	if len(p.StartInits) > 0 {
+		starts = append(append([]Start(nil), p.StartInits...), starts...)
 	}
 	for _, st := range starts {
 		s.seq++

@@ -189,10 +189,17 @@ func (m *Manager) Observed(ids []string) (readiness, startup, liveness, startupF
 	return
 }
 
+// containerSpec is pod's container name: an app container or an init
+// container (only sidecars may declare probes).
 func containerSpec(pod *v1.Pod, name string) *v1.Container {
 	for i := range pod.Spec.Containers {
 		if pod.Spec.Containers[i].Name == name {
 			return &pod.Spec.Containers[i]
+		}
+	}
+	for i := range pod.Spec.InitContainers {
+		if pod.Spec.InitContainers[i].Name == name {
+			return &pod.Spec.InitContainers[i]
 		}
 	}
 	return nil

@@ -8,6 +8,7 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 
+	"github.com/peapod/peapod/internal/agent/plan"
 	"github.com/peapod/peapod/internal/agent/tick"
 	"github.com/peapod/peapod/internal/runtime"
 )
@@ -141,7 +142,7 @@ func (w *worker) tick(ctx context.Context) bool {
 		return false // the container went away while it was probed
 	}
 	if w.m.cfg.Events != nil && (result == Failure || result == Unknown || result == Warning) {
-		fp := fmt.Sprintf("spec.containers{%s}", c.Name)
+		fp := plan.FieldPath(pod, c.Name)
 		switch result {
 		case Warning:
 			w.m.cfg.Events.Event(pod, fp, v1.EventTypeWarning, "ProbeWarning", fmt.Sprintf("%s probe warning: %s", w.key.kind, out))

@@ -13,10 +13,6 @@ import (
 
 const initNonSidecarMsg = "may not be set for init containers without restartPolicy=Always"
 
-// sidecarUnsupportedMsg refuses sidecar containers (init containers with
-// restartPolicy Always), which the agent cannot run yet.
-const sidecarUnsupportedMsg = "sidecar containers (init containers with restartPolicy Always) are not supported by peapod yet"
-
 // validateContainers checks spec.containers (names unique among them;
 // clashes with init containers are reported on the init container).
 func validateContainers(cs []corev1.Container, vols map[string]corev1.VolumeSource, grace *int64, hostUsers bool, p *field.Path) field.ErrorList {
@@ -58,11 +54,7 @@ func validateInitContainers(cs, regular []corev1.Container, vols map[string]core
 		sidecar := false
 		if c.RestartPolicy != nil {
 			if *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
-				// Valid in Kubernetes, but peapod's agents do not run
-				// sidecars yet: refused here, where the user sees why,
-				// rather than a pod whose app containers never start.
 				sidecar = true
-				errs = append(errs, field.Forbidden(ip.Child("restartPolicy"), sidecarUnsupportedMsg))
 			} else {
 				errs = append(errs, field.NotSupported(ip.Child("restartPolicy"), *c.RestartPolicy,
 					[]corev1.ContainerRestartPolicy{corev1.ContainerRestartPolicyAlways}))

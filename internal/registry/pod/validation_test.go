@@ -223,15 +223,13 @@ func TestValidateInvalidPods(t *testing.T) {
 			"FieldValueForbidden spec.initContainers[0].startupProbe",
 			"FieldValueNotSupported spec.initContainers[1].restartPolicy",
 		}},
-		{"sidecars refused (the agent cannot run them yet)", func(p *corev1.Pod) {
+		{"sidecars may have probes (readiness with successThreshold 2) and hooks", func(p *corev1.Pod) {
 			sidecar := container("side", "busybox")
 			sidecar.RestartPolicy = ptr(corev1.ContainerRestartPolicyAlways)
 			sidecar.ReadinessProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"true"}}},
 				PeriodSeconds: 10, TimeoutSeconds: 1, SuccessThreshold: 2, FailureThreshold: 3}
 			p.Spec.InitContainers = []corev1.Container{container("init", "busybox"), sidecar}
-		}, []string{
-			"FieldValueForbidden spec.initContainers[1].restartPolicy",
-		}},
+		}, nil},
 		{"resources", func(p *corev1.Pod) {
 			p.Spec.Containers[0].Resources = corev1.ResourceRequirements{
 				Limits: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("500m"), "example.com/gpu": resource.MustParse("1")},
