@@ -315,6 +315,18 @@ func validateStaticPod(pod *v1.Pod) error {
 		if c.RestartPolicy != nil && *c.RestartPolicy != v1.ContainerRestartPolicyAlways {
 			errs = append(errs, fmt.Errorf("spec.initContainers[%d].restartPolicy: Unsupported value: %q: supported values: \"Always\"", i, *c.RestartPolicy))
 		}
+		if c.RestartPolicy == nil {
+			// Only sidecars have probes and hooks (the API's rule).
+			for _, f := range []struct {
+				name string
+				set  bool
+			}{{"lifecycle", c.Lifecycle != nil}, {"livenessProbe", c.LivenessProbe != nil},
+				{"readinessProbe", c.ReadinessProbe != nil}, {"startupProbe", c.StartupProbe != nil}} {
+				if f.set {
+					errs = append(errs, fmt.Errorf("spec.initContainers[%d].%s: Forbidden: may not be set for init containers without restartPolicy=Always", i, f.name))
+				}
+			}
+		}
 	}
 	switch pod.Spec.RestartPolicy {
 	case "", v1.RestartPolicyAlways, v1.RestartPolicyOnFailure, v1.RestartPolicyNever:

@@ -65,6 +65,8 @@ func TestDecodeStaticPodErrors(t *testing.T) {
 			"spec.containers[0].image: required\nspec.containers[1].name \"c\": duplicate\ncontainer \"c\": volumeMount \"v\": no volume of that name"},
 		{`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"x"},"spec":{"initContainers":[{"name":"s","image":"x","restartPolicy":"Never"}],"containers":[{"name":"c","image":"x"}]}}`,
 			`spec.initContainers[0].restartPolicy: Unsupported value: "Never": supported values: "Always"`},
+		{`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"x"},"spec":{"initContainers":[{"name":"i","image":"x","livenessProbe":{"tcpSocket":{"port":80}}}],"containers":[{"name":"c","image":"x"}]}}`,
+			`spec.initContainers[0].livenessProbe: Forbidden: may not be set for init containers without restartPolicy=Always`},
 	} {
 		_, err := DecodeStaticPod([]byte(tc.in), "/m/x.yaml", "n")
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -96,11 +96,12 @@ func containerStatuses(pod *v1.Pod, specs []v1.Container, previous []v1.Containe
 	// is Waiting with the failure's reason.
 	for _, c := range specs {
 		latest := cs.latest(c.Name)
-		sidecar := isInit && isRestartableInit(&c)
-		if isInit && !sidecar && latest != nil && latest.State == runtime.ContainerExited && latest.ExitCode == 0 {
+		// As the kubelet, sidecars included: an init container that
+		// exited 0 stays Terminated, and the pod's policy decides.
+		if isInit && latest != nil && latest.State == runtime.ContainerExited && latest.ExitCode == 0 {
 			continue
 		}
-		if !shouldRestart(pod, latest) && !(sidecar && restartsAlways(pod, latest)) {
+		if !shouldRestart(pod, latest) {
 			continue
 		}
 		e, ok := startErrors[c.Name]
@@ -155,12 +156,6 @@ func convertContainerStatus(c *runtime.ContainerStatus, old *v1.ContainerStatus)
 		st.State.Waiting = &v1.ContainerStateWaiting{}
 	}
 	return st
-}
-
-// restartsAlways is shouldRestart for a sidecar, which restarts whatever
-// the pod's restartPolicy.
-func restartsAlways(pod *v1.Pod, latest *runtime.ContainerStatus) bool {
-	return pod.DeletionTimestamp == nil && (latest == nil || latest.State != runtime.ContainerRunning)
 }
 
 // shouldRestart is the kubelet's ShouldContainerBeRestarted, given the

@@ -38,10 +38,16 @@ func computeInitActions(pod *v1.Pod, obs *Observed, cs containers) initActions {
 		a.initialized = true
 		return a
 	}
-	// An app container created or running means initialization happened,
-	// even if the init containers' records are gone.
+	// An app container running (or, in a pod with sidecars, created)
+	// means initialization happened, even if the init containers' records
+	// are gone. (The kubelet's findNextInitContainerToRun, which pods
+	// without sidecars still go through, counts running ones only.)
+	sidecars := false
+	for i := range inits {
+		sidecars = sidecars || isRestartableInit(&inits[i])
+	}
 	for _, c := range pod.Spec.Containers {
-		if s := cs.latest(c.Name); s != nil && (s.State == runtime.ContainerCreated || s.State == runtime.ContainerRunning) {
+		if s := cs.latest(c.Name); s != nil && (s.State == runtime.ContainerRunning || (sidecars && s.State == runtime.ContainerCreated)) {
 			a.initialized = true
 			break
 		}

@@ -207,15 +207,15 @@ func Compute(pod *v1.Pod, obs *Observed, now time.Time, backoff BackoffState) Pl
 }
 
 // killPod stops every live container and every ready sandbox.
+// As the kubelet's KillPod, it replaces the container kills planned so far
+// (a failed probe's message and grace): every container is stopped with
+// the pod's grace and "Stopping container c".
 func (p *Plan) killPod(pod *v1.Pod, cs containers, sbs []*runtime.SandboxStatus, deleting bool) {
 	p.KillPod = true
+	p.Kill = nil
 	grace := killGrace(pod, deleting)
-	planned := map[string]bool{}
-	for _, k := range p.Kill {
-		planned[k.ContainerID] = true
-	}
 	for _, c := range cs {
-		if (c.State == runtime.ContainerRunning || c.State == runtime.ContainerUnknown) && !planned[c.ID] {
+		if c.State == runtime.ContainerRunning || c.State == runtime.ContainerUnknown {
 			p.Kill = append(p.Kill, Kill{ContainerID: c.ID, Name: c.Name, Grace: grace,
 				Message: fmt.Sprintf("Stopping container %s", c.Name)})
 		}

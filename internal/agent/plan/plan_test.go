@@ -43,6 +43,9 @@ func TestCompute(t *testing.T) {
 			obs(sb(readySandbox("sb1", 0)), ctr("i1", 0, "exit:0", 1), ctr("i2", 0, "exit:1", 3)), "init:i2#1"},
 		{"failed init under Always behaves as OnFailure", testPod(v1.RestartPolicyAlways, []string{"i1"}, "a"),
 			obs(sb(readySandbox("sb1", 0)), ctr("i1", 0, "exit:1", 1)), "init:i1#1"},
+		{"without sidecars a created app container does not mean initialized (findNextInitContainerToRun)",
+			testPod(v1.RestartPolicyAlways, []string{"i1", "i2"}, "a"),
+			obs(sb(readySandbox("sb1", 0)), ctr("i1", 0, "exit:0", 1), ctr("i2", 0, "running", 2), ctr("a", 0, "created", 3)), "-"},
 		{"running app container means initialized even without init records", testPod(v1.RestartPolicyAlways, []string{"i1"}, "a", "b"),
 			obs(sb(readySandbox("sb1", 0)), ctr("a", 0, "running", 1)), "start:b#0"},
 		{"dead sandbox: kill, recreate, purge init records, restart init",
@@ -120,9 +123,21 @@ func TestComputeKillsChangedAndUnhealthyContainers(t *testing.T) {
 	if summary(p) != "kill:a/30s start:a#1" || p.Kill[0].Message != "Container a failed liveness probe, will be restarted" {
 		t.Fatalf("liveness: %s %q", summary(p), p.Kill[0].Message)
 	}
+	// Under Never the container is not restarted: with another container
+	// still running, it alone is killed, for its probe; as the pod's last
+	// running container, the pod is stopped (the kubelet's KillPod, which
+	// replaces the probe's kill: "Stopping container", the pod's grace).
 	live.Spec.RestartPolicy = v1.RestartPolicyNever
+	two := live.DeepCopy()
+	two.Spec.Containers = append(two.Spec.Containers, v1.Container{Name: "b", Image: "busybox"})
+	o2 := obs(sb(readySandbox("sb1", 0)), running, ctr("b", 0, "running", 1))
+	o2.Liveness = o.Liveness
+	p = Compute(two, o2, t0, nil)
+	if summary(p) != "kill:a/30s" || p.Kill[0].Message != "Container a failed liveness probe" || p.KillPod {
+		t.Fatalf("liveness under Never, another container running: %s %q", summary(p), p.Kill[0].Message)
+	}
 	p = Compute(live, o, t0, nil)
-	if summary(p) != "kill:a/30s stop-sandbox:sb1" || p.Kill[0].Message != "Container a failed liveness probe" {
+	if summary(p) != "kill:a/30s stop-sandbox:sb1" || p.Kill[0].Message != "Stopping container a" || !p.KillPod {
 		t.Fatalf("liveness under Never: %s %q", summary(p), p.Kill[0].Message)
 	}
 	// The probe's terminationGracePeriodSeconds replaces the pod's, as it

@@ -99,7 +99,8 @@ func TestComputeSidecars(t *testing.T) {
 // A sidecar's status: started and ready from its probes; a pod whose app
 // containers finished under Never is Running while its sidecar runs and
 // Succeeded once the sidecar was stopped; a sidecar waiting in back-off
-// shows CrashLoopBackOff whatever the pod's policy.
+// shows CrashLoopBackOff under restartPolicy Always, and, as with the
+// kubelet (whose status follows the pod's policy), its exit under Never.
 func TestSidecarStatus(t *testing.T) {
 	pod := sidecarPod(v1.RestartPolicyNever, []string{"side"}, map[string]bool{"side": true}, "a")
 	pod.Spec.InitContainers[0].ReadinessProbe = &v1.Probe{}
@@ -131,8 +132,38 @@ func TestSidecarStatus(t *testing.T) {
 	crashed := obs(sb(readySandbox("sb1", 0)), ctr("side", 0, "exit:1", 1), ctr("a", 0, "running", 2))
 	crashed.StartErrors = map[string]StartError{"side": {Reason: ReasonCrashLoopBackOff, Message: "back-off 10s", At: t0}}
 	s = GenerateStatus(pod, crashed, t0.Add(time.Minute))
+	if st := s.InitContainerStatuses[0]; st.State.Terminated == nil || st.State.Terminated.ExitCode != 1 {
+		t.Fatalf("sidecar in back-off under Never: %+v", st)
+	}
+	always := pod.DeepCopy()
+	always.Spec.RestartPolicy = v1.RestartPolicyAlways
+	s = GenerateStatus(always, crashed, t0.Add(time.Minute))
 	if w := s.InitContainerStatuses[0].State.Waiting; w == nil || w.Reason != ReasonCrashLoopBackOff || s.InitContainerStatuses[0].LastTerminationState.Terminated == nil {
 		t.Fatalf("sidecar in back-off: %+v", s.InitContainerStatuses[0])
+	}
+}
+
+// A deleted pod whose last init container is a sidecar that had started
+// is initialized for its final status (kubelet hasPodInitialized, on the
+// API's copy): an app container that never ran ends
+// ContainerStatusUnknown, though the sidecar is stopped by then.
+func TestSidecarTerminalStatus(t *testing.T) {
+	pod := sidecarPod(v1.RestartPolicyAlways, []string{"i1", "side"}, map[string]bool{"side": true}, "a")
+	started := true
+	pod.Status.InitContainerStatuses = []v1.ContainerStatus{
+		{Name: "i1", State: v1.ContainerState{Terminated: &v1.ContainerStateTerminated{ExitCode: 0}}},
+		{Name: "side", Started: &started, State: v1.ContainerState{Running: &v1.ContainerStateRunning{}}},
+	}
+	s := v1.PodStatus{Phase: v1.PodPending,
+		InitContainerStatuses: []v1.ContainerStatus{
+			{Name: "i1", State: v1.ContainerState{Terminated: &v1.ContainerStateTerminated{ExitCode: 0}}},
+			{Name: "side", State: v1.ContainerState{Terminated: &v1.ContainerStateTerminated{ExitCode: 137}}},
+		},
+		ContainerStatuses: []v1.ContainerStatus{{Name: "a", State: v1.ContainerState{Waiting: &v1.ContainerStateWaiting{Reason: "ImagePullBackOff"}}}},
+	}
+	TerminalStatus(pod, &s)
+	if t2 := s.ContainerStatuses[0].State.Terminated; t2 == nil || t2.Reason != ReasonContainerStatusUnknown || s.Phase != v1.PodFailed {
+		t.Fatalf("final status %+v %s", s.ContainerStatuses[0].State, s.Phase)
 	}
 }
 

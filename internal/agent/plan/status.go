@@ -238,7 +238,9 @@ func TerminalStatus(pod *v1.Pod, s *v1.PodStatus) {
 		started := false
 		cs.Started = &started
 	}
-	if hasInitialized(pod, s) {
+	// The kubelet asks the API's copy of the status (its sidecars were
+	// still running then); s is what the kills left.
+	if hasInitialized(pod, s) || hasInitialized(pod, &pod.Status) {
 		for i := range s.ContainerStatuses {
 			unknown(&s.ContainerStatuses[i])
 		}
@@ -252,8 +254,9 @@ func TerminalStatus(pod *v1.Pod, s *v1.PodStatus) {
 }
 
 // hasInitialized is the kubelet's hasPodInitialized on status s: no init
-// containers, a regular container that ever left waiting, or the last
-// init container completed with exit code 0.
+// containers, a regular container that ever left waiting, the last init
+// container completed with exit code 0 (now or before), or, a sidecar,
+// running and started.
 func hasInitialized(pod *v1.Pod, s *v1.PodStatus) bool {
 	if len(pod.Spec.InitContainers) == 0 {
 		return true
@@ -264,8 +267,15 @@ func hasInitialized(pod *v1.Pod, s *v1.PodStatus) bool {
 		}
 	}
 	if n := len(s.InitContainerStatuses); n > 0 {
-		if t := s.InitContainerStatuses[n-1].State.Terminated; t != nil && t.ExitCode == 0 {
-			return true
+		last := s.InitContainerStatuses[n-1]
+		if spec := initSpec(pod, last.Name); spec != nil && isRestartableInit(spec) {
+			// A sidecar last: initialized once it ran and started.
+			return last.State.Running != nil && last.Started != nil && *last.Started
+		}
+		for _, st := range []v1.ContainerState{last.State, last.LastTerminationState} {
+			if t := st.Terminated; t != nil && t.ExitCode == 0 {
+				return true
+			}
 		}
 	}
 	return false

@@ -189,8 +189,9 @@ func (m *Manager) Observed(ids []string) (readiness, startup, liveness, startupF
 	return
 }
 
-// containerSpec is pod's container name: an app container or an init
-// container (only sidecars may declare probes).
+// containerSpec is pod's container name that may be probed: an app
+// container or a sidecar (nil for a regular init container, which is never
+// probed, as in the kubelet).
 func containerSpec(pod *v1.Pod, name string) *v1.Container {
 	for i := range pod.Spec.Containers {
 		if pod.Spec.Containers[i].Name == name {
@@ -198,8 +199,9 @@ func containerSpec(pod *v1.Pod, name string) *v1.Container {
 		}
 	}
 	for i := range pod.Spec.InitContainers {
-		if pod.Spec.InitContainers[i].Name == name {
-			return &pod.Spec.InitContainers[i]
+		c := &pod.Spec.InitContainers[i]
+		if c.Name == name && c.RestartPolicy != nil && *c.RestartPolicy == v1.ContainerRestartPolicyAlways {
+			return c
 		}
 	}
 	return nil

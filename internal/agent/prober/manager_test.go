@@ -117,3 +117,16 @@ func TestManagerProbeWarning(t *testing.T) {
 		t.Fatalf("events %q", ev.msgs)
 	}
 }
+
+// Sidecars are probed; regular init containers never are (a static pod
+// could carry a probe there), as in the kubelet.
+func TestContainerSpecProbesSidecarsOnly(t *testing.T) {
+	always := v1.ContainerRestartPolicyAlways
+	pod := &v1.Pod{Spec: v1.PodSpec{
+		InitContainers: []v1.Container{{Name: "init"}, {Name: "side", RestartPolicy: &always}},
+		Containers:     []v1.Container{{Name: "app"}},
+	}}
+	if containerSpec(pod, "app") == nil || containerSpec(pod, "side") == nil || containerSpec(pod, "init") != nil {
+		t.Fatal("containerSpec")
+	}
+}
