@@ -111,12 +111,12 @@ func TestSidecarStatus(t *testing.T) {
 	if !*is.Started || is.Ready || s.Phase != v1.PodRunning {
 		t.Fatalf("unready sidecar: started %v ready %v phase %s", *is.Started, is.Ready, s.Phase)
 	}
-	if c := condition(s, v1.ContainersReady); c.Status != v1.ConditionFalse || c.Message != "containers with unready status: [side]" {
+	if c := cond(s, v1.ContainersReady); c.Status != v1.ConditionFalse || c.Message != "containers with unready status: [side]" {
 		t.Fatalf("ContainersReady %+v", c)
 	}
 	o.Readiness = map[string]bool{side.ID: true}
 	s = GenerateStatus(pod, o, t0.Add(time.Minute))
-	if is := s.InitContainerStatuses[0]; !is.Ready || condition(s, v1.PodReady).Status != v1.ConditionTrue || condition(s, v1.PodInitialized).Status != v1.ConditionTrue {
+	if is := s.InitContainerStatuses[0]; !is.Ready || cond(s, v1.PodReady).Status != v1.ConditionTrue || cond(s, v1.PodInitialized).Status != v1.ConditionTrue {
 		t.Fatalf("ready sidecar: %+v %+v", is, s.Conditions)
 	}
 
@@ -167,14 +167,6 @@ func TestSidecarTerminalStatus(t *testing.T) {
 	}
 }
 
-func condition(s v1.PodStatus, t v1.PodConditionType) v1.PodCondition {
-	for _, c := range s.Conditions {
-		if c.Type == t {
-			return c
-		}
-	}
-	return v1.PodCondition{}
-}
 
 // A pod kill stops sidecars last, in reverse order (kubelet
 // terminationOrdering); the plan marks it.
