@@ -53,7 +53,7 @@ func (w *worker) execute(ctx, ictx context.Context, pod *v1.Pod, obs *plan.Obser
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	if !p.CreateSandbox && len(p.StartInits) == 0 && len(p.Start) == 0 {
+	if !p.CreateSandbox && len(p.StartEphemeral) == 0 && len(p.StartInits) == 0 && len(p.Start) == 0 {
 		return nil
 	}
 
@@ -93,21 +93,26 @@ func (w *worker) execute(ctx, ictx context.Context, pod *v1.Pod, obs *plan.Obser
 	if err != nil {
 		return err
 	}
-	for _, s := range append(append([]plan.Start(nil), p.StartInits...), p.Start...) {
+	// As the kubelet's SyncPod: ephemeral, then init, then app containers.
+	for _, s := range append(append(append([]plan.Start(nil), p.StartEphemeral...), p.StartInits...), p.Start...) {
 		if ictx.Err() != nil {
 			return errInterrupted // deleted: start nothing more
 		}
 		var c *v1.Container
-		if s.Init {
+		switch {
+		case s.Ephemeral:
+			ec := v1.Container(pod.Spec.EphemeralContainers[s.Index].EphemeralContainerCommon)
+			c = &ec
+		case s.Init:
 			c = &pod.Spec.InitContainers[s.Index]
-		} else {
+		default:
 			c = &pod.Spec.Containers[s.Index]
 		}
 		if verr != nil {
 			w.startFailed(c, plan.ReasonCreateContainerConfigError, verr.Error())
 			continue
 		}
-		w.start(ctx, ictx, pod, sandboxID, net, c, s.Attempt, target)
+		w.start(ctx, ictx, pod, sandboxID, net, c, s.Attempt, s.TargetID, target)
 	}
 	return nil
 }
@@ -246,7 +251,10 @@ func (w *worker) sandboxNetwork(ctx context.Context, sandboxID string) (podNetwo
 
 // start pulls the image, then creates and starts one container, recording
 // the outcome as the kubelet's reason cache does.
-func (w *worker) start(ctx, ictx context.Context, pod *v1.Pod, sandboxID string, net podNetwork, c *v1.Container, attempt uint32, t prober.Target) {
+//
+// targetID, for an ephemeral container with a targetContainerName, is the
+// container whose PID namespace it joins.
+func (w *worker) start(ctx, ictx context.Context, pod *v1.Pod, sandboxID string, net podNetwork, c *v1.Container, attempt uint32, targetID string, t prober.Target) {
 	imageRef, ok := w.ensureImage(ictx, pod, c)
 	if !ok {
 		return
@@ -275,6 +283,7 @@ func (w *worker) start(ctx, ictx context.Context, pod *v1.Pod, sandboxID string,
 		Env:                env,
 		Mounts:             mounts,
 		Labels:             labels,
+		TargetPID:          targetID,
 	}
 	fp := plan.FieldPath(pod, c.Name)
 	id, err := w.rt.CreateContainer(ctx, sandboxID, cfg)
@@ -391,6 +400,12 @@ func specOf(pod *v1.Pod, name string) *v1.Container {
 	for i := range pod.Spec.InitContainers {
 		if pod.Spec.InitContainers[i].Name == name {
 			return &pod.Spec.InitContainers[i]
+		}
+	}
+	for i := range pod.Spec.EphemeralContainers {
+		if pod.Spec.EphemeralContainers[i].Name == name {
+			c := v1.Container(pod.Spec.EphemeralContainers[i].EphemeralContainerCommon)
+			return &c
 		}
 	}
 	return nil

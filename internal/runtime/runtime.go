@@ -188,6 +188,10 @@ type ContainerConfig struct {
 	Mounts      []Mount
 	Labels      map[string]string
 	Annotations map[string]string
+	// TargetPID, when set, is the ID of a running container of the same
+	// sandbox whose PID namespace this one joins (an ephemeral container's
+	// targetContainerName: the debugger sees the target's processes).
+	TargetPID string
 }
 
 // EnvVar is one environment variable.

@@ -167,7 +167,25 @@ func FieldPath(pod *v1.Pod, name string) string {
 	if initSpec(pod, name) != nil {
 		return fmt.Sprintf("spec.initContainers{%s}", name)
 	}
+	for _, e := range pod.Spec.EphemeralContainers {
+		if e.Name == name {
+			return fmt.Sprintf("spec.ephemeralContainers{%s}", name)
+		}
+	}
 	return fmt.Sprintf("spec.containers{%s}", name)
+}
+
+// EphemeralSpecs are pod's ephemeral containers as containers (the
+// fields they share).
+func EphemeralSpecs(pod *v1.Pod) []v1.Container {
+	if len(pod.Spec.EphemeralContainers) == 0 {
+		return nil
+	}
+	out := make([]v1.Container, len(pod.Spec.EphemeralContainers))
+	for i := range pod.Spec.EphemeralContainers {
+		out[i] = v1.Container(pod.Spec.EphemeralContainers[i].EphemeralContainerCommon)
+	}
+	return out
 }
 
 // IsSidecar reports whether name is a sidecar of pod (an init container

@@ -32,6 +32,10 @@ type Plan struct {
 	SandboxAttempt uint32
 	SandboxID      string
 
+	// StartEphemeral lists the ephemeral containers to start (those
+	// without any instance: they never restart), before everything else,
+	// initialization or not (kubectl debug).
+	StartEphemeral []Start
 	// StartInits lists the init containers to start, in spec order: the
 	// next regular one (one at a time) and sidecars to start or restart.
 	// They start before Start's.
@@ -69,15 +73,20 @@ type Kill struct {
 // Start is one container to create and start.
 type Start struct {
 	Name    string
-	Index   int // index in spec.initContainers or spec.containers
+	Index   int // index in spec.initContainers, spec.containers or spec.ephemeralContainers
 	Init    bool
 	Attempt uint32
+	// Ephemeral marks an ephemeral container; TargetID is then the
+	// newest instance of its targetContainerName (whose PID namespace it
+	// joins), if any.
+	Ephemeral bool
+	TargetID  string
 }
 
 // Empty reports whether the plan asks for nothing.
 func (p *Plan) Empty() bool {
 	return len(p.Kill) == 0 && len(p.StopSandboxes) == 0 && len(p.RemoveContainers) == 0 &&
-		len(p.RemoveSandboxes) == 0 && !p.CreateSandbox && len(p.StartInits) == 0 && len(p.Start) == 0 && !p.Terminated
+		len(p.RemoveSandboxes) == 0 && !p.CreateSandbox && len(p.StartEphemeral) == 0 && len(p.StartInits) == 0 && len(p.Start) == 0 && !p.Terminated
 }
 
 // Compute decides the next actions for pod, as the kubelet's
@@ -146,6 +155,19 @@ func Compute(pod *v1.Pod, obs *Observed, now time.Time, backoff BackoffState) Pl
 	}
 	p.SandboxID = sandboxID
 	p.prune(pod, cs, sbs)
+	// Ephemeral containers start even before initialization is done, and
+	// once only (kubelet computePodActions).
+	for i := range pod.Spec.EphemeralContainers {
+		e := &pod.Spec.EphemeralContainers[i]
+		if cs.latest(e.Name) != nil {
+			continue
+		}
+		st := Start{Name: e.Name, Index: i, Ephemeral: true}
+		if t := cs.latest(e.TargetContainerName); e.TargetContainerName != "" && t != nil {
+			st.TargetID = t.ID
+		}
+		p.StartEphemeral = append(p.StartEphemeral, st)
+	}
 
 	ia := computeInitActions(pod, obs, cs)
 	if ia.killPod {
@@ -213,6 +235,7 @@ func Compute(pod *v1.Pod, obs *Observed, now time.Time, backoff BackoffState) Pl
 func (p *Plan) killPod(pod *v1.Pod, cs containers, sbs []*runtime.SandboxStatus, deleting bool) {
 	p.KillPod = true
 	p.Kill = nil
+	p.StartEphemeral = nil
 	grace := killGrace(pod, deleting)
 	for _, c := range cs {
 		if c.State == runtime.ContainerRunning || c.State == runtime.ContainerUnknown {

@@ -24,6 +24,7 @@ func GenerateStatus(pod *v1.Pod, obs *Observed, now time.Time) v1.PodStatus {
 	s := v1.PodStatus{}
 	s.InitContainerStatuses = containerStatuses(pod, pod.Spec.InitContainers, old.InitContainerStatuses, cs, obs.StartErrors, true)
 	s.ContainerStatuses = containerStatuses(pod, pod.Spec.Containers, old.ContainerStatuses, cs, obs.StartErrors, false)
+	s.EphemeralContainerStatuses = containerStatuses(pod, EphemeralSpecs(pod), old.EphemeralContainerStatuses, cs, obs.StartErrors, false)
 	inferInitCompleted(pod, s.InitContainerStatuses, cs)
 	setReadiness(pod, &s, obs)
 
@@ -94,7 +95,7 @@ func capTerminationMessages(pod *v1.Pod, s *v1.PodStatus) {
 			t.Message = t.Message[:per]
 		}
 	}
-	for _, list := range [][]v1.ContainerStatus{s.InitContainerStatuses, s.ContainerStatuses} {
+	for _, list := range [][]v1.ContainerStatus{s.InitContainerStatuses, s.ContainerStatuses, s.EphemeralContainerStatuses} {
 		for i := range list {
 			capState(&list[i].State)
 			capState(&list[i].LastTerminationState)

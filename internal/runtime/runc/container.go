@@ -96,6 +96,12 @@ func (d *Driver) CreateContainer(ctx context.Context, sandboxID string, cfg *run
 		ns.PID.Host = true
 	case pcfg.ShareProcessNamespace:
 		ns.PID.Path, sharedPID = infra+"pid", true
+	case cfg.TargetPID != "":
+		path, err := d.targetPIDNamespace(sandboxID, cfg.TargetPID)
+		if err != nil {
+			return "", fmt.Errorf("container %q: %w", cfg.Spec.Name, err)
+		}
+		ns.PID.Path, sharedPID = path, true
 	}
 	env := make([]oci.EnvVar, len(cfg.Env))
 	for i, e := range cfg.Env {
@@ -372,4 +378,18 @@ func readTail(path string, max int64) []byte {
 	b := make([]byte, fi.Size()-off)
 	n, _ := f.ReadAt(b, off)
 	return b[:n]
+}
+
+// targetPIDNamespace is the PID namespace of running container id of
+// sandboxID, which an ephemeral container with a targetContainerName joins.
+func (d *Driver) targetPIDNamespace(sandboxID, id string) (string, error) {
+	t, err := d.getContainer(id)
+	if err != nil {
+		return "", fmt.Errorf("target container: %w", err)
+	}
+	m := t.meta()
+	if m.SandboxID != sandboxID || m.PID == 0 || !alive(m.PID, m.PIDStart) {
+		return "", fmt.Errorf("target container %s is not running: %w", m.Name, runtime.ErrInvalidState)
+	}
+	return "/proc/" + strconv.Itoa(m.PID) + "/ns/pid", nil
 }
