@@ -34,8 +34,10 @@ type Resource struct {
 	Strategy Strategy
 
 	// Subresources served, e.g. "status", "binding", "log", "exec", "attach",
-	// "portforward" for pods, "token" for serviceaccounts. The edge dispatches
-	// status through StatusStrategy and the rest through its own handlers.
+	// "portforward", "ephemeralcontainers" for pods, "token" for
+	// serviceaccounts. The edge dispatches status through StatusStrategy,
+	// ephemeralcontainers through EphemeralContainersStrategy and the rest
+	// through its own handlers.
 	Subresources []string
 }
 
@@ -74,6 +76,14 @@ type Strategy interface {
 type StatusStrategy interface {
 	PrepareForStatusUpdate(ctx context.Context, obj, old runtime.Object)
 	ValidateStatusUpdate(ctx context.Context, obj, old runtime.Object) field.ErrorList
+}
+
+// EphemeralContainersStrategy is implemented by the pods strategy: an
+// update through pods/<name>/ephemeralcontainers changes only
+// spec.ephemeralContainers (kube's podEphemeralContainersStrategy).
+type EphemeralContainersStrategy interface {
+	PrepareForEphemeralContainersUpdate(ctx context.Context, obj, old runtime.Object)
+	ValidateEphemeralContainersUpdate(ctx context.Context, obj, old runtime.Object) field.ErrorList
 }
 
 // GracefulDeleter is implemented by strategies whose objects delete

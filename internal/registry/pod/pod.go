@@ -33,7 +33,8 @@ const (
 )
 
 // NewResource returns the pods resource (wall-clock AGE) with the status,
-// binding, log, exec, attach and portforward subresources.
+// binding, log, exec, attach, portforward and ephemeralcontainers
+// subresources.
 func NewResource() *registry.Resource { return NewResourceWithClock(time.Now) }
 
 // NewResourceWithClock returns the pods resource with an injected clock.
@@ -48,7 +49,7 @@ func NewResourceWithClock(now func() time.Time) *registry.Resource {
 		Namespaced:   true,
 		New:          func() runtime.Object { return &corev1.Pod{} },
 		NewList:      func() runtime.Object { return &corev1.PodList{} },
-		Subresources: []string{"status", "binding", "log", "exec", "attach", "portforward"},
+		Subresources: []string{"status", "binding", "log", "exec", "attach", "portforward", "ephemeralcontainers"},
 		Strategy: &Strategy{table: &registry.TableConvertor{
 			GVK:     corev1.SchemeGroupVersion.WithKind("Pod"),
 			Columns: columns(),
@@ -58,15 +59,16 @@ func NewResourceWithClock(now func() time.Time) *registry.Resource {
 	}
 }
 
-// Strategy implements registry.Strategy, StatusStrategy, GracefulDeleter
-// and FieldSetter for pods.
+// Strategy implements registry.Strategy, StatusStrategy,
+// EphemeralContainersStrategy, GracefulDeleter and FieldSetter for pods.
 type Strategy struct{ table *registry.TableConvertor }
 
 var (
-	_ registry.Strategy        = (*Strategy)(nil)
-	_ registry.StatusStrategy  = (*Strategy)(nil)
-	_ registry.GracefulDeleter = (*Strategy)(nil)
-	_ registry.FieldSetter     = (*Strategy)(nil)
+	_ registry.Strategy                    = (*Strategy)(nil)
+	_ registry.StatusStrategy              = (*Strategy)(nil)
+	_ registry.EphemeralContainersStrategy = (*Strategy)(nil)
+	_ registry.GracefulDeleter             = (*Strategy)(nil)
+	_ registry.FieldSetter                 = (*Strategy)(nil)
 )
 
 // PrepareForCreate resets status to {phase: Pending, qosClass}, adds the
@@ -135,6 +137,33 @@ func (*Strategy) PrepareForStatusUpdate(_ context.Context, obj, old runtime.Obje
 		p.Status.QOSClass = o.Status.QOSClass
 	}
 	syncIPs(&p.Status)
+}
+
+// PrepareForEphemeralContainersUpdate keeps everything of the old pod but
+// the request's spec.ephemeralContainers, as kube's
+// podEphemeralContainersStrategy: the old spec and status, and the old
+// labels, annotations, finalizers, owner references, deletionTimestamp
+// and generation (metav1.ResetObjectMetaForStatus); generation is bumped
+// when the ephemeral containers changed.
+func (*Strategy) PrepareForEphemeralContainersUpdate(_ context.Context, obj, old runtime.Object) {
+	p, o := obj.(*corev1.Pod), old.(*corev1.Pod)
+	ecs := p.Spec.EphemeralContainers
+	p.Spec = *o.Spec.DeepCopy()
+	p.Spec.EphemeralContainers = ecs
+	p.Status = *o.Status.DeepCopy()
+	metav1.ResetObjectMetaForStatus(&p.ObjectMeta, &o.ObjectMeta)
+	for i := range p.Spec.EphemeralContainers {
+		dropStopSignal(&p.Spec.EphemeralContainers[i].Lifecycle)
+	}
+	if !equality.Semantic.DeepEqual(p.Spec, o.Spec) {
+		p.Generation = o.Generation + 1
+	}
+}
+
+// ValidateEphemeralContainersUpdate checks an update through
+// pods/<name>/ephemeralcontainers.
+func (*Strategy) ValidateEphemeralContainersUpdate(_ context.Context, obj, old runtime.Object) field.ErrorList {
+	return ValidateEphemeralContainersUpdate(obj.(*corev1.Pod), old.(*corev1.Pod))
 }
 
 // syncIPs keeps podIP/podIPs and hostIP/hostIPs consistent, as the v1

@@ -94,6 +94,7 @@ func ValidateSpec(spec *corev1.PodSpec, fld *field.Path) field.ErrorList {
 	hostUsers := spec.HostUsers == nil || *spec.HostUsers
 	errs = append(errs, validateContainers(spec.Containers, vols, grace, hostUsers, fld.Child("containers"))...)
 	errs = append(errs, validateInitContainers(spec.InitContainers, spec.Containers, vols, grace, hostUsers, fld.Child("initContainers"))...)
+	errs = append(errs, validateEphemeralContainers(spec.EphemeralContainers, spec.Containers, spec.InitContainers, vols, hostUsers, fld.Child("ephemeralContainers"))...)
 	errs = append(errs, validateHostNetworkPorts(spec, fld)...)
 	errs = append(errs, validateRestartPolicy(spec.RestartPolicy, fld.Child("restartPolicy"))...)
 	errs = append(errs, validateDNSPolicy(spec.DNSPolicy, fld.Child("dnsPolicy"))...)
