@@ -45,7 +45,7 @@ var served = []struct {
 	resources map[string][]string
 }{
 	{"api/v1", map[string][]string{
-		"pods":            {"status", "binding", "log", "exec", "attach", "portforward"},
+		"pods":            {"status", "binding", "log", "exec", "attach", "portforward", "ephemeralcontainers"},
 		"namespaces":      {"status", "finalize"},
 		"nodes":           {"status"},
 		"secrets":         nil,

@@ -27,6 +27,9 @@ var subresourceInfo = map[string]struct {
 }{
 	"status":   {[]string{"get", "patch", "update"}, func(r *registry.Resource) schema.GroupVersionKind { return r.GVK() }},
 	"finalize": {[]string{"update"}, func(r *registry.Resource) schema.GroupVersionKind { return r.GVK() }},
+	"ephemeralcontainers": {[]string{"get", "patch", "update"}, func(r *registry.Resource) schema.GroupVersionKind {
+		return r.GVK()
+	}},
 	"binding": {[]string{"create"}, func(*registry.Resource) schema.GroupVersionKind {
 		return schema.GroupVersionKind{Version: "v1", Kind: "Binding"}
 	}},

@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/managedfields"
 	"k8s.io/client-go/applyconfigurations"
 	clientgotesting "k8s.io/client-go/testing"
+	"sigs.k8s.io/structured-merge-diff/v4/fieldpath"
 	"sigs.k8s.io/structured-merge-diff/v4/typed"
 	"sigs.k8s.io/structured-merge-diff/v4/value"
 
@@ -51,11 +52,13 @@ func newFieldManagers(scheme *runtime.Scheme, resources []*registry.Resource) (*
 			tc = newKindTypeConverter(builtin, gvk, reflect.TypeOf(probe).Elem())
 		}
 		subs := []string{""}
-		if hasSubresource(r, "status") {
-			subs = append(subs, "status")
+		for _, sub := range []string{"status", "ephemeralcontainers"} {
+			if hasSubresource(r, sub) {
+				subs = append(subs, sub)
+			}
 		}
 		for _, sub := range subs {
-			fm, err := managedfields.NewDefaultFieldManager(tc, converter, noDefaults{}, scheme, gvk, gvk.GroupVersion(), sub, nil)
+			fm, err := managedfields.NewDefaultFieldManager(tc, converter, noDefaults{}, scheme, gvk, gvk.GroupVersion(), sub, resetFields(sub))
 			if err != nil {
 				return nil, fmt.Errorf("field manager for %v: %w", gvk, err)
 			}
@@ -63,6 +66,19 @@ func newFieldManagers(scheme *runtime.Scheme, resources []*registry.Resource) (*
 		}
 	}
 	return fms, nil
+}
+
+// resetFields is what a subresource's writers may own: through
+// ephemeralcontainers only spec.ephemeralContainers, as kube's
+// podEphemeralContainersStrategy.GetResetFieldsFilter (the rest of the
+// request is replaced by the stored object before it is written).
+func resetFields(sub string) map[fieldpath.APIVersion]fieldpath.Filter {
+	if sub != "ephemeralcontainers" {
+		return nil
+	}
+	return map[fieldpath.APIVersion]fieldpath.Filter{
+		"v1": fieldpath.NewIncludeMatcherFilter(fieldpath.MakePrefixMatcherOrDie("spec", "ephemeralContainers")),
+	}
 }
 
 func (f *fieldManagers) get(gvk schema.GroupVersionKind, sub string) *managedfields.FieldManager {

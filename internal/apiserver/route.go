@@ -143,8 +143,8 @@ func subresources(res *registry.Resource) []string {
 	return res.Subresources
 }
 
-// serveSubresource dispatches status, binding, token and the node proxy
-// subresources.
+// serveSubresource dispatches status, finalize, ephemeralcontainers,
+// binding, token and the node proxy subresources.
 func (s *Server) serveSubresource(rq *request) {
 	sub := rq.info.Subresource
 	if !hasSubresource(rq.res, sub) || rq.info.Name == "" {
@@ -152,7 +152,7 @@ func (s *Server) serveSubresource(rq *request) {
 		return
 	}
 	switch sub {
-	case "status", "finalize":
+	case "status", "finalize", "ephemeralcontainers":
 		switch rq.info.Verb {
 		case "get":
 			s.serveGet(rq)

@@ -17,7 +17,8 @@ import (
 	"github.com/peapod/peapod/internal/storage"
 )
 
-// serveUpdate answers PUT of an object or of its status/finalize subresource.
+// serveUpdate answers PUT of an object or of its status, finalize or
+// ephemeralcontainers subresource.
 func (s *Server) serveUpdate(rq *request, sub string) {
 	wo, body, err := s.readWrite(rq)
 	if err != nil {
@@ -139,6 +140,12 @@ func (s *Server) prepareUpdate(ctx context.Context, rq *request, sub string, wo 
 		if acc, err = meta.Accessor(obj); err != nil {
 			return nil, apierrors.NewInternalError(err)
 		}
+	case "ephemeralcontainers":
+		es, ok := rq.res.Strategy.(registry.EphemeralContainersStrategy)
+		if !ok {
+			return nil, apierrors.NewMethodNotSupported(rq.gr, "update ephemeralcontainers")
+		}
+		es.PrepareForEphemeralContainersUpdate(ctx, obj, current)
 	}
 	// managedFields record the request before admission defaults, as kube does
 	if obj, err = s.manage(rq, sub, wo, acc, obj, current, updateManaged); err != nil {
@@ -150,6 +157,8 @@ func (s *Server) prepareUpdate(ctx context.Context, rq *request, sub string, wo 
 	switch sub {
 	case "status":
 		errs = rq.res.Strategy.(registry.StatusStrategy).ValidateStatusUpdate(ctx, obj, current)
+	case "ephemeralcontainers":
+		errs = rq.res.Strategy.(registry.EphemeralContainersStrategy).ValidateEphemeralContainersUpdate(ctx, obj, current)
 	default:
 		errs = rq.res.Strategy.ValidateUpdate(ctx, obj, current)
 	}
