@@ -32,6 +32,10 @@ func viewRules() []rbacv1.PolicyRule {
 	}
 }
 
+// editRules leave pods/ephemeralcontainers out, as Kubernetes' edit and
+// admin roles do on purpose (kubernetes/kubernetes#109332, #121217):
+// adding a container to a running pod bypasses what admission checked
+// at create, so it is granted on its own (kubectl debug needs patch).
 func editRules() []rbacv1.PolicyRule {
 	all := append(append([]string{}, readVerbs...), writeVerbs...)
 	return append(viewRules(),

@@ -90,8 +90,17 @@ func TestRBACAuthorize(t *testing.T) {
 				Subjects: []rbacv1.Subject{{Kind: "User", Name: "alice"}}},
 			{ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: "cluster-admin-here"}, RoleRef: rbacv1.RoleRef{Kind: "ClusterRole", Name: "cluster-admin"},
 				Subjects: []rbacv1.Subject{{Kind: "Group", Name: "team-admins"}}},
+			{ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: "edit"}, RoleRef: rbacv1.RoleRef{Kind: "ClusterRole", Name: "edit"},
+				Subjects: []rbacv1.Subject{{Kind: "User", Name: "editor"}}},
+			{ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: "admin"}, RoleRef: rbacv1.RoleRef{Kind: "ClusterRole", Name: "admin"},
+				Subjects: []rbacv1.Subject{{Kind: "User", Name: "nsadmin"}}},
+			{ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: "debugger"}, RoleRef: rbacv1.RoleRef{Kind: "Role", Name: "debugger"},
+				Subjects: []rbacv1.Subject{{Kind: "User", Name: "debugger"}}},
 		},
-		roles: map[string]*rbacv1.Role{"team/secret-reader": {Rules: []rbacv1.PolicyRule{{Verbs: []string{"get"}, APIGroups: []string{""}, Resources: []string{"secrets"}, ResourceNames: []string{"db"}}}}},
+		roles: map[string]*rbacv1.Role{
+			"team/secret-reader": {Rules: []rbacv1.PolicyRule{{Verbs: []string{"get"}, APIGroups: []string{""}, Resources: []string{"secrets"}, ResourceNames: []string{"db"}}}},
+			"team/debugger":      {Rules: []rbacv1.PolicyRule{{Verbs: []string{"patch", "update"}, APIGroups: []string{""}, Resources: []string{"pods/ephemeralcontainers"}}}},
+		},
 	}
 	az := Authorizer{RBAC: &RBAC{Source: src}}
 	sa := func(ns, name string) User {
@@ -99,6 +108,12 @@ func TestRBACAuthorize(t *testing.T) {
 	}
 	alice := User{Name: "alice", Groups: []string{GroupAuthenticated}}
 	teamAdmin := User{Name: "bob", Groups: []string{"team-admins", GroupAuthenticated}}
+	editor := User{Name: "editor", Groups: []string{GroupAuthenticated}}
+	nsAdmin := User{Name: "nsadmin", Groups: []string{GroupAuthenticated}}
+	debugger := User{Name: "debugger", Groups: []string{GroupAuthenticated}}
+	debug := func(ns string) Request {
+		return Request{Verb: "patch", Resource: "pods", Subresource: "ephemeralcontainers", Namespace: ns, Name: "p"}
+	}
 	cases := []struct {
 		name string
 		u    User
@@ -124,6 +139,18 @@ func TestRBACAuthorize(t *testing.T) {
 		{"cluster-admin via rolebinding: namespace", teamAdmin, Request{Verb: "delete", Resource: "secrets", Namespace: "team", Name: "x"}, true},
 		{"cluster-admin via rolebinding: not elsewhere", teamAdmin, Request{Verb: "delete", Resource: "secrets", Namespace: "prod", Name: "x"}, false},
 		{"cluster-admin via rolebinding: no nodes", teamAdmin, Request{Verb: "get", Resource: "nodes", Name: "n"}, false},
+		// Kubernetes' admin and edit roles leave pods/ephemeralcontainers
+		// out on purpose (kubernetes/kubernetes#109332, #121217): adding a
+		// container to a running pod is granted on its own.
+		{"admin exec", nsAdmin, Request{Verb: "create", Resource: "pods", Subresource: "exec", Namespace: "team", Name: "p"}, true},
+		{"admin no ephemeral containers", nsAdmin, debug("team"), false},
+		{"edit patches pods", editor, Request{Verb: "patch", Resource: "pods", Namespace: "team", Name: "p"}, true},
+		{"edit no ephemeral containers", editor, debug("team"), false},
+		{"edit no ephemeral containers update", editor, Request{Verb: "update", Resource: "pods", Subresource: "ephemeralcontainers", Namespace: "team", Name: "p"}, false},
+		{"view no ephemeral containers", sa("team", "default"), debug("team"), false},
+		{"cluster-admin ephemeral containers", teamAdmin, debug("team"), true},
+		{"a role granting ephemeral containers", debugger, debug("team"), true},
+		{"that role only in its namespace", debugger, debug("prod"), false},
 	}
 	for _, c := range cases {
 		if got := az.Authorize(context.Background(), c.u, c.req); got != c.want {
