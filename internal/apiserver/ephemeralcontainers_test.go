@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -21,6 +22,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/peapod/peapod/internal/apiserver/admission"
+	"github.com/peapod/peapod/internal/auth"
 	"github.com/peapod/peapod/internal/registry"
 	"github.com/peapod/peapod/internal/registry/namespace"
 	"github.com/peapod/peapod/internal/registry/pod"
@@ -325,5 +327,41 @@ func TestEphemeralContainersDiscovery(t *testing.T) {
 	code, b, _ = e.do(t, "GET", "/openapi/v3/api/v1", "", nil, "Accept-Encoding", "identity")
 	if code != 200 || !strings.Contains(string(b), `"/api/v1/namespaces/{namespace}/pods/{name}/ephemeralcontainers"`) {
 		t.Fatalf("openapi v3 lacks the ephemeralcontainers path: %d", code)
+	}
+}
+
+type fixedUser struct{ u auth.User }
+
+func (f fixedUser) AuthenticateRequest(*http.Request) (auth.User, error) { return f.u, nil }
+
+type denyAll struct{}
+
+func (denyAll) Authorize(context.Context, auth.User, auth.Request) bool { return false }
+
+// A denied subresource request is reported with the subresource, as
+// kube's forbiddenMessage.
+func TestForbiddenNamesTheSubresource(t *testing.T) {
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	api, err := New(Config{Scheme: scheme, Resources: []*registry.Resource{namespace.NewResource(), pod.NewResource()},
+		Storage: newMemStore(), Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Authenticator: fixedUser{auth.User{Name: "jane", Groups: []string{auth.GroupAuthenticated}}}, Authorizer: denyAll{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	e := &testEnv{srv: srv}
+	for _, c := range []struct{ method, path, want string }{
+		{"PATCH", "/api/v1/namespaces/default/pods/web/ephemeralcontainers",
+			`pods "web" is forbidden: User "jane" cannot patch resource "pods/ephemeralcontainers" in API group "" in the namespace "default"`},
+		{"GET", "/api/v1/namespaces", `namespaces is forbidden: User "jane" cannot list resource "namespaces" in API group "" at the cluster scope`},
+	} {
+		code, b, _ := e.do(t, c.method, c.path, "application/strategic-merge-patch+json", []byte(`{}`))
+		if st := status(t, b); code != 403 || st.Message != c.want {
+			t.Errorf("%s %s: %d %q, want %q", c.method, c.path, code, st.Message, c.want)
+		}
 	}
 }

@@ -66,9 +66,17 @@ func (s *Server) withAuth(next http.Handler) http.Handler {
 			msg := fmt.Sprintf("User %q cannot %s path %q", u.Name, info.Verb, r.URL.Path)
 			gr := schema.GroupResource{Group: info.GV.Group, Resource: info.Resource}
 			if info.IsResource {
-				msg = fmt.Sprintf("User %q cannot %s resource %q in API group %q", u.Name, info.Verb, info.Resource, info.GV.Group)
+				// as kube's forbiddenMessage: the subresource is named with
+				// its resource (pods/ephemeralcontainers)
+				resource := info.Resource
+				if info.Subresource != "" {
+					resource += "/" + info.Subresource
+				}
+				msg = fmt.Sprintf("User %q cannot %s resource %q in API group %q", u.Name, info.Verb, resource, info.GV.Group)
 				if info.Namespace != "" {
 					msg += fmt.Sprintf(" in the namespace %q", info.Namespace)
+				} else {
+					msg += " at the cluster scope"
 				}
 			}
 			s.writeError(w, r, apierrors.NewForbidden(gr, info.Name, errors.New(msg)), gr, info.Name)
