@@ -167,7 +167,6 @@ func TestSidecarTerminalStatus(t *testing.T) {
 	}
 }
 
-
 // A pod kill stops sidecars last, in reverse order (kubelet
 // terminationOrdering); the plan marks it.
 func TestStopAfter(t *testing.T) {
