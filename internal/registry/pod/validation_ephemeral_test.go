@@ -199,7 +199,9 @@ func TestValidateUpdateKeepsEphemeralContainers(t *testing.T) {
 	same.Labels = map[string]string{"a": "b"}
 	checkErrs(t, ValidateUpdate(same, old), []string{})
 	for name, mutate := range map[string]func(p *corev1.Pod){
-		"added":   func(p *corev1.Pod) { p.Spec.EphemeralContainers = append(p.Spec.EphemeralContainers, ephemeral("dbg2", "busybox")) },
+		"added": func(p *corev1.Pod) {
+			p.Spec.EphemeralContainers = append(p.Spec.EphemeralContainers, ephemeral("dbg2", "busybox"))
+		},
 		"changed": func(p *corev1.Pod) { p.Spec.EphemeralContainers[0].Image = "alpine" },
 		"removed": func(p *corev1.Pod) { p.Spec.EphemeralContainers = nil },
 	} {
