@@ -3,6 +3,7 @@ package apiserver
 import (
 	"net/http"
 
+	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -56,5 +57,43 @@ func (s *Server) serveSelfSubjectAccessReview(rq *request) {
 	}
 	review.CreationTimestamp = metav1.Time{}
 	review.TypeMeta = metav1.TypeMeta{Kind: "SelfSubjectAccessReview", APIVersion: authorizationv1.SchemeGroupVersion.String()}
+	s.writeJSON(rq.w, rq.r, http.StatusCreated, review)
+}
+
+// isSelfSubjectReview reports whether rq is for authentication.k8s.io
+// selfsubjectreviews (`kubectl auth whoami`), answered at the edge.
+func isSelfSubjectReview(rq *request) bool {
+	return rq.res.GVR.Group == authenticationv1.GroupName && rq.res.GVR.Resource == "selfsubjectreviews"
+}
+
+// serveSelfSubjectReview answers `kubectl auth whoami`: the request's
+// user (after impersonation) as status.userInfo.
+func (s *Server) serveSelfSubjectReview(rq *request) {
+	if rq.info.Verb != "create" || rq.info.Subresource != "" {
+		s.methodNotAllowed(rq)
+		return
+	}
+	body, err := readBody(rq.r, s.cfg.MaxRequestBytes)
+	if err != nil {
+		rq.fail(err)
+		return
+	}
+	obj, _, err := s.decoder().decode(body, mediaType(rq.r), rq.res.GVK(), rq.res.New(), validationIgnore)
+	if err != nil {
+		rq.fail(err)
+		return
+	}
+	review := obj.(*authenticationv1.SelfSubjectReview)
+	u, _ := auth.UserFrom(rq.r.Context())
+	info := authenticationv1.UserInfo{Username: u.Name, UID: u.UID, Groups: u.Groups}
+	if len(u.Extra) > 0 {
+		info.Extra = make(map[string]authenticationv1.ExtraValue, len(u.Extra))
+		for k, v := range u.Extra {
+			info.Extra[k] = v
+		}
+	}
+	review.Status = authenticationv1.SelfSubjectReviewStatus{UserInfo: info}
+	review.CreationTimestamp = metav1.Time{}
+	review.TypeMeta = metav1.TypeMeta{Kind: "SelfSubjectReview", APIVersion: authenticationv1.SchemeGroupVersion.String()}
 	s.writeJSON(rq.w, rq.r, http.StatusCreated, review)
 }

@@ -69,6 +69,10 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		s.serveSelfSubjectAccessReview(rq)
 		return
 	}
+	if isSelfSubjectReview(rq) {
+		s.serveSelfSubjectReview(rq)
+		return
+	}
 	if info.Subresource != "" {
 		s.serveSubresource(rq)
 		return

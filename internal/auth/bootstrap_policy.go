@@ -57,7 +57,9 @@ func adminRules() []rbacv1.PolicyRule {
 var DiscoveryPaths = []string{"/api", "/api/*", "/apis", "/apis/*", "/version", "/version/", "/openapi", "/openapi/*", "/healthz", "/livez", "/readyz"}
 
 // BootstrapClusterRoles are cluster-admin, admin, edit, view,
-// system:discovery and system:basic-user (kubectl auth can-i).
+// system:discovery and system:basic-user (kubectl auth can-i and whoami).
+// As in Kubernetes, none grants the verb impersonate (users, groups,
+// serviceaccounts, uids, userextras) except cluster-admin's "*".
 func BootstrapClusterRoles() []rbacv1.ClusterRole {
 	return []rbacv1.ClusterRole{
 		{ObjectMeta: bootstrapMeta("cluster-admin"), Rules: []rbacv1.PolicyRule{
@@ -69,7 +71,8 @@ func BootstrapClusterRoles() []rbacv1.ClusterRole {
 		{ObjectMeta: bootstrapMeta("view"), Rules: viewRules()},
 		{ObjectMeta: bootstrapMeta("system:discovery"), Rules: []rbacv1.PolicyRule{{Verbs: []string{"get"}, NonResourceURLs: DiscoveryPaths}}},
 		{ObjectMeta: bootstrapMeta("system:basic-user"), Rules: []rbacv1.PolicyRule{
-			rule([]string{"create"}, []string{"authorization.k8s.io"}, "selfsubjectaccessreviews")}},
+			rule([]string{"create"}, []string{"authorization.k8s.io"}, "selfsubjectaccessreviews"),
+			rule([]string{"create"}, []string{"authentication.k8s.io"}, "selfsubjectreviews")}},
 	}
 }
 

@@ -43,6 +43,7 @@ import (
 	"github.com/peapod/peapod/internal/registry/rolebinding"
 	"github.com/peapod/peapod/internal/registry/secret"
 	"github.com/peapod/peapod/internal/registry/selfsubjectaccessreview"
+	"github.com/peapod/peapod/internal/registry/selfsubjectreview"
 	"github.com/peapod/peapod/internal/registry/serviceaccount"
 	"github.com/peapod/peapod/internal/storage"
 )
@@ -328,7 +329,7 @@ func serverResources() []*registry.Resource {
 		serviceaccount.NewResource(), event.NewResource(), node.NewResource(), lease.NewResource(),
 		podpreset.NewResource(),
 		role.NewResource(), rolebinding.NewResource(), clusterrole.NewResource(), clusterrolebinding.NewResource(),
-		selfsubjectaccessreview.NewResource(),
+		selfsubjectaccessreview.NewResource(), selfsubjectreview.NewResource(),
 	}
 }
 
