@@ -39,21 +39,34 @@ func (s *Server) withRecovery(next http.Handler) http.Handler {
 	})
 }
 
-// withAuth authenticates the request (401 on failure) and authorizes it (403).
+// withAuth authenticates the request (401 on failure), applies
+// impersonation (impersonation.go) and authorizes the resulting user (403).
 func (s *Server) withAuth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var u auth.User
 		if s.cfg.Authenticator == nil {
-			next.ServeHTTP(w, r.WithContext(auth.WithUser(r.Context(), auth.User{Name: auth.AdminUser, Groups: []string{auth.GroupMasters}})))
-			return
-		}
-		u, err := s.cfg.Authenticator.AuthenticateRequest(r)
-		if err != nil {
-			if publicPaths[r.URL.Path] {
-				next.ServeHTTP(w, r)
+			u = auth.User{Name: auth.AdminUser, Groups: []string{auth.GroupMasters}}
+		} else {
+			var err error
+			if u, err = s.cfg.Authenticator.AuthenticateRequest(r); err != nil {
+				if publicPaths[r.URL.Path] {
+					next.ServeHTTP(w, r)
+					return
+				}
+				s.writeStatus(w, r, &metav1.Status{Status: metav1.StatusFailure, Code: http.StatusUnauthorized,
+					Reason: metav1.StatusReasonUnauthorized, Message: "Unauthorized"})
 				return
 			}
-			s.writeStatus(w, r, &metav1.Status{Status: metav1.StatusFailure, Code: http.StatusUnauthorized,
-				Reason: metav1.StatusReasonUnauthorized, Message: "Unauthorized"})
+		}
+		// Impersonate-* headers: checked for the authenticated user, then
+		// the impersonated user is the one authorized and served.
+		u, err := s.impersonate(r.Context(), r, u)
+		if err != nil {
+			s.writeError(w, r, err, schema.GroupResource{}, "")
+			return
+		}
+		if s.cfg.Authenticator == nil { // tests: no authorization either
+			next.ServeHTTP(w, r.WithContext(auth.WithUser(r.Context(), u)))
 			return
 		}
 		info := parseRequestInfo(r)
