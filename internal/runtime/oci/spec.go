@@ -199,6 +199,9 @@ type ContainerInput struct {
 	Files       PodFiles
 	// Passwd and Group are the rootfs /etc/passwd and /etc/group contents.
 	Passwd, Group []byte
+	// SeccompLocalhost is the content of the container's Localhost seccomp
+	// profile (EffectiveSeccomp), which the runtime reads.
+	SeccompLocalhost []byte
 }
 
 // ContainerSpec builds an application container's spec. Errors name the
@@ -321,6 +324,10 @@ func ContainerSpec(in ContainerInput) (*specs.Spec, error) {
 	errs = append(errs, merr...)
 	s.Mounts = mounts
 	s.Linux.RootfsPropagation = propagation
+	// After the capabilities: the default profile allows what they need.
+	if s.Linux.Seccomp, err = seccompFor(EffectiveSeccomp(c.SecurityContext, in.PodSecurityContext), in.SeccompLocalhost, s, privileged); err != nil {
+		errs = append(errs, err.Error())
+	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("container %q: %s", c.Name, strings.Join(errs, "; "))
 	}

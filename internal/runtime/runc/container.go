@@ -111,6 +111,10 @@ func (d *Driver) CreateContainer(ctx context.Context, sandboxID string, cfg *run
 	for i, mt := range cfg.Mounts {
 		mounts[i] = oci.Mount{ContainerPath: mt.ContainerPath, HostPath: mt.HostPath, ReadOnly: mt.ReadOnly, Propagation: mt.Propagation}
 	}
+	localhost, err := d.localhostSeccomp(cfg)
+	if err != nil {
+		return "", fmt.Errorf("container %q: %w", cfg.Spec.Name, err)
+	}
 	cgroupsPath := "/" + sm.CgroupParent + "/" + id
 	spec, err := oci.ContainerSpec(oci.ContainerInput{
 		Container:          cfg.Spec,
@@ -132,8 +136,9 @@ func (d *Driver) CreateContainer(ctx context.Context, sandboxID string, cfg *run
 			Shm:            sm.Shm,
 			TerminationLog: termLog,
 		},
-		Passwd: readFileIn(rootfs, "etc/passwd"),
-		Group:  readFileIn(rootfs, "etc/group"),
+		Passwd:           readFileIn(rootfs, "etc/passwd"),
+		Group:            readFileIn(rootfs, "etc/group"),
+		SeccompLocalhost: localhost,
 	})
 	if err != nil {
 		return "", err
@@ -392,4 +397,23 @@ func (d *Driver) targetPIDNamespace(sandboxID, id string) (string, error) {
 		return "", fmt.Errorf("target container %s is not running: %w", m.Name, runtime.ErrInvalidState)
 	}
 	return "/proc/" + strconv.Itoa(m.PID) + "/ns/pid", nil
+}
+
+// SeccompDir is where Localhost seccomp profiles are read from, under the
+// data directory (the kubelet's <root-dir>/seccomp).
+const SeccompDir = "seccomp"
+
+// localhostSeccomp reads the container's Localhost seccomp profile, if it
+// has one: <data dir>/seccomp/<localhostProfile>, a path that cannot leave
+// that directory.
+func (d *Driver) localhostSeccomp(cfg *runtime.ContainerConfig) ([]byte, error) {
+	p := oci.EffectiveSeccomp(cfg.Spec.SecurityContext, cfg.PodSecurityContext)
+	if p == nil || p.Type != v1.SeccompProfileTypeLocalhost || p.LocalhostProfile == nil {
+		return nil, nil
+	}
+	b, err := os.ReadFile(filepath.Join(d.cfg.DataDir, SeccompDir, filepath.Clean("/"+*p.LocalhostProfile)))
+	if err != nil {
+		return nil, fmt.Errorf("cannot load seccomp profile %q: %w", *p.LocalhostProfile, err)
+	}
+	return b, nil
 }
