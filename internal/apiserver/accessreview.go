@@ -6,6 +6,7 @@ import (
 	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/peapod/peapod/internal/auth"
 )
@@ -20,18 +21,8 @@ func isSelfSubjectAccessReview(rq *request) bool {
 // serveSelfSubjectAccessReview answers `kubectl auth can-i`: the
 // requesting user's authorizer decision on the reviewed attributes.
 func (s *Server) serveSelfSubjectAccessReview(rq *request) {
-	if rq.info.Verb != "create" || rq.info.Subresource != "" {
-		s.methodNotAllowed(rq)
-		return
-	}
-	body, err := readBody(rq.r, s.cfg.MaxRequestBytes)
-	if err != nil {
-		rq.fail(err)
-		return
-	}
-	obj, _, err := s.decoder().decode(body, mediaType(rq.r), rq.res.GVK(), rq.res.New(), validationIgnore)
-	if err != nil {
-		rq.fail(err)
+	obj, ok := s.decodeReview(rq)
+	if !ok {
 		return
 	}
 	review := obj.(*authorizationv1.SelfSubjectAccessReview)
@@ -69,18 +60,8 @@ func isSelfSubjectReview(rq *request) bool {
 // serveSelfSubjectReview answers `kubectl auth whoami`: the request's
 // user (after impersonation) as status.userInfo.
 func (s *Server) serveSelfSubjectReview(rq *request) {
-	if rq.info.Verb != "create" || rq.info.Subresource != "" {
-		s.methodNotAllowed(rq)
-		return
-	}
-	body, err := readBody(rq.r, s.cfg.MaxRequestBytes)
-	if err != nil {
-		rq.fail(err)
-		return
-	}
-	obj, _, err := s.decoder().decode(body, mediaType(rq.r), rq.res.GVK(), rq.res.New(), validationIgnore)
-	if err != nil {
-		rq.fail(err)
+	obj, ok := s.decodeReview(rq)
+	if !ok {
 		return
 	}
 	review := obj.(*authenticationv1.SelfSubjectReview)
@@ -96,4 +77,24 @@ func (s *Server) serveSelfSubjectReview(rq *request) {
 	review.CreationTimestamp = metav1.Time{}
 	review.TypeMeta = metav1.TypeMeta{Kind: "SelfSubjectReview", APIVersion: authenticationv1.SchemeGroupVersion.String()}
 	s.writeJSON(rq.w, rq.r, http.StatusCreated, review)
+}
+
+// decodeReview reads the body of a review that the edge answers itself
+// (create only, no subresource); false when it answered with an error.
+func (s *Server) decodeReview(rq *request) (runtime.Object, bool) {
+	if rq.info.Verb != "create" || rq.info.Subresource != "" {
+		s.methodNotAllowed(rq)
+		return nil, false
+	}
+	body, err := readBody(rq.r, s.cfg.MaxRequestBytes)
+	if err != nil {
+		rq.fail(err)
+		return nil, false
+	}
+	obj, _, err := s.decoder().decode(body, mediaType(rq.r), rq.res.GVK(), rq.res.New(), validationIgnore)
+	if err != nil {
+		rq.fail(err)
+		return nil, false
+	}
+	return obj, true
 }
