@@ -20,6 +20,18 @@ import (
 // (kubectl label node) is seen.
 type NodeSource func(ctx context.Context, fresh bool) (admit.Node, error)
 
+// withAppArmor adds the host's AppArmor support to the nodes src gives.
+func withAppArmor(src NodeSource, enabled bool) NodeSource {
+	if src == nil {
+		return nil
+	}
+	return func(ctx context.Context, fresh bool) (admit.Node, error) {
+		n, err := src(ctx, fresh)
+		n.AppArmor = enabled
+		return n, err
+	}
+}
+
 // StaticNode is a NodeSource that always returns n (an agent without an
 // API server).
 func StaticNode(n admit.Node) NodeSource {

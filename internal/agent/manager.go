@@ -68,6 +68,9 @@ type Config struct {
 	// node affinity, host ports, NoExecute taints; package admit). Nil
 	// admits every pod.
 	Node NodeSource
+	// HostAppArmor reports that the host enforces AppArmor (admission
+	// refuses pods that ask for a profile: package admit).
+	HostAppArmor bool
 }
 
 // Manager runs one worker per pod of its source. Run's goroutine owns the
@@ -145,7 +148,7 @@ func NewManager(cfg Config) (*Manager, error) {
 		desired: map[types.UID]*v1.Pod{},
 		workers: map[types.UID]*worker{},
 		done:    make(chan types.UID),
-		adm:     admissionState{node: cfg.Node, admitted: map[types.UID]bool{}, inert: map[types.UID]*inertPod{}},
+		adm:     admissionState{node: withAppArmor(cfg.Node, cfg.HostAppArmor), admitted: map[types.UID]bool{}, inert: map[types.UID]*inertPod{}},
 	}
 	m.useObjects(cfg.Objects)
 	return m, nil

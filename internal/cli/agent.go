@@ -208,6 +208,7 @@ func runAgent(ctx context.Context, o *agentOptions, logw io.Writer) error {
 		Objects:        join.objectSource(),
 		APIServer:      apiServer,
 		Node:           nodeSource,
+		HostAppArmor:   host.AppArmor,
 	})
 	if err != nil {
 		return err

@@ -5,6 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
 )
 
 // TestSeccomp: securityContext.seccompProfile is enforced, through
@@ -12,7 +15,7 @@ import (
 // container (Seccomp: 2 in /proc/1/status); a
 // container with none is unconfined; a Localhost profile from
 // <data-dir>/seccomp applies (here: mkdir refused); kubectl exec runs under
-// the container's filter too.
+// the container's filter too. A pod asking for AppArmor is rejected.
 func TestSeccomp(t *testing.T) {
 	s, cs := serverWithAgentStart(t, "ppse", "se-node")
 	dir := filepath.Join(s.dataDir, "seccomp", "profiles")
@@ -68,5 +71,25 @@ spec:
 	}
 	if out, err := s.kubectlCmd(t.Context(), "exec", "sc", "-c", "unconfined", "--", "mkdir", "/tmp/x").CombinedOutput(); err != nil {
 		t.Errorf("mkdir unconfined: %v %q", err, out)
+	}
+
+	// An AppArmor profile peapod cannot enforce: the pod is rejected at
+	// admission (the kubelet's message on a host without AppArmor), not
+	// run unconfined.
+	clusterApply(t, s, "aa", `apiVersion: v1
+kind: Pod
+metadata: {name: aa}
+spec:
+  securityContext: {appArmorProfile: {type: RuntimeDefault}}
+  containers:
+  - {name: c, image: busybox, imagePullPolicy: IfNotPresent, command: ["sleep", "3600"]}
+`)
+	want := "Pod was rejected: Cannot enforce AppArmor: AppArmor is not enabled on the host"
+	if b, _ := os.ReadFile("/sys/module/apparmor/parameters/enabled"); strings.HasPrefix(string(b), "Y") {
+		want = "Pod was rejected: Cannot enforce AppArmor: peapod does not apply AppArmor profiles (use seccompProfile)"
+	}
+	p := clusterWaitPod(t, cs, "aa", "rejected", 30*time.Second, func(p *v1.Pod) bool { return p.Status.Phase == v1.PodFailed })
+	if p.Status.Reason != "AppArmor" || p.Status.Message != want {
+		t.Errorf("AppArmor pod: %s %q", p.Status.Reason, p.Status.Message)
 	}
 }

@@ -50,6 +50,8 @@ type Node struct {
 	// Pressure lists the node's pressure conditions that are True
 	// (MemoryPressure, DiskPressure, PIDPressure).
 	Pressure []v1.NodeConditionType
+	// AppArmor reports that the host's kernel enforces AppArmor.
+	AppArmor bool
 }
 
 // Verdict is the decision on one pod. A rejected pod has a Reason and a
@@ -66,8 +68,8 @@ type Verdict struct {
 // manager's handler), the OS label and field, the
 // pods count, cpu, memory, ephemeral storage and other resources the node
 // offers, the node affinity (nodeSelector and required node affinity),
-// host ports, then NoExecute taints (not for static pods: the kubelet
-// checks taints only for pods of the API server).
+// host ports, NoExecute taints (not for static pods: the kubelet
+// checks taints only for pods of the API server), then AppArmor.
 func Pod(node Node, admitted []*v1.Pod, pod *v1.Pod) Verdict {
 	if v := pressure(node.Pressure, pod); !v.Admit {
 		return v
@@ -101,7 +103,7 @@ func Pod(node Node, admitted []*v1.Pod, pod *v1.Pod) Verdict {
 	if !plan.IsStaticPod(pod) && untoleratedNoExecute(node.Taints, pod.Spec.Tolerations) {
 		return predicate(ReasonTaintToleration, "node(s) had taints that the pod didn't tolerate")
 	}
-	return Verdict{Admit: true}
+	return appArmor(pod, node.AppArmor)
 }
 
 // resources is the kubelet's fitsRequest: the pods count first, then each

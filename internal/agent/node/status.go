@@ -28,6 +28,9 @@ type HostInfo struct {
 	Arch           string
 	RuntimeVersion string // "runc://1.x"
 	KubeletVersion string // the server's v1.33 version string
+	// AppArmor reports that the kernel enforces AppArmor (the kubelet's
+	// and runc's check: /sys/module/apparmor/parameters/enabled is Y).
+	AppArmor bool
 }
 
 // ReadHost reads the host facts from /proc, /etc and statfs(dataDir).
@@ -53,6 +56,9 @@ func ReadHost(dataDir string) HostInfo {
 	}
 	if b, err := os.ReadFile("/etc/machine-id"); err == nil {
 		h.MachineID = strings.TrimSpace(string(b))
+	}
+	if b, err := os.ReadFile("/sys/module/apparmor/parameters/enabled"); err == nil {
+		h.AppArmor = strings.HasPrefix(string(b), "Y")
 	}
 	if b, err := os.ReadFile("/proc/sys/kernel/random/boot_id"); err == nil {
 		h.BootID = strings.TrimSpace(string(b))
