@@ -60,7 +60,13 @@ func (a *NodeAuthorizer) Authorize(ctx context.Context, u User, req Request) boo
 		case req.Name == "":
 			return false
 		}
-		if req.Subresource != "" && req.Subresource != "status" {
+		// Its own pods: the status written (update, patch) and the pod
+		// deleted, as kube's system:node role with NodeRestriction; never
+		// the pod object itself (its spec is the user's).
+		switch {
+		case req.Subresource == "status" && (req.Verb == "update" || req.Verb == "patch"):
+		case req.Subresource == "" && req.Verb == "delete":
+		default:
 			return false
 		}
 		return a.podOnNode(ctx, node, req.Namespace, req.Name)
