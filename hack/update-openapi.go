@@ -54,6 +54,7 @@ var served = []struct {
 		"events":          nil,
 	}},
 	{"apis/coordination.k8s.io/v1", map[string][]string{"leases": nil}},
+	{"apis/authentication.k8s.io/v1", map[string][]string{"selfsubjectreviews": nil}},
 	{"apis/authorization.k8s.io/v1", map[string][]string{"selfsubjectaccessreviews": nil}},
 	{"apis/rbac.authorization.k8s.io/v1", map[string][]string{
 		"roles": nil, "rolebindings": nil, "clusterroles": nil, "clusterrolebindings": nil,

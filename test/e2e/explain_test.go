@@ -138,7 +138,7 @@ func explainSubresourcePaths(t *testing.T, s *apiServer) {
 			p += res + "/{name}"
 			if isSub {
 				p += "/" + sub
-			} else if r.Name == "selfsubjectaccessreviews" {
+			} else if r.Name == "selfsubjectaccessreviews" || r.Name == "selfsubjectreviews" {
 				p = "/" + gvPath + "/" + r.Name // create-only
 			}
 			if _, ok := doc.Paths[p]; !ok {
