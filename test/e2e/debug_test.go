@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -65,6 +66,18 @@ spec:
 	out, err := cmd.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "from-the-debugger 42") {
 		t.Errorf("kubectl debug -i: %v\n%s", err, out)
+	}
+
+	// Node debugging with the sysadmin profile: a privileged pod with the
+	// host's PID, network and IPC namespaces and / at /host. Privileged
+	// gets the capabilities the agent holds (containerd's
+	// WithAllCurrentCapabilities); asking runc for more failed every start
+	// on a host without CAP_SYS_RESOURCE.
+	hostInit, _ := os.ReadFile("/proc/1/comm")
+	out, err = s.kubectlCmd(ctx, "debug", "node/db-node", "-i", "--image=busybox", "--image-pull-policy=IfNotPresent", "--profile=sysadmin",
+		"--", "sh", "-c", "cat /proc/1/comm; ls /host/etc/hostname; echo caps-done").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), string(hostInit)+"/host/etc/hostname\ncaps-done") {
+		t.Errorf("kubectl debug node/db-node --profile=sysadmin: %v\n%s", err, out)
 	}
 
 	// A target that does not exist is refused by the API with its field.

@@ -1,8 +1,11 @@
 package oci
 
 import (
+	"os"
 	"sort"
+	"strconv"
 	"strings"
+	"sync"
 
 	v1 "k8s.io/api/core/v1"
 )
@@ -48,6 +51,43 @@ func CapabilityName(n uintptr) (name string, ok bool) {
 	return allCapabilities[n], true
 }
 
+// currentCapabilities are the capabilities this process holds (its
+// effective set, read once): the most runc, started by it, can give a
+// container. Privileged containers and `add: [ALL]` get these, as with
+// containerd's WithAllCurrentCapabilities: a host (or a container the
+// agent runs in) without CAP_SYS_RESOURCE, say, cannot hand it out, and
+// asking runc for it fails every start ("unable to apply caps").
+var currentCapabilities = sync.OnceValue(func() []string {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return append([]string(nil), allCapabilities...)
+	}
+	return capabilitiesFromStatus(b)
+})
+
+// capabilitiesFromStatus reads the CapEff line of a /proc/<pid>/status;
+// all known capabilities when it has none.
+func capabilitiesFromStatus(status []byte) []string {
+	for _, l := range strings.Split(string(status), "\n") {
+		hex, ok := strings.CutPrefix(l, "CapEff:")
+		if !ok {
+			continue
+		}
+		mask, err := strconv.ParseUint(strings.TrimSpace(hex), 16, 64)
+		if err != nil {
+			break
+		}
+		var out []string
+		for i, name := range allCapabilities {
+			if mask&(1<<uint(i)) != 0 {
+				out = append(out, name)
+			}
+		}
+		return out
+	}
+	return append([]string(nil), allCapabilities...)
+}
+
 // DefaultCapabilities returns a copy of the default capability set.
 func DefaultCapabilities() []string { return append([]string(nil), defaultCapabilities...) }
 
@@ -60,12 +100,19 @@ func capName(c v1.Capability) string {
 }
 
 // Capabilities applies a securityContext's add/drop to the default set as
-// containerd does: add ALL grants every capability, drop ALL (which wins)
-// empties the set, then single adds, then single drops apply; privileged
-// grants every capability. The result is sorted.
+// containerd does: add ALL grants every capability this process holds,
+// drop ALL (which wins) empties the set, then single adds, then single
+// drops apply; privileged grants every capability this process holds (in
+// the kernel's order; the other results are sorted).
 func Capabilities(c *v1.Capabilities, privileged bool) []string {
+	return capabilities(c, privileged, currentCapabilities())
+}
+
+// capabilities is Capabilities with current, the capabilities that
+// privileged and add ALL give.
+func capabilities(c *v1.Capabilities, privileged bool, current []string) []string {
 	if privileged {
-		return append([]string(nil), allCapabilities...)
+		return append([]string(nil), current...) // in the kernel's order
 	}
 	set := map[string]bool{}
 	for _, n := range defaultCapabilities {
@@ -81,7 +128,7 @@ func Capabilities(c *v1.Capabilities, privileged bool) []string {
 			return false
 		}
 		if has(c.Add) {
-			for _, n := range allCapabilities {
+			for _, n := range current {
 				set[n] = true
 			}
 		}

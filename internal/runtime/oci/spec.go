@@ -202,6 +202,9 @@ type ContainerInput struct {
 	// SeccompLocalhost is the content of the container's Localhost seccomp
 	// profile (EffectiveSeccomp), which the runtime reads.
 	SeccompLocalhost []byte
+	// CurrentCapabilities are what privileged and `add: [ALL]` give (nil:
+	// this process's effective set, see Capabilities).
+	CurrentCapabilities []string
 }
 
 // ContainerSpec builds an application container's spec. Errors name the
@@ -285,7 +288,11 @@ func ContainerSpec(in ContainerInput) (*specs.Spec, error) {
 		errs = append(errs, fmt.Sprintf("workingDir %q is not absolute", cwd))
 	}
 
-	caps := Capabilities(sc.Capabilities, privileged)
+	current := in.CurrentCapabilities
+	if current == nil {
+		current = currentCapabilities()
+	}
+	caps := capabilities(sc.Capabilities, privileged, current)
 	nnp := sc.AllowPrivilegeEscalation != nil && !*sc.AllowPrivilegeEscalation && !privileged
 
 	s := &specs.Spec{

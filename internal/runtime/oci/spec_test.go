@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -65,6 +66,8 @@ func TestContainerSpecGolden(t *testing.T) {
 			Rootfs: "/data/ctr/rootfs", Hostname: "web-0", Namespaces: podNS,
 			CgroupsPath: "/peapod/pod-1/ctr", Files: podFiles,
 			Passwd: []byte(testPasswd), Group: []byte(testGroup),
+			// Not this machine's: the golden files hold every capability.
+			CurrentCapabilities: allCapabilities,
 		}
 	}
 	cases := map[string]func(*ContainerInput){
@@ -153,6 +156,29 @@ func TestContainerSpecErrorsAllAtOnce(t *testing.T) {
 	}
 }
 
+// Privileged and add ALL give what this process holds (containerd's
+// WithAllCurrentCapabilities): here a process without CAP_SYS_RESOURCE, as
+// on the project's machine, whose CapEff is 000001fffeffffff.
+func TestCurrentCapabilities(t *testing.T) {
+	current := capabilitiesFromStatus([]byte("Name:\tpeapod\nCapInh:\t0000000000000000\nCapEff:\t000001fffeffffff\n"))
+	if len(current) != len(allCapabilities)-1 || slices.Contains(current, "CAP_SYS_RESOURCE") || !slices.Contains(current, "CAP_SYS_ADMIN") {
+		t.Fatalf("current %v", current)
+	}
+	if got := capabilities(nil, true, current); slices.Contains(got, "CAP_SYS_RESOURCE") || len(got) != len(current) {
+		t.Fatalf("privileged %v", got)
+	}
+	if got := capabilities(&v1.Capabilities{Add: []v1.Capability{"ALL"}}, false, current); slices.Contains(got, "CAP_SYS_RESOURCE") {
+		t.Fatalf("add ALL %v", got)
+	}
+	// An explicit add is kept: runc then refuses it, as with containerd.
+	if got := capabilities(&v1.Capabilities{Add: []v1.Capability{"SYS_RESOURCE"}}, false, current); !slices.Contains(got, "CAP_SYS_RESOURCE") {
+		t.Fatalf("explicit add %v", got)
+	}
+	if got := capabilitiesFromStatus([]byte("Name:\tx\n")); len(got) != len(allCapabilities) {
+		t.Fatalf("no CapEff: %v", got)
+	}
+}
+
 func TestCapabilities(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
@@ -168,7 +194,7 @@ func TestCapabilities(t *testing.T) {
 		{"add all drop all", &v1.Capabilities{Add: []v1.Capability{"ALL"}, Drop: []v1.Capability{"ALL"}}, false, nil, []string{"CAP_CHOWN"}, 0},
 		{"privileged", &v1.Capabilities{Drop: []v1.Capability{"ALL"}}, true, []string{"CAP_SYS_ADMIN"}, nil, len(allCapabilities)},
 	} {
-		got := Capabilities(tc.c, tc.privileged)
+		got := capabilities(tc.c, tc.privileged, allCapabilities)
 		set := map[string]bool{}
 		for _, c := range got {
 			set[c] = true
