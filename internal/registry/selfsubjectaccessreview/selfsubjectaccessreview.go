@@ -6,12 +6,9 @@ package selfsubjectaccessreview
 
 import (
 	"context"
-	"fmt"
 
 	authorizationv1 "k8s.io/api/authorization/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
@@ -27,17 +24,14 @@ func NewResource() *registry.Resource {
 		SingularName: "selfsubjectaccessreview",
 		New:          func() runtime.Object { return &authorizationv1.SelfSubjectAccessReview{} },
 		NewList:      func() runtime.Object { return &metav1.List{} },
-		Strategy:     Strategy{},
+		Strategy:     Strategy{registry.ReviewStrategy{Resource: "selfsubjectaccessreviews"}},
 	}
 }
 
 // Strategy validates reviews; nothing is stored.
-type Strategy struct{}
+type Strategy struct{ registry.ReviewStrategy }
 
 var _ registry.Strategy = Strategy{}
-
-// PrepareForCreate does nothing.
-func (Strategy) PrepareForCreate(context.Context, runtime.Object) {}
 
 // Validate is Kubernetes' ValidateSelfSubjectAccessReviewSpec: exactly
 // one of resourceAttributes and nonResourceAttributes.
@@ -58,23 +52,3 @@ func Validate(r *authorizationv1.SelfSubjectAccessReview) field.ErrorList {
 	return nil
 }
 
-// PrepareForUpdate does nothing.
-func (Strategy) PrepareForUpdate(context.Context, runtime.Object, runtime.Object) {}
-
-// ValidateUpdate: reviews are never updated.
-func (Strategy) ValidateUpdate(context.Context, runtime.Object, runtime.Object) field.ErrorList {
-	return field.ErrorList{field.Forbidden(field.NewPath(""), "selfsubjectaccessreviews cannot be updated")}
-}
-
-// AllowCreateOnUpdate is false.
-func (Strategy) AllowCreateOnUpdate() bool { return false }
-
-// GetAttrs returns no labels or fields.
-func (Strategy) GetAttrs(obj runtime.Object) (labels.Set, fields.Set, error) {
-	return registry.Attrs(&obj.(*authorizationv1.SelfSubjectAccessReview).ObjectMeta, nil)
-}
-
-// ConvertToTable is not supported (reviews are never listed).
-func (Strategy) ConvertToTable(context.Context, runtime.Object, *metav1.TableOptions) (*metav1.Table, error) {
-	return nil, fmt.Errorf("selfsubjectaccessreviews have no table")
-}
