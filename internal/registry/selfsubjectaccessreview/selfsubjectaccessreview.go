@@ -51,4 +51,3 @@ func Validate(r *authorizationv1.SelfSubjectAccessReview) field.ErrorList {
 	}
 	return nil
 }
-

@@ -35,4 +35,3 @@ var _ registry.Strategy = Strategy{}
 
 // Validate accepts every review, as Kubernetes' (there is no spec).
 func (Strategy) Validate(context.Context, runtime.Object) field.ErrorList { return nil }
-
