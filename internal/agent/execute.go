@@ -98,7 +98,16 @@ func (w *worker) execute(ctx, ictx context.Context, pod *v1.Pod, obs *plan.Obser
 		if ictx.Err() != nil {
 			return errInterrupted // deleted: start nothing more
 		}
-		c := specOf(pod, s.Name)
+		var c *v1.Container
+		switch {
+		case s.Ephemeral:
+			ec := v1.Container(pod.Spec.EphemeralContainers[s.Index].EphemeralContainerCommon)
+			c = &ec
+		case s.Init:
+			c = &pod.Spec.InitContainers[s.Index]
+		default:
+			c = &pod.Spec.Containers[s.Index]
+		}
 		if verr != nil {
 			w.startFailed(c, plan.ReasonCreateContainerConfigError, verr.Error())
 			continue
