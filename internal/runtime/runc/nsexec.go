@@ -23,31 +23,32 @@ import (
 )
 
 // The fast ExecSync path ("nsexec"): what `runc exec` does for a
-// non-interactive process, done from the agent without runc. A fresh
-// goroutine locks its OS thread for good (Go discards the thread when the
-// goroutine ends, so nothing below leaks to other goroutines), then on
-// that thread:
+// non-interactive process, done from the agent without runc. The exec
+// runs on a pooled OS thread (nsexec_thread.go), locked for good and set
+// up once: its own fs_struct (unshare CLONE_FS: setns into a mount
+// namespace refuses a shared one) and the container's restrictions as runc
+// applies them (the capability bounding set, inheritable and ambient cut
+// to the container's capabilities, no_new_privs if the spec has it). Per
+// exec, that thread:
 //
-//  1. unshare(CLONE_FS): Go threads share one fs_struct, and setns into a
-//     mount namespace refuses a shared one;
-//  2. joins the container's cgroups: on v1 its TID goes into each
-//     hierarchy's `tasks` file (the child inherits them); the unified
-//     (v2) cgroup is given to clone3 (CLONE_INTO_CGROUP);
-//  3. setns(pidfd of the container's process) into its mount, PID, network,
-//     IPC, UTS and cgroup namespaces at once (PID only affects children;
-//     the mount namespace sets root and cwd to the container's root);
-//  4. restricts itself as runc does: the capability bounding set (and
-//     inheritable, ambient) to the container's capabilities, no_new_privs
-//     if the spec has it;
-//  5. resolves the command on the container's PATH and fork/execs it
-//     with the spec's env, cwd, uid, gid and groups, in a new session,
-//     stdout/stderr into pipes.
+//  1. setns(pidfd of the container's process) into its mount, PID,
+//     network, IPC, UTS and cgroup namespaces at once (PID only affects
+//     children; the mount namespace sets root and cwd to the container's
+//     root);
+//  2. resolves the command on the container's PATH;
+//  3. forks the command (nsexec_fork.go), which joins the container's
+//     cgroups itself (the v1 hierarchies' `tasks` files; the unified one
+//     through clone3's CLONE_INTO_CGROUP) and execs with the spec's env,
+//     cwd, uid, gid and groups, in a new session, stdout/stderr into
+//     pipes;
+//  4. setns's back into the agent's namespaces.
 //
 // The child is the agent's child (the caller collects its output and
 // reaps it, nsexec_wait.go) but lives in the container's PID namespace
-// and cgroups; a timeout kills its process group. Anything the fast path cannot honour (rlimits, seccomp,
-// AppArmor/SELinux labels, an unknown capability, a container in a user
-// namespace) or fails to set up makes ExecSync fall back to `runc exec`.
+// and cgroups; a timeout kills its process group. Anything the fast path
+// cannot honour (rlimits, seccomp, AppArmor/SELinux labels, an unknown
+// capability, a container in a user namespace) or fails to set up makes
+// ExecSync fall back to `runc exec`.
 
 // errNsexecUnavailable marks a fast-path setup failure: ExecSync then
 // uses runc exec.
@@ -62,6 +63,7 @@ const nsexecWaitDelay = time.Second
 type nsexecSpec struct {
 	args     []string
 	env      []string
+	envv     []*byte  // env for execve, made once per container process
 	pathDirs []string // env's PATH, as nsexecLookPath searches it
 	cwd      string
 	uid, gid uint32
@@ -116,8 +118,12 @@ func nsexecFromSpec(s *specs.Spec, cmd []string) (*nsexecSpec, error) {
 	if cwd == "" {
 		cwd = "/"
 	}
+	envv, err := syscall.SlicePtrFromStrings(env)
+	if err != nil {
+		return nil, unavailable("an environment variable with a NUL byte")
+	}
 	out := &nsexecSpec{
-		args: cmd, env: env, pathDirs: nsexecPathDirs(env), cwd: cwd,
+		args: cmd, env: env, envv: envv, pathDirs: nsexecPathDirs(env), cwd: cwd,
 		uid: p.User.UID, gid: p.User.GID, groups: p.User.AdditionalGids,
 		restrict: nsexecThreadKey{noNewPrivs: p.NoNewPrivileges},
 	}
@@ -302,56 +308,33 @@ func nsexecOnThread(s *nsexecSpec, pipes *nsexecPipes, home *nsexecThreadHome) (
 	if err != nil {
 		return fail("open /dev/null", err)
 	}
-	// From joining the container's cgroups until this thread has left
-	// them, nothing may kill "every process of the cgroup" (nsexec_join.go).
-	nsexecJoined.RLock()
-	defer nsexecJoined.RUnlock()
-	joined, err := nsexecJoin(s.proc.tasks)
-	// The way back, whatever happens below: out of the container's
-	// cgroups, then its namespaces. A thread that cannot get home is
-	// discarded, and leaves the cgroups as it ends.
+	if devnull < 3 || pipes.stdout[1] < 3 || pipes.stderr[1] < 3 {
+		return fail("stdio", errors.New("a descriptor below 3"))
+	}
+	// The way back, whatever happens below. A thread that cannot get
+	// home is discarded.
 	defer func() {
-		if nsexecLeave(s.proc.tasks[:joined]) != nil || home.goHome() != nil {
+		if home.goHome() != nil {
 			keep = false
 		}
 	}()
-	if err != nil {
-		return fail("join cgroup", err)
-	}
 	if err := rawSetns(s.proc.pidfd, unix.CLONE_NEWNS|unix.CLONE_NEWPID|unix.CLONE_NEWNET|unix.CLONE_NEWIPC|unix.CLONE_NEWUTS|unix.CLONE_NEWCGROUP); err != nil {
 		return fail("setns", err)
-	}
-	// Only stdio reaches the command, as with runc: descriptors the agent
-	// inherited without close-on-exec get it (Go opens all its own so).
-	if err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
-		return fail("close-on-exec", err)
 	}
 	path, err := nsexecLookPath(s.args[0], s.pathDirs, s.cwd)
 	if err != nil {
 		return nsexecStarted{execErr: err}, true, nil
 	}
-	groups := s.groups
-	if groups == nil {
-		groups = []uint32{} // setgroups([]): no groups of the agent's
-	}
-	// What os/exec's Cmd.Start did, minus its goroutines: the child gets
-	// /dev/null and the pipes' write ends as fds 0-2 (dup'd without
-	// close-on-exec), and a pidfd comes back (clone CLONE_PIDFD).
-	pidfd := -1
-	attr := &syscall.ProcAttr{
-		Dir: s.cwd, Env: s.env,
-		Files: []uintptr{uintptr(devnull), uintptr(pipes.stdout[1]), uintptr(pipes.stderr[1])},
-		Sys: &syscall.SysProcAttr{
-			Setsid:     true,
-			Credential: &syscall.Credential{Uid: s.uid, Gid: s.gid, Groups: groups},
-			PidFD:      &pidfd,
-		},
-	}
-	if s.proc.unified >= 0 {
-		attr.Sys.UseCgroupFD, attr.Sys.CgroupFD = true, s.proc.unified
-	}
-	pid, err := syscall.ForkExec(path, s.args, attr)
+	c, err := s.child(path)
 	if err != nil {
+		return fail("command", err)
+	}
+	c.stdio = [3]int{devnull, pipes.stdout[1], pipes.stderr[1]}
+	pid, pidfd, err := nsexecFork(c, s.proc.unified)
+	switch {
+	case err == nil:
+		return nsexecStarted{pid: pid, pidfd: pidfd}, true, nil
+	case c.failStep == nsexecStepChdir || c.failStep == nsexecStepExec:
 		// As os.StartProcess words it (runc exec's message, see
 		// nsexecStartFailure).
 		err = &os.PathError{Op: "fork/exec", Path: path, Err: err}
@@ -359,17 +342,34 @@ func nsexecOnThread(s *nsexecSpec, pipes *nsexecPipes, home *nsexecThreadHome) (
 			return nsexecStarted{execErr: err}, true, nil
 		}
 		return fail("start", err)
+	case c.failStep == nsexecStepCgroup:
+		return fail("join cgroup", &os.PathError{Op: "write", Path: s.proc.tasks[c.failIndex].path, Err: err})
+	case c.failStep != nsexecStepNone:
+		return fail(c.failStep.String(), err)
+	default:
+		return fail("clone3", err)
 	}
-	if pidfd < 0 {
-		// A kernel without CLONE_PIDFD: the child is not reaped yet, so
-		// its PID is still its own.
-		if pidfd, err = unix.PidfdOpen(pid, 0); err != nil {
-			unix.Kill(pid, unix.SIGKILL)
-			nsexecReap(pid)
-			return fail("pidfd of the command", err)
-		}
+}
+
+// child is what the forked child of s does to exec path (nsexec_fork.go).
+func (s *nsexecSpec) child(path string) (*nsexecChild, error) {
+	argv0, err := unix.BytePtrFromString(path)
+	if err != nil {
+		return nil, err
 	}
-	return nsexecStarted{pid: pid, pidfd: pidfd}, true, nil
+	argv, err := syscall.SlicePtrFromStrings(s.args)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := unix.BytePtrFromString(s.cwd)
+	if err != nil {
+		return nil, err
+	}
+	return &nsexecChild{
+		path: argv0, argv: argv, envv: s.envv, dir: dir,
+		tasks: s.proc.tasks, nofile: s.proc.nofile,
+		uid: uintptr(s.uid), gid: uintptr(s.gid), groups: s.groups,
+	}, nil
 }
 
 // nsexecCommandError tells errors of the command itself (not found, not

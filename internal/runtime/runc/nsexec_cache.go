@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -48,6 +50,7 @@ type nsexecEntry struct {
 	base    nsexecSpec        // without args
 	tasks   []nsexecTasksFile // the v1 tasks files
 	unified int               // the unified cgroup directory, open; -1 without one
+	nofile  *unix.Rlimit      // the process's open-files limit; nil if unread
 	pidfd   int               // the container process
 	users   int
 	dropped bool
@@ -216,6 +219,7 @@ func nsexecOpen(base nsexecSpec, pid int, start uint64) (*nsexecEntry, error) {
 		}
 		e.tasks = append(e.tasks, t)
 	}
+	e.nofile = nsexecNofile(pid)
 	if unified != "" {
 		if e.unified, err = unix.Open(unified, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err != nil {
 			e.close()
@@ -223,4 +227,46 @@ func nsexecOpen(base nsexecSpec, pid int, start uint64) (*nsexecEntry, error) {
 		}
 	}
 	return e, nil
+}
+
+// nsexecNofile is process pid's open-files limit, which the commands get
+// (nsexec_fork.go), or nil if it cannot be read. Go raises the agent's
+// own soft limit at start and gives the original back to the processes
+// it starts, conmon and runc, whose containers (and runc exec's
+// processes) inherit it; read from the container process, not the
+// agent. /proc/<pid>/limits is world-readable, where prlimit(2) of
+// another user's process would need CAP_SYS_RESOURCE.
+func nsexecNofile(pid int) *unix.Rlimit {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/limits")
+	if err != nil {
+		return nil
+	}
+	return parseNofile(string(b))
+}
+
+// parseNofile reads the "Max open files" line of a /proc/<pid>/limits.
+func parseNofile(limits string) *unix.Rlimit {
+	for _, l := range strings.Split(limits, "\n") {
+		rest, ok := strings.CutPrefix(l, "Max open files")
+		if !ok {
+			continue
+		}
+		f := strings.Fields(rest)
+		if len(f) < 2 {
+			return nil
+		}
+		lim := &unix.Rlimit{Cur: unix.RLIM_INFINITY, Max: unix.RLIM_INFINITY}
+		for i, p := range []*uint64{&lim.Cur, &lim.Max} {
+			if f[i] == "unlimited" {
+				continue
+			}
+			n, err := strconv.ParseUint(f[i], 10, 64)
+			if err != nil {
+				return nil
+			}
+			*p = n
+		}
+		return lim
+	}
+	return nil
 }

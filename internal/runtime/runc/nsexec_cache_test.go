@@ -120,3 +120,20 @@ func TestNsexecCacheRunning(t *testing.T) {
 	}
 	c.drop(k)
 }
+
+func TestParseNofile(t *testing.T) {
+	limits := "Limit                     Soft Limit           Hard Limit           Units     \n" +
+		"Max processes             95212                95212                processes \n" +
+		"Max open files            1024                 20000                files     \n"
+	if got := parseNofile(limits); got == nil || got.Cur != 1024 || got.Max != 20000 {
+		t.Errorf("parseNofile = %+v, want 1024/20000", got)
+	}
+	if got := parseNofile("Max open files            unlimited            unlimited            files\n"); got == nil || got.Cur != unix.RLIM_INFINITY || got.Max != unix.RLIM_INFINITY {
+		t.Errorf("unlimited: %+v", got)
+	}
+	for _, bad := range []string{"", "Max open files            x 2 files\n", "Max open files\n"} {
+		if got := parseNofile(bad); got != nil {
+			t.Errorf("parseNofile(%q) = %+v, want nil", bad, got)
+		}
+	}
+}

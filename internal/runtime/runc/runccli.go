@@ -52,11 +52,7 @@ func (d *Driver) runcStatus(ctx context.Context, id string) (runcState, error) {
 
 // runcDelete force-deletes id; a container runc does not know is fine.
 func (d *Driver) runcDelete(ctx context.Context, id string) error {
-	// runc kills every process of the cgroup of a container that shares
-	// another's PID namespace: never while an exec thread is in it.
-	nsexecJoined.Lock()
 	out, err := d.runc(ctx, "delete", "--force", id)
-	nsexecJoined.Unlock()
 	if err != nil && !strings.Contains(string(out), "does not exist") {
 		return err
 	}
@@ -69,15 +65,7 @@ func (d *Driver) runcKill(ctx context.Context, id, sig string, all bool) error {
 	if all {
 		args = append(args, "--all")
 	}
-	if all {
-		// --all signals every process of the cgroup: never while an
-		// exec thread is in it (nsexec_join.go).
-		nsexecJoined.Lock()
-	}
 	out, err := d.runc(ctx, append(args, id, sig)...)
-	if all {
-		nsexecJoined.Unlock()
-	}
 	if err != nil {
 		s := string(out)
 		if strings.Contains(s, "does not exist") || strings.Contains(s, "not running") ||
