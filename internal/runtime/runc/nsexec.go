@@ -37,8 +37,8 @@ import (
 //     root);
 //  2. resolves the command on the container's PATH;
 //  3. forks the command (nsexec_fork.go), which joins the container's
-//     cgroups itself (the v1 hierarchies' `tasks` files; the unified one
-//     through clone3's CLONE_INTO_CGROUP) and execs with the spec's env,
+//     cgroups itself (the v1 hierarchies' `tasks` files, the unified
+//     one's `cgroup.procs`) and execs with the spec's env,
 //     cwd, uid, gid and groups, in a new session, stdout/stderr into
 //     pipes;
 //  4. setns's back into the agent's namespaces.
@@ -188,12 +188,9 @@ func nsexecCgroups(pid int) (tasks [][]string, unified string, err error) {
 			continue
 		}
 		if f[0] == "0" && f[1] == "" {
-			root := "/sys/fs/cgroup"
-			var st unix.Statfs_t
-			if unix.Statfs(root, &st) != nil || st.Type != unix.CGROUP2_SUPER_MAGIC {
-				root = "/sys/fs/cgroup/unified"
+			if root := unifiedMount(); root != "" {
+				unified = filepath.Join(root, f[2])
 			}
-			unified = filepath.Join(root, f[2])
 			continue
 		}
 		tasks = append(tasks, nsexecTasksCandidates(f[1], f[2]))
@@ -330,7 +327,7 @@ func nsexecOnThread(s *nsexecSpec, pipes *nsexecPipes, home *nsexecThreadHome) (
 		return fail("command", err)
 	}
 	c.stdio = [3]int{devnull, pipes.stdout[1], pipes.stderr[1]}
-	pid, pidfd, err := nsexecFork(c, s.proc.unified)
+	pid, pidfd, err := nsexecFork(c)
 	switch {
 	case err == nil:
 		return nsexecStarted{pid: pid, pidfd: pidfd}, true, nil

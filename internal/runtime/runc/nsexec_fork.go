@@ -13,8 +13,8 @@ import (
 // (nsexec_thread.go); the child inherits that, and then, with raw system
 // calls only:
 //
-//  1. writes itself into each v1 tasks file of the container (the unified
-//     cgroup is given to clone3 as CLONE_INTO_CGROUP);
+//  1. writes itself into each v1 tasks file of the container and its
+//     unified cgroup.procs;
 //  2. starts a new session, restores the signal mask Go blocked for the
 //     fork;
 //  3. takes the container process's open-files limit (Go raises the
@@ -85,14 +85,10 @@ func (s nsexecStep) String() string {
 // nsexecFork starts c's child; it returns the child's PID and a pidfd
 // of it. A child that failed has been reaped; its step and errno are in
 // c.failStep and c.failErrno, and err is that errno.
-func nsexecFork(c *nsexecChild, unified int) (pid, pidfd int, err error) {
+func nsexecFork(c *nsexecChild) (pid, pidfd int, err error) {
 	c.clone = nsexecCloneArgs{
 		flags:      unix.CLONE_VM | unix.CLONE_VFORK | unix.CLONE_PIDFD,
 		exitSignal: uint64(unix.SIGCHLD),
-	}
-	if unified >= 0 {
-		c.clone.flags |= unix.CLONE_INTO_CGROUP
-		c.clone.cgroup = uint64(unified)
 	}
 	c.pidfd = -1
 	r, errno := nsexecVfork(c)

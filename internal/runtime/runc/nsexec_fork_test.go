@@ -15,7 +15,7 @@ import (
 // 0, without cgroups to join.
 func forkTestChild(t *testing.T, path, dir string, script string) *nsexecChild {
 	t.Helper()
-	s := &nsexecSpec{args: []string{"sh", "-c", script}, cwd: dir, proc: &nsexecEntry{unified: -1, pidfd: -1}}
+	s := &nsexecSpec{args: []string{"sh", "-c", script}, cwd: dir, proc: &nsexecEntry{pidfd: -1}}
 	var err error
 	if s.envv, err = syscall.SlicePtrFromStrings([]string{"GREETING=hello", "PATH=/usr/bin:/bin"}); err != nil {
 		t.Fatal(err)
@@ -57,7 +57,7 @@ func TestNsexecFork(t *testing.T) {
 	}
 	c := forkTestChild(t, sh, "/tmp", `echo "$GREETING $(pwd) $(ulimit -Sn) $(ulimit -Hn)"; ls /proc/self/fd | sort -n | tr '\n' ' ' >&2; cut -d' ' -f6 /proc/$$/stat | grep -qx $$ && exit 3`)
 	c.stdio = [3]int{devnull, pipes.stdout[1], pipes.stderr[1]}
-	pid, pidfd, err := nsexecFork(c, -1)
+	pid, pidfd, err := nsexecFork(c)
 	pipes.closeWrite()
 	if err != nil {
 		pipes.closeRead()
@@ -89,7 +89,7 @@ func TestNsexecFork(t *testing.T) {
 	} {
 		c := forkTestChild(t, tc.path, tc.dir, "true")
 		c.stdio = [3]int{devnull, devnull, devnull}
-		_, _, err := nsexecFork(c, -1)
+		_, _, err := nsexecFork(c)
 		if !errors.Is(err, tc.errno) || c.failStep != tc.step {
 			t.Errorf("%s in %s: %v at step %q, want %v at %q", tc.path, tc.dir, err, c.failStep, tc.errno, tc.step)
 		}
