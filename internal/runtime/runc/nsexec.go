@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	goruntime "runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,25 +24,15 @@ import (
 )
 
 // The fast ExecSync path ("nsexec"): what `runc exec` does for a
-// non-interactive process, done from the agent without runc. The exec
-// runs on a pooled OS thread (nsexec_thread.go), locked for good and set
-// up once: its own fs_struct (unshare CLONE_FS: setns into a mount
-// namespace refuses a shared one) and the container's restrictions as runc
-// applies them (the capability bounding set, inheritable and ambient cut
-// to the container's capabilities, no_new_privs if the spec has it). Per
-// exec, that thread:
-//
-//  1. setns(pidfd of the container's process) into its mount, PID,
-//     network, IPC, UTS and cgroup namespaces at once (PID only affects
-//     children; the mount namespace sets root and cwd to the container's
-//     root);
-//  2. resolves the command on the container's PATH;
-//  3. forks the command (nsexec_fork.go), which joins the container's
-//     cgroups itself (the v1 hierarchies' `tasks` files, the unified
-//     one's `cgroup.procs`) and execs with the spec's env,
-//     cwd, uid, gid and groups, in a new session, stdout/stderr into
-//     pipes;
-//  4. setns's back into the agent's namespaces.
+// non-interactive process, done from the agent without runc. The calling
+// goroutine's thread (locked for the moment) sets its pid_for_children to
+// the container's PID namespace through a pidfd of the container's
+// process, and forks the command (nsexec_fork.go), which joins the
+// container's cgroups and its other namespaces itself, restricts its
+// capabilities as runc does, looks the command up on the container's
+// PATH and execs it with the spec's env, cwd, uid, gid and groups, in a
+// new session, stdout/stderr into pipes. The thread then sets its
+// pid_for_children back to the agent's namespace.
 //
 // The child is the agent's child (the caller collects its output and
 // reaps it, nsexec_wait.go) but lives in the container's PID namespace
@@ -64,16 +55,23 @@ type nsexecSpec struct {
 	args     []string
 	env      []string
 	envv     []*byte  // env for execve, made once per container process
-	pathDirs []string // env's PATH, as nsexecLookPath searches it
+	pathDirs []string // env's PATH, as nsexecCandidates lists it
 	cwd      string
 	uid, gid uint32
 	groups   []uint32
-	// restrict is what the exec thread carries: the container's
+	// restrict is how the command restricts itself: the container's
 	// capability set (the bounding set to keep) and no_new_privs.
-	restrict nsexecThreadKey
+	restrict nsexecRestrict
+	dropCaps []uintptr // the capabilities restrict drops from the bounding set
 	// proc holds the container process's pidfd and cgroups
 	// (nsexec_cache.go); nil in the cache's own copy.
 	proc *nsexecEntry
+}
+
+// nsexecRestrict is what the command gives up before it execs.
+type nsexecRestrict struct {
+	caps       uint64 // bit n: capability n is kept in the bounding set
+	noNewPrivs bool
 }
 
 // nsexecFromSpec builds the fast path's plan from the container's OCI
@@ -125,7 +123,7 @@ func nsexecFromSpec(s *specs.Spec, cmd []string) (*nsexecSpec, error) {
 	out := &nsexecSpec{
 		args: cmd, env: env, envv: envv, pathDirs: nsexecPathDirs(env), cwd: cwd,
 		uid: p.User.UID, gid: p.User.GID, groups: p.User.AdditionalGids,
-		restrict: nsexecThreadKey{noNewPrivs: p.NoNewPrivileges},
+		restrict: nsexecRestrict{noNewPrivs: p.NoNewPrivileges},
 	}
 	if p.Capabilities != nil {
 		for _, n := range p.Capabilities.Bounding {
@@ -136,6 +134,7 @@ func nsexecFromSpec(s *specs.Spec, cmd []string) (*nsexecSpec, error) {
 			out.restrict.caps |= 1 << c
 		}
 	}
+	out.dropCaps = nsexecDropCaps(out.restrict.caps)
 	return out, nil
 }
 
@@ -267,24 +266,6 @@ type nsexecStarted struct {
 	execErr error
 }
 
-// nsexecStart starts s on a pooled thread (nsexec_thread.go), its stdout
-// and stderr the write ends of pipes.
-func nsexecStart(s *nsexecSpec, pipes *nsexecPipes) (nsexecStarted, error) {
-	var (
-		st  nsexecStarted
-		err error
-	)
-	perr := nsexecThreads.run(s.restrict, func(home *nsexecThreadHome) bool {
-		var keep bool
-		st, keep, err = nsexecOnThread(s, pipes, home)
-		return keep
-	})
-	if perr != nil {
-		return nsexecStarted{}, perr
-	}
-	return st, err
-}
-
 // nsexecDevNull is the command's stdin, opened once.
 var nsexecDevNull = sync.OnceValues(func() (int, error) {
 	fd, err := unix.Open(os.DevNull, unix.O_RDONLY|unix.O_CLOEXEC, 0)
@@ -294,66 +275,100 @@ var nsexecDevNull = sync.OnceValues(func() (int, error) {
 	return fd, nil
 })
 
-// nsexecOnThread starts s from the calling pooled thread and brings the
-// thread home again; keep is false when that failed.
-func nsexecOnThread(s *nsexecSpec, pipes *nsexecPipes, home *nsexecThreadHome) (st nsexecStarted, keep bool, err error) {
-	fail := func(what string, err error) (nsexecStarted, bool, error) {
-		return nsexecStarted{}, true, fmt.Errorf("%w: %s: %v", errNsexecUnavailable, what, err)
+// nsexecAgentPidNS is the agent's own PID namespace, which a thread's
+// pid_for_children goes back to.
+var nsexecAgentPidNS = sync.OnceValues(func() (int, error) {
+	fd, err := unix.Open("/proc/self/ns/pid", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, &os.PathError{Op: "open", Path: "/proc/self/ns/pid", Err: err}
 	}
-	// Opened in the agent's mount namespace, before the switch.
+	return fd, nil
+})
+
+// nsexecStart starts s, its stdout and stderr the write ends of pipes.
+func nsexecStart(s *nsexecSpec, pipes *nsexecPipes) (nsexecStarted, error) {
+	fail := func(what string, err error) (nsexecStarted, error) {
+		return nsexecStarted{}, fmt.Errorf("%w: %s: %v", errNsexecUnavailable, what, err)
+	}
 	devnull, err := nsexecDevNull()
 	if err != nil {
 		return fail("open /dev/null", err)
 	}
+	home, err := nsexecAgentPidNS()
+	if err != nil {
+		return fail("the agent's PID namespace", err)
+	}
 	if devnull < 3 || pipes.stdout[1] < 3 || pipes.stderr[1] < 3 {
 		return fail("stdio", errors.New("a descriptor below 3"))
 	}
-	// The way back, whatever happens below. A thread that cannot get
-	// home is discarded.
-	defer func() {
-		if home.goHome() != nil {
-			keep = false
-		}
-	}()
-	if err := rawSetns(s.proc.pidfd, unix.CLONE_NEWNS|unix.CLONE_NEWPID|unix.CLONE_NEWNET|unix.CLONE_NEWIPC|unix.CLONE_NEWUTS|unix.CLONE_NEWCGROUP); err != nil {
-		return fail("setns", err)
-	}
-	path, err := nsexecLookPath(s.args[0], s.pathDirs, s.cwd)
-	if err != nil {
-		return nsexecStarted{execErr: err}, true, nil
-	}
-	c, err := s.child(path)
+	c, err := s.child()
 	if err != nil {
 		return fail("command", err)
 	}
 	c.stdio = [3]int{devnull, pipes.stdout[1], pipes.stderr[1]}
-	pid, pidfd, err := nsexecFork(c)
-	switch {
-	case err == nil:
-		return nsexecStarted{pid: pid, pidfd: pidfd}, true, nil
-	case c.failStep == nsexecStepChdir || c.failStep == nsexecStepExec:
-		// As os.StartProcess words it (runc exec's message, see
-		// nsexecStartFailure).
-		err = &os.PathError{Op: "fork/exec", Path: path, Err: err}
-		if nsexecCommandError(err) {
-			return nsexecStarted{execErr: err}, true, nil
-		}
-		return fail("start", err)
-	case c.failStep == nsexecStepCgroup:
-		return fail("join cgroup", &os.PathError{Op: "write", Path: s.proc.tasks[c.failIndex].path, Err: err})
-	case c.failStep != nsexecStepNone:
-		return fail(c.failStep.String(), err)
-	default:
-		return fail("clone3", err)
+
+	// The fork, from a thread whose pid_for_children is the container's
+	// namespace for the moment: on a goroutine of its own, which ends with
+	// the thread still locked (so Go ends the thread) if it cannot go back.
+	type forked struct {
+		pid, pidfd int
+		err        error
 	}
+	done := make(chan forked, 1)
+	go func() {
+		goruntime.LockOSThread()
+		if err := rawSetns(s.proc.pidfd, unix.CLONE_NEWPID); err != nil {
+			goruntime.UnlockOSThread()
+			done <- forked{err: fmt.Errorf("%w: setns: %v", errNsexecUnavailable, err)}
+			return
+		}
+		pid, pidfd, err := nsexecFork(c)
+		if rawSetns(home, unix.CLONE_NEWPID) == nil {
+			goruntime.UnlockOSThread()
+		}
+		done <- forked{pid, pidfd, err}
+	}()
+	f := <-done
+	switch {
+	case f.err == nil:
+		return nsexecStarted{pid: f.pid, pidfd: f.pidfd}, nil
+	case errors.Is(f.err, errNsexecUnavailable):
+		return nsexecStarted{}, f.err
+	}
+	return nsexecChildFailure(s, c, f.err)
 }
 
-// child is what the forked child of s does to exec path (nsexec_fork.go).
-func (s *nsexecSpec) child(path string) (*nsexecChild, error) {
-	argv0, err := unix.BytePtrFromString(path)
-	if err != nil {
-		return nil, err
+// nsexecChildFailure is what a child that failed at c.failStep means:
+// the command's own error (not found, not executable, bad cwd), as runc
+// exec reports it, or a failure of the fast path.
+func nsexecChildFailure(s *nsexecSpec, c *nsexecChild, err error) (nsexecStarted, error) {
+	name := s.args[0]
+	switch c.failStep {
+	case nsexecStepNotFound:
+		return nsexecStarted{execErr: &exec.Error{Name: name, Err: exec.ErrNotFound}}, nil
+	case nsexecStepNotExec:
+		return nsexecStarted{execErr: &exec.Error{Name: name, Err: os.ErrPermission}}, nil
+	case nsexecStepLookup:
+		return nsexecStarted{execErr: &exec.Error{Name: name, Err: &os.PathError{Op: "stat", Path: c.cands[c.failIndex].statPath(), Err: err}}}, nil
+	case nsexecStepChdir, nsexecStepExec:
+		// As os.StartProcess words it (runc exec's message, see
+		// nsexecStartFailure).
+		err = &os.PathError{Op: "fork/exec", Path: c.cands[c.found].path, Err: err}
+		if nsexecCommandError(err) {
+			return nsexecStarted{execErr: err}, nil
+		}
+	case nsexecStepCgroup:
+		err = &os.PathError{Op: "write", Path: c.tasks[c.failIndex].path, Err: err}
 	}
+	what := c.failStep.String()
+	if c.failStep == nsexecStepNone {
+		what = "clone3"
+	}
+	return nsexecStarted{}, fmt.Errorf("%w: %s: %v", errNsexecUnavailable, what, err)
+}
+
+// child is what the forked child of s does (nsexec_fork.go).
+func (s *nsexecSpec) child() (*nsexecChild, error) {
 	argv, err := syscall.SlicePtrFromStrings(s.args)
 	if err != nil {
 		return nil, err
@@ -362,126 +377,59 @@ func (s *nsexecSpec) child(path string) (*nsexecChild, error) {
 	if err != nil {
 		return nil, err
 	}
+	cands, slash, err := nsexecCandidates(s.args[0], s.pathDirs, s.cwd)
+	if err != nil {
+		return nil, err
+	}
 	return &nsexecChild{
-		path: argv0, argv: argv, envv: s.envv, dir: dir,
-		tasks: s.proc.tasks, nofile: s.proc.nofile,
-		uid: uintptr(s.uid), gid: uintptr(s.gid), groups: s.groups,
+		tasks: s.proc.tasks, nsfd: s.proc.pidfd,
+		dropCaps: s.dropCaps, capset: nsexecInheritable(), noNewPrivs: s.restrict.noNewPrivs,
+		cands: cands, slash: slash, nofile: s.proc.nofile,
+		uid: uintptr(s.uid), gid: uintptr(s.gid), groups: s.groups, dir: dir,
+		argv: argv, envv: s.envv, found: -1,
 	}, nil
 }
 
-// nsexecCommandError tells errors of the command itself (not found, not
-// executable: what runc exec would report too) from failures of the fast
-// path (clone3, cgroup, credentials), after which runc exec is tried.
-func nsexecCommandError(err error) bool {
-	for _, e := range []unix.Errno{unix.ENOENT, unix.EACCES, unix.ENOEXEC, unix.ENOTDIR, unix.ELOOP,
-		unix.ETXTBSY, unix.EISDIR, unix.ENAMETOOLONG, unix.E2BIG} {
-		if errors.Is(err, e) {
-			return true
+// nsexecCandidates are the files command name may be, in the order the
+// child tries them (nsexecFind): with a slash, name itself (stat'ed
+// relative to cwd, exec'd as given after the chdir to cwd); else name
+// in each PATH directory.
+func nsexecCandidates(name string, dirs []string, cwd string) (cands []nsexecCandidate, slash bool, err error) {
+	add := func(stat, exec string) error {
+		s, err := unix.BytePtrFromString(stat)
+		if err != nil {
+			return err
 		}
-	}
-	return false
-}
-
-// restrictThread limits the calling thread (and so its children) to caps:
-// the bounding set loses every other capability, the inheritable and
-// ambient sets are emptied; no_new_privs when asked. A root child then
-// execs with exactly caps (permitted = effective = bounding), a non-root
-// one with none, as under runc.
-func restrictThread(caps uint64, noNewPrivs bool) error {
-	for c := uintptr(0); c < 64; c++ {
-		if caps&(1<<c) != 0 {
-			continue
-		}
-		if err := unix.Prctl(unix.PR_CAPBSET_DROP, c, 0, 0, 0); err != nil {
-			if errors.Is(err, unix.EINVAL) {
-				break // past the kernel's last capability
+		e := s
+		if exec != stat {
+			if e, err = unix.BytePtrFromString(exec); err != nil {
+				return err
 			}
-			return fmt.Errorf("drop capability %d: %w", c, err)
 		}
+		cands = append(cands, nsexecCandidate{stat: s, exec: e, path: exec})
+		return nil
 	}
-	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil {
-		return fmt.Errorf("clear ambient capabilities: %w", err)
-	}
-	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
-	var data [2]unix.CapUserData
-	if err := unix.Capget(&hdr, &data[0]); err != nil {
-		return fmt.Errorf("capget: %w", err)
-	}
-	if data[0].Inheritable != 0 || data[1].Inheritable != 0 {
-		data[0].Inheritable, data[1].Inheritable = 0, 0
-		if err := unix.Capset(&hdr, &data[0]); err != nil {
-			return fmt.Errorf("capset: %w", err)
-		}
-	}
-	if noNewPrivs {
-		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
-			return fmt.Errorf("no_new_privs: %w", err)
-		}
-	}
-	return nil
-}
-
-// nsexecLookPath resolves name as runc does: a name with a slash as is
-// (relative to cwd), others in the PATH directories dirs (nsexecPathDirs).
-// It runs on the switched thread, so it looks at the container's
-// filesystem.
-func nsexecLookPath(name string, dirs []string, cwd string) (string, error) {
 	if strings.Contains(name, "/") {
 		p := name
 		if !filepath.IsAbs(p) {
 			p = filepath.Join(cwd, p)
 		}
-		if err := executable(p); err != nil {
-			return "", &exec.Error{Name: name, Err: err}
-		}
-		return name, nil
+		return cands, true, add(p, name)
 	}
+	cands = make([]nsexecCandidate, 0, len(dirs))
 	for _, dir := range dirs {
 		// A probe's command is looked up on every exec, in each directory
-		// before its own: a stat(2) each.
-		if p := dir + name; executable(p) == nil {
-			return p, nil
+		// before its own: a statx(2) each.
+		if err := add(dir+name, dir+name); err != nil {
+			return nil, false, err
 		}
 	}
-	return "", &exec.Error{Name: name, Err: exec.ErrNotFound}
+	return cands, false, nil
 }
 
-// nsexecPathDirs are the absolute directories of the env's PATH, each
-// ready to have a command name appended: dir + name is what
-// filepath.Join(dir, name) gives for a name without a slash (nor one
-// that is "." or "..", which both find a directory, not a command).
-func nsexecPathDirs(env []string) []string {
-	pathEnv := ""
-	for _, kv := range env {
-		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
-			pathEnv = v
-		}
-	}
-	var dirs []string
-	for _, dir := range filepath.SplitList(pathEnv) {
-		if dir == "" || !filepath.IsAbs(dir) {
-			continue
-		}
-		if dir = filepath.Clean(dir); dir != "/" {
-			dir += "/"
-		}
-		dirs = append(dirs, dir)
-	}
-	return dirs
-}
-
-// executable checks that p is a file (not a directory) with an execute
-// bit, as runc does; its errors are os.Stat's, without os.Stat's FileInfo
-// (it runs for each PATH directory on every exec).
-func executable(p string) error {
-	var st unix.Stat_t
-	if err := unix.Stat(p, &st); err != nil {
-		return &os.PathError{Op: "stat", Path: p, Err: err}
-	}
-	if st.Mode&unix.S_IFMT == unix.S_IFDIR || st.Mode&0o111 == 0 {
-		return os.ErrPermission
-	}
-	return nil
+// statPath is the path the candidate is stat'ed at.
+func (c nsexecCandidate) statPath() string {
+	return unix.BytePtrToString(c.stat)
 }
 
 // nsexecSync runs cmd in running container m through the fast path. An
@@ -540,4 +488,41 @@ func (d *Driver) ExecSyncRunc(ctx context.Context, id string, cmd []string, time
 		defer cancel()
 	}
 	return d.runcExecSync(ctx, id, cmd)
+}
+
+// nsexecCommandError tells errors of the command itself (not found, not
+// executable: what runc exec would report too) from failures of the fast
+// path (clone3, cgroup, credentials), after which runc exec is tried.
+func nsexecCommandError(err error) bool {
+	for _, e := range []unix.Errno{unix.ENOENT, unix.EACCES, unix.ENOEXEC, unix.ENOTDIR, unix.ELOOP,
+		unix.ETXTBSY, unix.EISDIR, unix.ENAMETOOLONG, unix.E2BIG} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// nsexecPathDirs are the absolute directories of the env's PATH, each
+// ready to have a command name appended: dir + name is what
+// filepath.Join(dir, name) gives for a name without a slash (nor one
+// that is "." or "..", which both find a directory, not a command).
+func nsexecPathDirs(env []string) []string {
+	pathEnv := ""
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			pathEnv = v
+		}
+	}
+	var dirs []string
+	for _, dir := range filepath.SplitList(pathEnv) {
+		if dir == "" || !filepath.IsAbs(dir) {
+			continue
+		}
+		if dir = filepath.Clean(dir); dir != "/" {
+			dir += "/"
+		}
+		dirs = append(dirs, dir)
+	}
+	return dirs
 }

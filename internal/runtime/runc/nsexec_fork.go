@@ -1,58 +1,94 @@
 package runc
 
 import (
+	"errors"
+	"sync"
 	"syscall"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
 
-// The fast exec path's fork: what syscall.ForkExec does, plus the one
-// step it cannot do, joining the container's v1 cgroups, done by the
-// child itself between clone and execve (nsexec_join.go). The exec thread
-// has already entered the container's namespaces and restricted itself
-// (nsexec_thread.go); the child inherits that, and then, with raw system
-// calls only:
+// The fast exec path's fork: what syscall.ForkExec does, plus what it
+// cannot do, done by the child itself between clone and execve with raw
+// system calls only, on data the parent prepared:
 //
-//  1. writes itself into each v1 tasks file of the container and its
-//     unified cgroup.procs;
-//  2. starts a new session, restores the signal mask Go blocked for the
-//     fork;
-//  3. takes the container process's open-files limit (Go raises the
+//  1. it writes itself into the container's cgroups: each v1 hierarchy's
+//     tasks file and the unified cgroup.procs (nsexec_join.go);
+//  2. setns(pidfd of the container's process) into its mount, network,
+//     IPC, UTS and cgroup namespaces (it was cloned into the PID namespace:
+//     the parent's thread set its pid_for_children, nsexec.go);
+//  3. restricts itself as runc does: the capability bounding set cut to
+//     the container's, no inheritable or ambient capabilities,
+//     no_new_privs if the spec has it;
+//  4. looks the command up on the container's PATH (a statx per
+//     directory, nsexecFind);
+//  5. starts a new session, restores the signal mask Go blocked for the
+//     fork, takes the container process's open-files limit (Go raises the
 //     agent's own soft limit; runc exec's processes get the original),
 //     then the spec's groups, gid and uid;
-//  4. changes to the working directory, puts /dev/null and the output
+//  6. changes to the working directory, puts /dev/null and the output
 //     pipes on 0-2, marks every other descriptor close-on-exec (so no
 //     descriptor of the agent's reaches the command, whether or not it
 //     was opened close-on-exec: the ForkLock is not needed), and execs.
 //
 // The child is cloned with CLONE_VM|CLONE_VFORK, as Go's own ForkExec
-// does: it runs on the exec thread's stack and memory, and the thread
-// waits until the child has exec'd or exited. So the child may not
+// does: it runs on the parent's stack and memory, and the parent's
+// thread waits until the child has exec'd or exited. So the child may not
 // allocate, lock, grow its stack or call anything but nosplit functions;
 // it reports a failure by storing the step and errno into its
 // nsexecChild (the parent reads them once the vfork returns) and exiting.
 // The kernel never picks a vfork child for the OOM killer (oom_badness:
 // in_vfork), so joining the container's memory cgroup before the exec
 // does not expose the agent, whose memory the child shares until then.
+//
+// All of that is the command's own CPU time, not the agent's, as it is
+// runc init's under runc exec. Done by the agent instead (up to session
+// 8: a pooled thread locked for good, which joined the cgroups, entered
+// the namespaces, forked through syscall.ForkExec and went back), the
+// same work plus the way back and the hand-offs to the locked thread
+// cost the agent about twice its CPU per exec.
 
 // nsexecChild is everything the child does, prepared by the parent.
 type nsexecChild struct {
 	clone nsexecCloneArgs
 	pidfd int32
 
-	path       *byte
-	argv, envv []*byte // NUL-terminated arrays
-	dir        *byte
 	tasks      []nsexecTasksFile
+	nsfd       int // the container process's pidfd, for setns
+	dropCaps   []uintptr
+	capset     *nsexecCapset // nil: nothing inheritable to clear
+	noNewPrivs bool
+	cands      []nsexecCandidate
+	slash      bool         // the command has a slash: cands is that one file
+	nofile     *unix.Rlimit // nil: keep the agent's
 	uid, gid   uintptr
 	groups     []uint32
-	nofile     *unix.Rlimit // nil: keep the agent's
+	dir        *byte
 	stdio      [3]int
+	argv, envv []*byte // NUL-terminated arrays
+	stx        unix.Statx_t
 
-	// Set by the child when a step fails, before it exits.
+	// Set by the child when a step fails, before it exits; found is the
+	// candidate it chose.
 	failStep  nsexecStep
 	failIndex int // the tasks file, for nsexecStepCgroup
 	failErrno syscall.Errno
+	found     int
+}
+
+// nsexecCandidate is a file the command may be: stat is the path to
+// look at (absolute), exec the path to execve (relative to the working
+// directory for a relative command with a slash).
+type nsexecCandidate struct {
+	stat, exec *byte
+	path       string // exec, for messages
+}
+
+// nsexecCapset is capset(2)'s arguments.
+type nsexecCapset struct {
+	hdr  unix.CapUserHeader
+	data [2]unix.CapUserData
 }
 
 // nsexecCloneArgs is struct clone_args (<linux/sched.h>, the size of
@@ -69,6 +105,11 @@ type nsexecStep int
 const (
 	nsexecStepNone nsexecStep = iota
 	nsexecStepCgroup
+	nsexecStepSetns
+	nsexecStepRestrict
+	nsexecStepLookup   // the command (with a slash) cannot be stat'ed
+	nsexecStepNotExec  // the command (with a slash) is a directory or not executable
+	nsexecStepNotFound // not on the PATH
 	nsexecStepSetsid
 	nsexecStepRlimit
 	nsexecStepCredentials
@@ -79,12 +120,13 @@ const (
 )
 
 func (s nsexecStep) String() string {
-	return [...]string{"", "join cgroup", "setsid", "open files limit", "credentials", "chdir", "stdio", "close-on-exec", "exec"}[s]
+	return [...]string{"", "join cgroup", "setns", "restrict", "stat", "not executable", "not found",
+		"setsid", "open files limit", "credentials", "chdir", "stdio", "close-on-exec", "exec"}[s]
 }
 
 // nsexecFork starts c's child; it returns the child's PID and a pidfd
 // of it. A child that failed has been reaped; its step and errno are in
-// c.failStep and c.failErrno, and err is that errno.
+// c.failStep and c.failErrno, and err is that errno (or names the step).
 func nsexecFork(c *nsexecChild) (pid, pidfd int, err error) {
 	c.clone = nsexecCloneArgs{
 		flags:      unix.CLONE_VM | unix.CLONE_VFORK | unix.CLONE_PIDFD,
@@ -102,7 +144,75 @@ func nsexecFork(c *nsexecChild) (pid, pidfd int, err error) {
 		for unix.Waitid(unix.P_PIDFD, pidfd, &info, unix.WEXITED, nil) == unix.EINTR {
 		}
 		unix.Close(pidfd)
+		if c.failErrno == 0 {
+			return -1, -1, errors.New(c.failStep.String())
+		}
 		return -1, -1, c.failErrno
 	}
 	return pid, pidfd, nil
 }
+
+// nsexecFind returns the index of the first of c.cands that is an
+// executable file (not a directory, some x bit), as exec.LookPath judges
+// it; runc looks a command up so. It runs in the child, so raw system
+// calls only, and c.stx is its buffer. A command with a slash is only
+// that file: its stat error or "not executable" is the failure.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func nsexecFind(c *nsexecChild) (found int, step nsexecStep, errno syscall.Errno) {
+	for i := 0; i < len(c.cands); i++ {
+		_, _, errno = syscall.RawSyscall6(unix.SYS_STATX, uintptr(nsexecAtFdcwd), uintptr(unsafe.Pointer(c.cands[i].stat)), 0,
+			unix.STATX_TYPE|unix.STATX_MODE, uintptr(unsafe.Pointer(&c.stx)), 0)
+		if errno == 0 && c.stx.Mode&unix.S_IFMT != unix.S_IFDIR && c.stx.Mode&0o111 != 0 {
+			return i, nsexecStepNone, 0
+		}
+		if c.slash {
+			if errno != 0 {
+				return i, nsexecStepLookup, errno
+			}
+			return i, nsexecStepNotExec, 0
+		}
+	}
+	return -1, nsexecStepNotFound, 0
+}
+
+// nsexecAtFdcwd is AT_FDCWD as a system call argument.
+var nsexecAtFdcwd = uintptr(unix.AT_FDCWD&(1<<32-1) | ^uintptr(1<<32-1))
+
+// nsexecLastCap is the kernel's highest capability number.
+var nsexecLastCap = sync.OnceValue(func() uintptr {
+	last := uintptr(0)
+	for c := uintptr(0); c < 64; c++ {
+		if _, _, e := unix.RawSyscall6(unix.SYS_PRCTL, unix.PR_CAPBSET_READ, c, 0, 0, 0, 0); e != 0 {
+			break
+		}
+		last = c
+	}
+	return last
+})
+
+// nsexecDropCaps are the capabilities to drop from the bounding set to
+// keep only keep's (bit n: capability n).
+func nsexecDropCaps(keep uint64) []uintptr {
+	var drop []uintptr
+	for c := uintptr(0); c <= nsexecLastCap(); c++ {
+		if keep&(1<<c) == 0 {
+			drop = append(drop, c)
+		}
+	}
+	return drop
+}
+
+// nsexecInheritable is the capset that clears the agent's inheritable
+// capabilities (keeping its effective and permitted ones), or nil when
+// it has none; read once (the agent's capabilities do not change).
+var nsexecInheritable = sync.OnceValue(func() *nsexecCapset {
+	c := &nsexecCapset{hdr: unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}}
+	if err := unix.Capget(&c.hdr, &c.data[0]); err != nil || (c.data[0].Inheritable == 0 && c.data[1].Inheritable == 0) {
+		return nil
+	}
+	c.data[0].Inheritable, c.data[1].Inheritable = 0, 0
+	return c
+})

@@ -12,16 +12,22 @@ import (
 )
 
 // forkTestChild is a child that runs sh -c script from dir as uid/gid
-// 0, without cgroups to join.
+// 0, without cgroups to join, in this process's namespaces.
 func forkTestChild(t *testing.T, path, dir string, script string) *nsexecChild {
 	t.Helper()
-	s := &nsexecSpec{args: []string{"sh", "-c", script}, cwd: dir, proc: &nsexecEntry{pidfd: -1}}
-	var err error
+	self, err := unix.PidfdOpen(os.Getpid(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(self) })
+	s := &nsexecSpec{args: []string{path, "-c", script}, cwd: dir, proc: &nsexecEntry{pidfd: self},
+		restrict: nsexecRestrict{caps: 1 << unix.CAP_CHOWN, noNewPrivs: true}}
+	s.dropCaps = nsexecDropCaps(s.restrict.caps)
 	if s.envv, err = syscall.SlicePtrFromStrings([]string{"GREETING=hello", "PATH=/usr/bin:/bin"}); err != nil {
 		t.Fatal(err)
 	}
 	s.proc.nofile = &unix.Rlimit{Cur: 1000, Max: 2000}
-	c, err := s.child(path)
+	c, err := s.child()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +61,7 @@ func TestNsexecFork(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := forkTestChild(t, sh, "/tmp", `echo "$GREETING $(pwd) $(ulimit -Sn) $(ulimit -Hn)"; ls /proc/self/fd | sort -n | tr '\n' ' ' >&2; cut -d' ' -f6 /proc/$$/stat | grep -qx $$ && exit 3`)
+	c := forkTestChild(t, sh, "/tmp", `echo "$GREETING $(pwd) $(ulimit -Sn) $(ulimit -Hn)"; ls /proc/self/fd | sort -n | tr '\n' ' ' >&2; grep -E '^(CapBnd|NoNewPrivs)' /proc/self/status | tr -d '\t' >&2; cut -d' ' -f6 /proc/$$/stat | grep -qx $$ && exit 3`)
 	c.stdio = [3]int{devnull, pipes.stdout[1], pipes.stderr[1]}
 	pid, pidfd, err := nsexecFork(c)
 	pipes.closeWrite()
@@ -70,9 +76,9 @@ func TestNsexecFork(t *testing.T) {
 	if got, want := string(res.Stdout), "hello /tmp 1000 2000\n"; got != want {
 		t.Errorf("stdout %q, want %q", got, want)
 	}
-	// 0-2, and 3 for the directory ls reads.
-	if got := strings.TrimSpace(string(res.Stderr)); got != "0 1 2 3" {
-		t.Errorf("descriptors %q, want 0 1 2 3", got)
+	// 0-2, and 3 for the directory ls reads; only CAP_CHOWN (0) left.
+	if got, want := strings.TrimSpace(string(res.Stderr)), "0 1 2 3 CapBnd:0000000000000001\nNoNewPrivs:1"; got != want {
+		t.Errorf("stderr %q, want %q", got, want)
 	}
 	if res.ExitCode != 3 {
 		t.Errorf("exit %d, want 3 (a session leader)", res.ExitCode)
@@ -84,13 +90,13 @@ func TestNsexecFork(t *testing.T) {
 		errno     syscall.Errno
 	}{
 		{sh, "/no/such/dir", nsexecStepChdir, unix.ENOENT},
-		{"/no/such/sh", "/", nsexecStepExec, unix.ENOENT},
-		{"/tmp", "/", nsexecStepExec, unix.EACCES},
+		{"/no/such/sh", "/", nsexecStepLookup, unix.ENOENT},
+		{"/tmp", "/", nsexecStepNotExec, 0},
 	} {
 		c := forkTestChild(t, tc.path, tc.dir, "true")
 		c.stdio = [3]int{devnull, devnull, devnull}
 		_, _, err := nsexecFork(c)
-		if !errors.Is(err, tc.errno) || c.failStep != tc.step {
+		if c.failErrno != tc.errno || c.failStep != tc.step || (tc.errno != 0 && !errors.Is(err, tc.errno)) {
 			t.Errorf("%s in %s: %v at step %q, want %v at %q", tc.path, tc.dir, err, c.failStep, tc.errno, tc.step)
 		}
 	}

@@ -2,12 +2,10 @@ package runc
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
-	goruntime "runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -167,6 +165,26 @@ func TestCappedBufferReadFD(t *testing.T) {
 	}
 }
 
+// nsexecLookPath is the child's lookup (nsexecCandidates, nsexecFind)
+// run here, with the errors the parent makes of it.
+func nsexecLookPath(name string, dirs []string, cwd string) (string, error) {
+	cands, slash, err := nsexecCandidates(name, dirs, cwd)
+	if err != nil {
+		return "", err
+	}
+	c := &nsexecChild{cands: cands, slash: slash}
+	found, step, errno := nsexecFind(c)
+	if step == nsexecStepNone {
+		return cands[found].path, nil
+	}
+	c.failStep, c.failIndex = step, found
+	st, err := nsexecChildFailure(&nsexecSpec{args: []string{name}}, c, errno)
+	if err != nil {
+		return "", err
+	}
+	return "", st.execErr
+}
+
 // TestNsexecLookPath: the PATH search finds what filepath.Join(dir, name)
 // and a stat would, as before and as runc exec does.
 func TestNsexecLookPath(t *testing.T) {
@@ -197,6 +215,9 @@ func TestNsexecLookPath(t *testing.T) {
 		got, err := nsexecLookPath(name, dirs, "/")
 		if got != want || (want == "") != (err != nil) {
 			t.Errorf("%q: %q %v, want %q", name, got, err, want)
+		}
+		if err != nil && err.Error() != `exec: "`+name+`": executable file not found in $PATH` {
+			t.Errorf("%q: %v", name, err)
 		}
 		// What the search did before: filepath.Join and os.Stat per dir.
 		ref := ""
@@ -233,6 +254,20 @@ func BenchmarkNsexecLookPath(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// executable checks that p is a file (not a directory) with an execute
+// bit, as runc does; its errors are os.Stat's, without os.Stat's FileInfo
+// (it runs for each PATH directory on every exec).
+func executable(p string) error {
+	var st unix.Stat_t
+	if err := unix.Stat(p, &st); err != nil {
+		return &os.PathError{Op: "stat", Path: p, Err: err}
+	}
+	if st.Mode&unix.S_IFMT == unix.S_IFDIR || st.Mode&0o111 == 0 {
+		return os.ErrPermission
+	}
+	return nil
 }
 
 func TestNsexecAlive(t *testing.T) {
@@ -274,50 +309,5 @@ func TestNsexecTasksCandidates(t *testing.T) {
 		if strings.Join(got, " ") != strings.Join(tc.want, " ") {
 			t.Errorf("%s: %q, want %q", tc.ctrls, got, tc.want)
 		}
-	}
-}
-
-// TestNsexecAnchorHome: a thread that left the agent's namespaces comes
-// back into all of them with one setns through the anchor.
-func TestNsexecAnchorHome(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root")
-	}
-	anchor := nsexecAnchor()
-	if anchor < 0 {
-		t.Skip("no thread pidfds (Linux < 6.9): threads go home through their own descriptors")
-	}
-	nss := []string{"mnt", "net", "ipc", "uts", "cgroup", "pid_for_children"}
-	want := map[string]string{}
-	for _, ns := range nss {
-		want[ns], _ = os.Readlink("/proc/self/ns/" + ns)
-	}
-	errc := make(chan error, 1)
-	go func() {
-		goruntime.LockOSThread() // never unlocked: the thread is discarded
-		if err := unix.Unshare(unix.CLONE_FS | unix.CLONE_NEWNS | unix.CLONE_NEWNET | unix.CLONE_NEWIPC | unix.CLONE_NEWUTS | unix.CLONE_NEWCGROUP | unix.CLONE_NEWPID); err != nil {
-			errc <- err
-			return
-		}
-		away, _ := os.Readlink("/proc/thread-self/ns/net")
-		if away == want["net"] {
-			errc <- errors.New("unshare left the thread in the agent's network namespace")
-			return
-		}
-		home := &nsexecThreadHome{anchor: anchor}
-		if err := home.goHome(); err != nil {
-			errc <- err
-			return
-		}
-		for _, ns := range nss {
-			if got, _ := os.Readlink("/proc/thread-self/ns/" + ns); got != want[ns] {
-				errc <- fmt.Errorf("%s: %s, not the agent's %s", ns, got, want[ns])
-				return
-			}
-		}
-		errc <- nil
-	}()
-	if err := <-errc; err != nil {
-		t.Fatal(err)
 	}
 }

@@ -58,7 +58,7 @@ func nsexecForkChild(c *nsexecChild) (pid uintptr, errno syscall.Errno) {
 		fd   uintptr
 		i    int
 	)
-	for i = range c.tasks {
+	for i = 0; i < len(c.tasks); i++ {
 		fd, _, errno = syscall.RawSyscall6(unix.SYS_OPENAT, uintptr(c.tasks[i].root), uintptr(unsafe.Pointer(&c.tasks[i].relz[0])), unix.O_WRONLY|unix.O_CLOEXEC, 0, 0, 0)
 		if errno != 0 {
 			goto fail
@@ -68,6 +68,33 @@ func nsexecForkChild(c *nsexecChild) (pid uintptr, errno syscall.Errno) {
 		if errno != 0 {
 			goto fail
 		}
+	}
+	step = nsexecStepSetns
+	if _, _, errno = syscall.RawSyscall(unix.SYS_SETNS, uintptr(c.nsfd), unix.CLONE_NEWNS|unix.CLONE_NEWNET|unix.CLONE_NEWIPC|unix.CLONE_NEWUTS|unix.CLONE_NEWCGROUP, 0); errno != 0 {
+		goto fail
+	}
+	step = nsexecStepRestrict
+	for i = 0; i < len(c.dropCaps); i++ {
+		if _, _, errno = syscall.RawSyscall6(unix.SYS_PRCTL, unix.PR_CAPBSET_DROP, c.dropCaps[i], 0, 0, 0, 0); errno != 0 {
+			goto fail
+		}
+	}
+	if _, _, errno = syscall.RawSyscall6(unix.SYS_PRCTL, unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0, 0); errno != 0 {
+		goto fail
+	}
+	if c.capset != nil {
+		if _, _, errno = syscall.RawSyscall(unix.SYS_CAPSET, uintptr(unsafe.Pointer(&c.capset.hdr)), uintptr(unsafe.Pointer(&c.capset.data[0])), 0); errno != 0 {
+			goto fail
+		}
+	}
+	if c.noNewPrivs {
+		if _, _, errno = syscall.RawSyscall6(unix.SYS_PRCTL, unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0, 0); errno != 0 {
+			goto fail
+		}
+	}
+	if c.found, step, errno = nsexecFind(c); step != nsexecStepNone {
+		i = c.found
+		goto fail
 	}
 	step = nsexecStepSetsid
 	if _, _, errno = syscall.RawSyscall(unix.SYS_SETSID, 0, 0, 0); errno != 0 {
@@ -100,7 +127,7 @@ func nsexecForkChild(c *nsexecChild) (pid uintptr, errno syscall.Errno) {
 		goto fail
 	}
 	step = nsexecStepStdio
-	for i = range c.stdio {
+	for i = 0; i < len(c.stdio); i++ {
 		if _, _, errno = syscall.RawSyscall(unix.SYS_DUP3, uintptr(c.stdio[i]), uintptr(i), 0); errno != 0 {
 			goto fail
 		}
@@ -109,8 +136,8 @@ func nsexecForkChild(c *nsexecChild) (pid uintptr, errno syscall.Errno) {
 	if _, _, errno = syscall.RawSyscall(unix.SYS_CLOSE_RANGE, 3, ^uintptr(0), unix.CLOSE_RANGE_CLOEXEC); errno != 0 {
 		goto fail
 	}
-	step = nsexecStepExec
-	_, _, errno = syscall.RawSyscall(unix.SYS_EXECVE, uintptr(unsafe.Pointer(c.path)), uintptr(unsafe.Pointer(&c.argv[0])), uintptr(unsafe.Pointer(&c.envv[0])))
+	step, i = nsexecStepExec, c.found
+	_, _, errno = syscall.RawSyscall(unix.SYS_EXECVE, uintptr(unsafe.Pointer(c.cands[c.found].exec)), uintptr(unsafe.Pointer(&c.argv[0])), uintptr(unsafe.Pointer(&c.envv[0])))
 
 fail:
 	c.failStep, c.failIndex, c.failErrno = step, i, errno
