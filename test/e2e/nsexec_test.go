@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	goruntime "runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -275,6 +276,8 @@ func TestNsexecCost(t *testing.T) {
 		exec func(context.Context, string, []string, time.Duration) (*runtime.ExecResult, error)
 	}{{"fast path", nsexecCostN(), e.d.ExecSync}, {"runc exec", 60, e.d.ExecSyncRunc}} {
 		var lat []time.Duration
+		var m0, m1 goruntime.MemStats
+		goruntime.ReadMemStats(&m0)
 		s0, c0 := cpu()
 		for i := 0; i < path.n; i++ {
 			start := time.Now()
@@ -285,11 +288,13 @@ func TestNsexecCost(t *testing.T) {
 			}
 		}
 		s1, c1 := cpu()
+		goruntime.ReadMemStats(&m1)
 		sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 		n := time.Duration(path.n)
-		t.Logf("%s: latency p50 %v p99 %v; CPU per exec: %v in the caller + %v in children",
+		t.Logf("%s: latency p50 %v p99 %v; CPU per exec: %v in the caller + %v in children; %d allocations, %d bytes (this process, the test's own included)",
 			path.name, lat[len(lat)/2].Round(10*time.Microsecond), lat[len(lat)*99/100].Round(10*time.Microsecond),
-			((s1 - s0) / n).Round(time.Microsecond), ((c1 - c0) / n).Round(time.Microsecond))
+			((s1 - s0) / n).Round(time.Microsecond), ((c1 - c0) / n).Round(time.Microsecond),
+			(m1.Mallocs-m0.Mallocs)/uint64(path.n), (m1.TotalAlloc-m0.TotalAlloc)/uint64(path.n))
 	}
 }
 
