@@ -322,7 +322,7 @@ func nsexecStart(s *nsexecSpec, pipes *nsexecPipes) (nsexecStarted, error) {
 			done <- forked{err: fmt.Errorf("%w: setns: %v", errNsexecUnavailable, err)}
 			return
 		}
-		pid, pidfd, err := nsexecFork(c)
+		pid, pidfd, err := nsexecFork(c, s.proc.unified)
 		if rawSetns(home, unix.CLONE_NEWPID) == nil {
 			goruntime.UnlockOSThread()
 		}

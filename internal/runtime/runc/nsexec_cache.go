@@ -15,19 +15,20 @@ import (
 // nsexecProcs keeps, per container process, what every fast exec into it
 // needs and what does not change while the process runs: the part of its
 // spec the fast path reads, a pidfd of the process, its cgroups (the v1
-// `tasks` files' and the unified `cgroup.procs`' paths), its open-files
+// `tasks` files' paths, the unified directory open), its open-files
 // limit. A probe then reads
 // neither config.json nor /proc/<pid>/cgroup, tries no candidate paths
 // and need not check that the PID is still the container's.
 //
-// The pidfd stays open while the entry is in use and until it is
-// dropped (a pidfd of a process that has exited makes setns fail).
+// The two descriptors stay open while the entry is in use and until it
+// is dropped: an open directory does not keep a cgroup from being
+// removed, and a pidfd of a process that has exited makes setns fail.
 // Entries are counted out by get and back by release; a dropped entry's
-// pidfd closes when its last user is done. The cgroup files are not kept
-// open: every fork copies the descriptor table and every exec then
-// closes the copies, and nine more per container (a thousand for 110
-// containers) cost the probe commands 2-3% of a core more than the opens
-// they save.
+// descriptors close when its last user is done. The v1 tasks files are
+// not kept open: every fork copies the descriptor table and every exec
+// then closes the copies, and nine more per container (a thousand for
+// 110 containers) cost the probe commands 2-3% of a core more than the
+// opens they save the agent.
 //
 // It is keyed by the process (container, PID and start time), so it is
 // the agent process's, not a Driver's; entries of processes that are gone
@@ -48,7 +49,8 @@ type nsexecKey struct {
 // the use count the cache keeps under its lock.
 type nsexecEntry struct {
 	base    nsexecSpec        // without args
-	tasks   []nsexecTasksFile // the v1 tasks files and the unified cgroup.procs
+	tasks   []nsexecTasksFile // the v1 tasks files
+	unified int               // the unified cgroup directory, open; -1 without one
 	nofile  *unix.Rlimit      // the process's open-files limit; nil if unread
 	pidfd   int               // the container process
 	users   int
@@ -57,10 +59,13 @@ type nsexecEntry struct {
 
 // close closes the entry's descriptors.
 func (e *nsexecEntry) close() {
+	if e.unified >= 0 {
+		unix.Close(e.unified)
+	}
 	if e.pidfd >= 0 {
 		unix.Close(e.pidfd)
 	}
-	e.pidfd = -1
+	e.unified, e.pidfd = -1, -1
 }
 
 type nsexecCache struct {
@@ -187,7 +192,7 @@ func nsexecOpen(base nsexecSpec, pid int, start uint64) (*nsexecEntry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cgroups of the container: %w", err)
 	}
-	e := &nsexecEntry{base: base, pidfd: -1}
+	e := &nsexecEntry{base: base, unified: -1, pidfd: -1}
 	if e.pidfd, err = unix.PidfdOpen(pid, 0); err != nil {
 		return nil, fmt.Errorf("pidfd of the container: %w", err)
 	}
@@ -217,12 +222,10 @@ func nsexecOpen(base nsexecSpec, pid int, start uint64) (*nsexecEntry, error) {
 	}
 	e.nofile = nsexecNofile(pid)
 	if unified != "" {
-		t, err := nsexecHomes.procsFile(unified)
-		if err != nil {
+		if e.unified, err = unix.Open(unified, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err != nil {
 			e.close()
-			return nil, fmt.Errorf("the unified cgroup: %w", err)
+			return nil, fmt.Errorf("the unified cgroup: %w", &os.PathError{Op: "open", Path: unified, Err: err})
 		}
-		e.tasks = append(e.tasks, t)
 	}
 	return e, nil
 }

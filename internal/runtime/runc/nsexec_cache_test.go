@@ -17,7 +17,7 @@ func TestNsexecCacheGetDropSweep(t *testing.T) {
 	opened := 0
 	open := func() (*nsexecEntry, error) {
 		opened++
-		return &nsexecEntry{tasks: []nsexecTasksFile{{path: strconv.Itoa(opened)}}, pidfd: -1}, nil
+		return &nsexecEntry{tasks: []nsexecTasksFile{{path: strconv.Itoa(opened)}}, unified: -1, pidfd: -1}, nil
 	}
 	// This test's process (running) and one that is not (PID 0 never has
 	// a /proc entry).
@@ -69,7 +69,7 @@ func TestNsexecCacheUsers(t *testing.T) {
 	defer unix.Close(p[1])
 	k := nsexecKey{id: "a", pid: 1, start: 1}
 	e, err := c.get(k, time.Now(), func() (*nsexecEntry, error) {
-		return &nsexecEntry{pidfd: p[0]}, nil
+		return &nsexecEntry{unified: -1, pidfd: p[0]}, nil
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -98,7 +98,7 @@ func TestNsexecCacheRunning(t *testing.T) {
 	}
 	c := newNsexecCache(time.Minute)
 	k := nsexecKey{id: "a", pid: cmd.Process.Pid, start: 1}
-	e, _ := c.get(k, time.Now(), func() (*nsexecEntry, error) { return &nsexecEntry{pidfd: pidfd}, nil })
+	e, _ := c.get(k, time.Now(), func() (*nsexecEntry, error) { return &nsexecEntry{unified: -1, pidfd: pidfd}, nil })
 	c.release(e)
 	if !c.running(k) {
 		t.Error("a running process is not running")

@@ -13,8 +13,9 @@ import (
 // cannot do, done by the child itself between clone and execve with raw
 // system calls only, on data the parent prepared:
 //
-//  1. it writes itself into the container's cgroups: each v1 hierarchy's
-//     tasks file and the unified cgroup.procs (nsexec_join.go);
+//  1. it writes itself into the container's v1 cgroups, each hierarchy's
+//     tasks file (nsexec_join.go); the unified cgroup is given to clone3
+//     (CLONE_INTO_CGROUP);
 //  2. setns(pidfd of the container's process) into its mount, network,
 //     IPC, UTS and cgroup namespaces (it was cloned into the PID namespace:
 //     the parent's thread set its pid_for_children, nsexec.go);
@@ -124,13 +125,18 @@ func (s nsexecStep) String() string {
 		"setsid", "open files limit", "credentials", "chdir", "stdio", "close-on-exec", "exec"}[s]
 }
 
-// nsexecFork starts c's child; it returns the child's PID and a pidfd
+// nsexecFork starts c's child, in the unified cgroup directory unified
+// if that is not -1; it returns the child's PID and a pidfd
 // of it. A child that failed has been reaped; its step and errno are in
 // c.failStep and c.failErrno, and err is that errno (or names the step).
-func nsexecFork(c *nsexecChild) (pid, pidfd int, err error) {
+func nsexecFork(c *nsexecChild, unified int) (pid, pidfd int, err error) {
 	c.clone = nsexecCloneArgs{
 		flags:      unix.CLONE_VM | unix.CLONE_VFORK | unix.CLONE_PIDFD,
 		exitSignal: uint64(unix.SIGCHLD),
+	}
+	if unified >= 0 {
+		c.clone.flags |= unix.CLONE_INTO_CGROUP
+		c.clone.cgroup = uint64(unified)
 	}
 	c.pidfd = -1
 	r, errno := nsexecVfork(c)

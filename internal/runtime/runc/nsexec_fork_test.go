@@ -20,7 +20,7 @@ func forkTestChild(t *testing.T, path, dir string, script string) *nsexecChild {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { unix.Close(self) })
-	s := &nsexecSpec{args: []string{path, "-c", script}, cwd: dir, proc: &nsexecEntry{pidfd: self},
+	s := &nsexecSpec{args: []string{path, "-c", script}, cwd: dir, proc: &nsexecEntry{pidfd: self, unified: -1},
 		restrict: nsexecRestrict{caps: 1 << unix.CAP_CHOWN, noNewPrivs: true}}
 	s.dropCaps = nsexecDropCaps(s.restrict.caps)
 	if s.envv, err = syscall.SlicePtrFromStrings([]string{"GREETING=hello", "PATH=/usr/bin:/bin"}); err != nil {
@@ -63,7 +63,7 @@ func TestNsexecFork(t *testing.T) {
 	}
 	c := forkTestChild(t, sh, "/tmp", `echo "$GREETING $(pwd) $(ulimit -Sn) $(ulimit -Hn)"; ls /proc/self/fd | sort -n | tr '\n' ' ' >&2; grep -E '^(CapBnd|NoNewPrivs)' /proc/self/status | tr -d '\t' >&2; cut -d' ' -f6 /proc/$$/stat | grep -qx $$ && exit 3`)
 	c.stdio = [3]int{devnull, pipes.stdout[1], pipes.stderr[1]}
-	pid, pidfd, err := nsexecFork(c)
+	pid, pidfd, err := nsexecFork(c, -1)
 	pipes.closeWrite()
 	if err != nil {
 		pipes.closeRead()
@@ -95,7 +95,7 @@ func TestNsexecFork(t *testing.T) {
 	} {
 		c := forkTestChild(t, tc.path, tc.dir, "true")
 		c.stdio = [3]int{devnull, devnull, devnull}
-		_, _, err := nsexecFork(c)
+		_, _, err := nsexecFork(c, -1)
 		if c.failErrno != tc.errno || c.failStep != tc.step || (tc.errno != 0 && !errors.Is(err, tc.errno)) {
 			t.Errorf("%s in %s: %v at step %q, want %v at %q", tc.path, tc.dir, err, c.failStep, tc.errno, tc.step)
 		}

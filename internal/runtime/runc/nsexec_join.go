@@ -3,20 +3,20 @@ package runc
 import (
 	"errors"
 	"os"
-	"strings"
 	"sync"
 
 	"golang.org/x/sys/unix"
 )
 
-// The command of a fast exec joins the container's cgroups itself,
+// The command of a fast exec joins the container's v1 cgroups itself,
 // between its fork and its execve (nsexec_fork.go): it writes "0" (the
-// writing task) to each v1 hierarchy's tasks file of the container and
-// to its unified cgroup's cgroup.procs. (clone3's CLONE_INTO_CGROUP
-// would put it into the unified one at the fork, but that made the
-// agent's clone look the css_set up and check permissions through
-// kernfs: 1.8% of the agent's CPU under 110 exec probes a second, now
-// the command's.) No
+// writing task) to each hierarchy's tasks file of the container. Its
+// unified cgroup is given to clone3 instead (CLONE_INTO_CGROUP): a
+// write to the unified cgroup.procs takes the kernel's global
+// threadgroup lock for writing, which waits for an RCU grace period
+// (~10 ms for a probe that comes alone) and holds every fork and exit
+// of the machine meanwhile; "0" into a v1 tasks file moves one task
+// and takes no such lock. No
 // thread of the agent ever enters a container's cgroups, so nothing that
 // kills "every process of the container" (`runc kill --all`, killCgroup)
 // can reach the agent, the container's memory cgroup never charges or
@@ -30,11 +30,9 @@ import (
 // container's nine tasks files kept open would be copied and closed by
 // every fork and exec of the agent, see nsexec_cache.go).
 type nsexecHome struct {
-	once        sync.Once
-	roots       map[string]int // hierarchy dir (/sys/fs/cgroup/<dir>) -> its root, O_PATH
-	unified     string         // the unified hierarchy's mount, if any
-	unifiedRoot int            // and its root, O_PATH; -1 without one
-	err         error
+	once  sync.Once
+	roots map[string]int // hierarchy dir (/sys/fs/cgroup/<dir>) -> its root, O_PATH
+	err   error
 }
 
 var nsexecHomes nsexecHome
@@ -49,12 +47,7 @@ func (h *nsexecHome) load() error {
 			h.err = err
 			return
 		}
-		h.roots, h.unifiedRoot = map[string]int{}, -1
-		if h.unified = unifiedMount(); h.unified != "" {
-			if h.unifiedRoot, err = unix.Open(h.unified, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err != nil {
-				h.unifiedRoot = -1
-			}
-		}
+		h.roots = map[string]int{}
 		for _, cands := range groups {
 			for _, c := range cands {
 				dir := nsexecHierarchy(c)
@@ -70,9 +63,8 @@ func (h *nsexecHome) load() error {
 	return h.err
 }
 
-// nsexecTasksFile is a container's tasks file in one v1 hierarchy, or
-// its unified cgroup.procs, as the command joins it: opened relative to
-// the hierarchy's root.
+// nsexecTasksFile is a container's tasks file in one v1 hierarchy, as
+// the command joins it: opened relative to the hierarchy's root.
 type nsexecTasksFile struct {
 	path string // /sys/fs/cgroup/<hierarchy>/<cgroup>/tasks, for messages
 	relz []byte // <cgroup>/tasks, NUL-terminated for openat(2) in the child
@@ -95,23 +87,6 @@ func (h *nsexecHome) tasksFile(t string) (nsexecTasksFile, error) {
 		return nsexecTasksFile{}, err
 	}
 	return nsexecTasksFile{path: t, relz: rel, root: root}, nil
-}
-
-// procsFile returns how to join the unified cgroup dir (under the
-// unified hierarchy's mount): its cgroup.procs.
-func (h *nsexecHome) procsFile(dir string) (nsexecTasksFile, error) {
-	if err := h.load(); err != nil {
-		return nsexecTasksFile{}, err
-	}
-	rel, ok := strings.CutPrefix(dir, h.unified)
-	if h.unifiedRoot < 0 || !ok || (rel != "" && rel[0] != '/') {
-		return nsexecTasksFile{}, errors.New("the unified cgroup hierarchy of " + dir + " is not open")
-	}
-	relz, err := unix.ByteSliceFromString(strings.TrimPrefix(rel+"/cgroup.procs", "/"))
-	if err != nil {
-		return nsexecTasksFile{}, err
-	}
-	return nsexecTasksFile{path: dir + "/cgroup.procs", relz: relz, root: h.unifiedRoot}, nil
 }
 
 // unifiedMount is where the unified (v2) hierarchy is mounted:
