@@ -127,6 +127,9 @@ func (d *Driver) ExecSync(ctx context.Context, id string, cmd []string, timeout 
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
+	if !nsexecVforkSupported {
+		return d.runcExecSync(ctx, id, cmd)
+	}
 	res, err := d.nsexecSync(ctx, m, cmd)
 	if !errors.Is(err, errNsexecUnavailable) {
 		return res, err

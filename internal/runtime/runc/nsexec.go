@@ -306,6 +306,16 @@ func nsexecStart(s *nsexecSpec, pipes *nsexecPipes) (nsexecStarted, error) {
 		return fail("command", err)
 	}
 	c.stdio = [3]int{devnull, pipes.stdout[1], pipes.stderr[1]}
+	root, err := unix.Open("/proc/"+strconv.Itoa(s.proc.pid)+"/root", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fail("the container's root", err)
+	}
+	c.found, c.failStep, err = nsexecFindIn(root, c.cands, c.slash)
+	unix.Close(root)
+	if c.failStep != nsexecStepNone {
+		c.failIndex = c.found
+		return nsexecChildFailure(s, c, err)
+	}
 
 	// The fork, from a thread whose pid_for_children is the container's
 	// namespace for the moment: on a goroutine of its own, which ends with
@@ -349,7 +359,7 @@ func nsexecChildFailure(s *nsexecSpec, c *nsexecChild, err error) (nsexecStarted
 	case nsexecStepNotExec:
 		return nsexecStarted{execErr: &exec.Error{Name: name, Err: os.ErrPermission}}, nil
 	case nsexecStepLookup:
-		return nsexecStarted{execErr: &exec.Error{Name: name, Err: &os.PathError{Op: "stat", Path: c.cands[c.failIndex].statPath(), Err: err}}}, nil
+		return nsexecStarted{execErr: &exec.Error{Name: name, Err: &os.PathError{Op: "stat", Path: c.cands[c.failIndex].look, Err: err}}}, nil
 	case nsexecStepChdir, nsexecStepExec:
 		// As os.StartProcess words it (runc exec's message, see
 		// nsexecStartFailure).
@@ -358,7 +368,7 @@ func nsexecChildFailure(s *nsexecSpec, c *nsexecChild, err error) (nsexecStarted
 			return nsexecStarted{execErr: err}, nil
 		}
 	case nsexecStepCgroup:
-		err = &os.PathError{Op: "write", Path: c.tasks[c.failIndex].path, Err: err}
+		err = fmt.Errorf("%s: %w", c.tasks[c.failIndex].path, err)
 	}
 	what := c.failStep.String()
 	if c.failStep == nsexecStepNone {
@@ -390,23 +400,17 @@ func (s *nsexecSpec) child() (*nsexecChild, error) {
 	}, nil
 }
 
-// nsexecCandidates are the files command name may be, in the order the
-// child tries them (nsexecFind): with a slash, name itself (stat'ed
-// relative to cwd, exec'd as given after the chdir to cwd); else name
-// in each PATH directory.
+// nsexecCandidates are the files command name may be, in the order
+// they are tried (nsexecFindIn): with a slash, name itself (looked at
+// relative to cwd, exec'd as given after the chdir to cwd); else name in
+// each PATH directory.
 func nsexecCandidates(name string, dirs []string, cwd string) (cands []nsexecCandidate, slash bool, err error) {
-	add := func(stat, exec string) error {
-		s, err := unix.BytePtrFromString(stat)
+	add := func(look, exec string) error {
+		e, err := unix.BytePtrFromString(exec)
 		if err != nil {
 			return err
 		}
-		e := s
-		if exec != stat {
-			if e, err = unix.BytePtrFromString(exec); err != nil {
-				return err
-			}
-		}
-		cands = append(cands, nsexecCandidate{stat: s, exec: e, path: exec})
+		cands = append(cands, nsexecCandidate{look: look, exec: e, path: exec})
 		return nil
 	}
 	if strings.Contains(name, "/") {
@@ -418,8 +422,6 @@ func nsexecCandidates(name string, dirs []string, cwd string) (cands []nsexecCan
 	}
 	cands = make([]nsexecCandidate, 0, len(dirs))
 	for _, dir := range dirs {
-		// A probe's command is looked up on every exec, in each directory
-		// before its own: a statx(2) each.
 		if err := add(dir+name, dir+name); err != nil {
 			return nil, false, err
 		}
@@ -427,9 +429,40 @@ func nsexecCandidates(name string, dirs []string, cwd string) (cands []nsexecCan
 	return cands, false, nil
 }
 
-// statPath is the path the candidate is stat'ed at.
-func (c nsexecCandidate) statPath() string {
-	return unix.BytePtrToString(c.stat)
+// nsexecFindIn returns the index of the first of cands that is an
+// executable file (not a directory, some x bit) in the filesystem whose
+// root is the directory root, as exec.LookPath judges it (runc looks a
+// command up so). A command with a slash is only that file: its stat
+// error (as step nsexecStepLookup) or "not executable" is the failure.
+//
+// It runs in the agent, before the fork, with ordinary (preemptible)
+// system calls: a PATH directory on a network filesystem that hangs
+// blocks this goroutine only, not the agent. (Done in the child, which
+// holds its parent's thread and P with signals blocked until it execs,
+// a hung lookup would also have held up every stop-the-world of the
+// agent.) RESOLVE_IN_ROOT resolves each path as the container sees it:
+// absolute symlinks and ".." stay inside root, and mounts inside the
+// container are crossed.
+func nsexecFindIn(root int, cands []nsexecCandidate, slash bool) (found int, step nsexecStep, err error) {
+	how := &unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: unix.RESOLVE_IN_ROOT}
+	for i, c := range cands {
+		var st unix.Stat_t
+		fd, err := unix.Openat2(root, c.look, how)
+		if err == nil {
+			err = unix.Fstat(fd, &st)
+			unix.Close(fd)
+		}
+		if err == nil && st.Mode&unix.S_IFMT != unix.S_IFDIR && st.Mode&0o111 != 0 {
+			return i, nsexecStepNone, nil
+		}
+		if slash {
+			if err != nil {
+				return i, nsexecStepLookup, err
+			}
+			return i, nsexecStepNotExec, nil
+		}
+	}
+	return -1, nsexecStepNotFound, nil
 }
 
 // nsexecSync runs cmd in running container m through the fast path. An

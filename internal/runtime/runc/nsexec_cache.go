@@ -51,8 +51,9 @@ type nsexecEntry struct {
 	base    nsexecSpec        // without args
 	tasks   []nsexecTasksFile // the v1 tasks files
 	unified int               // the unified cgroup directory, open; -1 without one
-	nofile  *unix.Rlimit      // the process's open-files limit; nil if unread
-	pidfd   int               // the container process
+	nofile  *unix.Rlimit      // the process's open-files limit
+	pid     int               // the container process
+	pidfd   int               // and a pidfd of it
 	users   int
 	dropped bool
 }
@@ -192,7 +193,7 @@ func nsexecOpen(base nsexecSpec, pid int, start uint64) (*nsexecEntry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cgroups of the container: %w", err)
 	}
-	e := &nsexecEntry{base: base, unified: -1, pidfd: -1}
+	e := &nsexecEntry{base: base, unified: -1, pid: pid, pidfd: -1}
 	if e.pidfd, err = unix.PidfdOpen(pid, 0); err != nil {
 		return nil, fmt.Errorf("pidfd of the container: %w", err)
 	}
@@ -220,7 +221,10 @@ func nsexecOpen(base nsexecSpec, pid int, start uint64) (*nsexecEntry, error) {
 		}
 		e.tasks = append(e.tasks, t)
 	}
-	e.nofile = nsexecNofile(pid)
+	if e.nofile = nsexecNofile(pid); e.nofile == nil {
+		e.close()
+		return nil, errors.New("the container's open-files limit: cannot read /proc/" + strconv.Itoa(pid) + "/limits")
+	}
 	if unified != "" {
 		if e.unified, err = unix.Open(unified, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err != nil {
 			e.close()
@@ -231,7 +235,8 @@ func nsexecOpen(base nsexecSpec, pid int, start uint64) (*nsexecEntry, error) {
 }
 
 // nsexecNofile is process pid's open-files limit, which the commands get
-// (nsexec_fork.go), or nil if it cannot be read. Go raises the agent's
+// (nsexec_fork.go), or nil if it cannot be read (the fast path is then
+// not used). Go raises the agent's
 // own soft limit at start and gives the original back to the processes
 // it starts, conmon and runc, whose containers (and runc exec's
 // processes) inherit it; read from the container process, not the

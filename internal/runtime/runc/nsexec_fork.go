@@ -4,7 +4,6 @@ import (
 	"errors"
 	"sync"
 	"syscall"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -22,13 +21,11 @@ import (
 //  3. restricts itself as runc does: the capability bounding set cut to
 //     the container's, no inheritable or ambient capabilities,
 //     no_new_privs if the spec has it;
-//  4. looks the command up on the container's PATH (a statx per
-//     directory, nsexecFind);
-//  5. starts a new session, restores the signal mask Go blocked for the
+//  4. starts a new session, restores the signal mask Go blocked for the
 //     fork, takes the container process's open-files limit (Go raises the
 //     agent's own soft limit; runc exec's processes get the original),
 //     then the spec's groups, gid and uid;
-//  6. changes to the working directory, puts /dev/null and the output
+//  5. changes to the working directory, puts /dev/null and the output
 //     pipes on 0-2, marks every other descriptor close-on-exec (so no
 //     descriptor of the agent's reaches the command, whether or not it
 //     was opened close-on-exec: the ForkLock is not needed), and execs.
@@ -41,7 +38,15 @@ import (
 // nsexecChild (the parent reads them once the vfork returns) and exiting.
 // The kernel never picks a vfork child for the OOM killer (oom_badness:
 // in_vfork), so joining the container's memory cgroup before the exec
-// does not expose the agent, whose memory the child shares until then.
+// does not expose the agent, whose memory the child shares until then
+// (a cgroup v2 memory.oom.group, which kills every process of the group
+// and so the agent with the child, is not set by peapod).
+//
+// The command is looked up on the container's PATH before the fork
+// (nsexecFindIn), not in the child: the child holds its parent's thread
+// and P, signals blocked, until it execs, and only does what cannot
+// wait on a network filesystem, but for the chdir and execve that Go's
+// own ForkExec does there too.
 //
 // All of that is the command's own CPU time, not the agent's, as it is
 // runc init's under runc exec. Done by the agent instead (up to session
@@ -62,28 +67,29 @@ type nsexecChild struct {
 	noNewPrivs bool
 	cands      []nsexecCandidate
 	slash      bool         // the command has a slash: cands is that one file
+	found      int          // the candidate to exec (nsexecFindIn, before the fork)
 	nofile     *unix.Rlimit // nil: keep the agent's
 	uid, gid   uintptr
 	groups     []uint32
 	dir        *byte
 	stdio      [3]int
 	argv, envv []*byte // NUL-terminated arrays
-	stx        unix.Statx_t
 
-	// Set by the child when a step fails, before it exits; found is the
-	// candidate it chose.
+	// Set by the child when a step fails, before it exits (the lookup
+	// steps by nsexecFindIn).
 	failStep  nsexecStep
-	failIndex int // the tasks file, for nsexecStepCgroup
+	failIndex int // the tasks file, for nsexecStepCgroup; the candidate for the lookup
 	failErrno syscall.Errno
-	found     int
 }
 
-// nsexecCandidate is a file the command may be: stat is the path to
-// look at (absolute), exec the path to execve (relative to the working
-// directory for a relative command with a slash).
+// nsexecCandidate is a file the command may be: look is the path to
+// look at (absolute, in the container), exec the path to execve
+// (relative to the working directory for a relative command with a
+// slash).
 type nsexecCandidate struct {
-	stat, exec *byte
-	path       string // exec, for messages
+	look string // where nsexecFindIn looks
+	exec *byte  // what the child execs
+	path string // exec, for messages
 }
 
 // nsexecCapset is capset(2)'s arguments.
@@ -108,9 +114,9 @@ const (
 	nsexecStepCgroup
 	nsexecStepSetns
 	nsexecStepRestrict
-	nsexecStepLookup   // the command (with a slash) cannot be stat'ed
-	nsexecStepNotExec  // the command (with a slash) is a directory or not executable
-	nsexecStepNotFound // not on the PATH
+	nsexecStepLookup   // the command (with a slash) cannot be stat'ed (in the parent)
+	nsexecStepNotExec  // the command (with a slash) is a directory or not executable (in the parent)
+	nsexecStepNotFound // not on the PATH (in the parent)
 	nsexecStepSetsid
 	nsexecStepRlimit
 	nsexecStepCredentials
@@ -157,35 +163,6 @@ func nsexecFork(c *nsexecChild, unified int) (pid, pidfd int, err error) {
 	}
 	return pid, pidfd, nil
 }
-
-// nsexecFind returns the index of the first of c.cands that is an
-// executable file (not a directory, some x bit), as exec.LookPath judges
-// it; runc looks a command up so. It runs in the child, so raw system
-// calls only, and c.stx is its buffer. A command with a slash is only
-// that file: its stat error or "not executable" is the failure.
-//
-//go:nosplit
-//go:norace
-//go:nocheckptr
-func nsexecFind(c *nsexecChild) (found int, step nsexecStep, errno syscall.Errno) {
-	for i := 0; i < len(c.cands); i++ {
-		_, _, errno = syscall.RawSyscall6(unix.SYS_STATX, uintptr(nsexecAtFdcwd), uintptr(unsafe.Pointer(c.cands[i].stat)), 0,
-			unix.STATX_TYPE|unix.STATX_MODE, uintptr(unsafe.Pointer(&c.stx)), 0)
-		if errno == 0 && c.stx.Mode&unix.S_IFMT != unix.S_IFDIR && c.stx.Mode&0o111 != 0 {
-			return i, nsexecStepNone, 0
-		}
-		if c.slash {
-			if errno != 0 {
-				return i, nsexecStepLookup, errno
-			}
-			return i, nsexecStepNotExec, 0
-		}
-	}
-	return -1, nsexecStepNotFound, 0
-}
-
-// nsexecAtFdcwd is AT_FDCWD as a system call argument.
-var nsexecAtFdcwd = uintptr(unix.AT_FDCWD&(1<<32-1) | ^uintptr(1<<32-1))
 
 // nsexecLastCap is the kernel's highest capability number.
 var nsexecLastCap = sync.OnceValue(func() uintptr {

@@ -31,6 +31,7 @@ func forkTestChild(t *testing.T, path, dir string, script string) *nsexecChild {
 	if err != nil {
 		t.Fatal(err)
 	}
+	c.found = 0 // path, not looked up
 	return c
 }
 
@@ -90,13 +91,13 @@ func TestNsexecFork(t *testing.T) {
 		errno     syscall.Errno
 	}{
 		{sh, "/no/such/dir", nsexecStepChdir, unix.ENOENT},
-		{"/no/such/sh", "/", nsexecStepLookup, unix.ENOENT},
-		{"/tmp", "/", nsexecStepNotExec, 0},
+		{"/no/such/sh", "/", nsexecStepExec, unix.ENOENT},
+		{"/tmp", "/", nsexecStepExec, unix.EACCES},
 	} {
 		c := forkTestChild(t, tc.path, tc.dir, "true")
 		c.stdio = [3]int{devnull, devnull, devnull}
 		_, _, err := nsexecFork(c, -1)
-		if c.failErrno != tc.errno || c.failStep != tc.step || (tc.errno != 0 && !errors.Is(err, tc.errno)) {
+		if c.failErrno != tc.errno || c.failStep != tc.step || !errors.Is(err, tc.errno) {
 			t.Errorf("%s in %s: %v at step %q, want %v at %q", tc.path, tc.dir, err, c.failStep, tc.errno, tc.step)
 		}
 	}

@@ -165,20 +165,25 @@ func TestCappedBufferReadFD(t *testing.T) {
 	}
 }
 
-// nsexecLookPath is the child's lookup (nsexecCandidates, nsexecFind)
-// run here, with the errors the parent makes of it.
+// nsexecLookPath is the fast path's lookup (nsexecCandidates,
+// nsexecFindIn) in this process's root, with the errors it makes.
 func nsexecLookPath(name string, dirs []string, cwd string) (string, error) {
 	cands, slash, err := nsexecCandidates(name, dirs, cwd)
 	if err != nil {
 		return "", err
 	}
+	root, err := unix.Open("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return "", err
+	}
+	defer unix.Close(root)
 	c := &nsexecChild{cands: cands, slash: slash}
-	found, step, errno := nsexecFind(c)
+	found, step, lerr := nsexecFindIn(root, cands, slash)
 	if step == nsexecStepNone {
 		return cands[found].path, nil
 	}
 	c.failStep, c.failIndex = step, found
-	st, err := nsexecChildFailure(&nsexecSpec{args: []string{name}}, c, errno)
+	st, err := nsexecChildFailure(&nsexecSpec{args: []string{name}}, c, lerr)
 	if err != nil {
 		return "", err
 	}

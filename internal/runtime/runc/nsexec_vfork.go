@@ -9,6 +9,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// nsexecVforkSupported: the fast exec path can fork here.
+const nsexecVforkSupported = true
+
 // runtime hooks of the syscall package's fork (they block signals and
 // stack growth around it); the linkname is one the runtime keeps for
 // packages outside the standard library (go.dev/issue/67401).
@@ -91,10 +94,6 @@ func nsexecForkChild(c *nsexecChild) (pid uintptr, errno syscall.Errno) {
 		if _, _, errno = syscall.RawSyscall6(unix.SYS_PRCTL, unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0, 0); errno != 0 {
 			goto fail
 		}
-	}
-	if c.found, step, errno = nsexecFind(c); step != nsexecStepNone {
-		i = c.found
-		goto fail
 	}
 	step = nsexecStepSetsid
 	if _, _, errno = syscall.RawSyscall(unix.SYS_SETSID, 0, 0, 0); errno != 0 {
