@@ -53,8 +53,7 @@ const nsexecWaitDelay = time.Second
 // process's identity.
 type nsexecSpec struct {
 	args     []string
-	env      []string
-	envv     []*byte  // env for execve, made once per container process
+	envv     []*byte  // the env for execve (NUL-terminated), made once per container process
 	pathDirs []string // env's PATH, as nsexecCandidates lists it
 	cwd      string
 	uid, gid uint32
@@ -121,7 +120,7 @@ func nsexecFromSpec(s *specs.Spec, cmd []string) (*nsexecSpec, error) {
 		return nil, unavailable("an environment variable with a NUL byte")
 	}
 	out := &nsexecSpec{
-		args: cmd, env: env, envv: envv, pathDirs: nsexecPathDirs(env), cwd: cwd,
+		args: cmd, envv: envv, pathDirs: nsexecPathDirs(env), cwd: cwd,
 		uid: p.User.UID, gid: p.User.GID, groups: p.User.AdditionalGids,
 		restrict: nsexecRestrict{noNewPrivs: p.NoNewPrivileges},
 	}
@@ -197,6 +196,19 @@ func nsexecCgroups(pid int) (tasks [][]string, unified string, err error) {
 	return tasks, unified, nil
 }
 
+// unifiedMount is where the unified (v2) hierarchy is mounted:
+// /sys/fs/cgroup on a v2 host, /sys/fs/cgroup/unified on a hybrid one,
+// "" if nowhere.
+func unifiedMount() string {
+	for _, p := range []string{"/sys/fs/cgroup", "/sys/fs/cgroup/unified"} {
+		var st unix.Statfs_t
+		if unix.Statfs(p, &st) == nil && st.Type == unix.CGROUP2_SUPER_MAGIC {
+			return p
+		}
+	}
+	return ""
+}
+
 // nsexecTasksCandidates are the paths the tasks file of cgroup path in
 // the v1 hierarchy with controllers ctrls ("cpu,cpuacct", "name=systemd")
 // may have: /sys/fs/cgroup/<ctrls>, then each controller's own mount.
@@ -266,24 +278,25 @@ type nsexecStarted struct {
 	execErr error
 }
 
-// nsexecDevNull is the command's stdin, opened once.
-var nsexecDevNull = sync.OnceValues(func() (int, error) {
-	fd, err := unix.Open(os.DevNull, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return -1, &os.PathError{Op: "open", Path: os.DevNull, Err: err}
-	}
-	return fd, nil
-})
+// nsexecDevNull is the command's stdin; nsexecAgentPidNS the agent's own
+// PID namespace, which a thread's pid_for_children goes back to. Both
+// are opened once, for the agent's life.
+var (
+	nsexecDevNull    = openOnce(os.DevNull)
+	nsexecAgentPidNS = openOnce("/proc/self/ns/pid")
+)
 
-// nsexecAgentPidNS is the agent's own PID namespace, which a thread's
-// pid_for_children goes back to.
-var nsexecAgentPidNS = sync.OnceValues(func() (int, error) {
-	fd, err := unix.Open("/proc/self/ns/pid", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return -1, &os.PathError{Op: "open", Path: "/proc/self/ns/pid", Err: err}
-	}
-	return fd, nil
-})
+// openOnce returns a function that opens path read-only the first time
+// and returns that descriptor (or error) ever after.
+func openOnce(path string) func() (int, error) {
+	return sync.OnceValues(func() (int, error) {
+		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return -1, &os.PathError{Op: "open", Path: path, Err: err}
+		}
+		return fd, nil
+	})
+}
 
 // nsexecStart starts s, its stdout and stderr the write ends of pipes.
 func nsexecStart(s *nsexecSpec, pipes *nsexecPipes) (nsexecStarted, error) {

@@ -89,19 +89,6 @@ func (h *nsexecHome) tasksFile(t string) (nsexecTasksFile, error) {
 	return nsexecTasksFile{path: t, relz: rel, root: root}, nil
 }
 
-// unifiedMount is where the unified (v2) hierarchy is mounted:
-// /sys/fs/cgroup on a v2 host, /sys/fs/cgroup/unified on a hybrid one,
-// "" if nowhere.
-func unifiedMount() string {
-	for _, p := range []string{"/sys/fs/cgroup", "/sys/fs/cgroup/unified"} {
-		var st unix.Statfs_t
-		if unix.Statfs(p, &st) == nil && st.Type == unix.CGROUP2_SUPER_MAGIC {
-			return p
-		}
-	}
-	return ""
-}
-
 // nsexecHierarchy is the hierarchy directory of a v1 tasks file:
 // /sys/fs/cgroup/<hierarchy>/... -> <hierarchy>.
 func nsexecHierarchy(tasks string) string {

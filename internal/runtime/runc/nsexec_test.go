@@ -36,7 +36,7 @@ func TestNsexecFromSpec(t *testing.T) {
 		t.Fatal(err)
 	}
 	if s.uid != 1000 || s.gid != 1001 || len(s.groups) != 1 || s.cwd != "/work" || !s.restrict.noNewPrivs ||
-		len(s.env) != 2 || len(s.args) != 2 || s.restrict.caps != 1<<unix.CAP_CHOWN|1<<unix.CAP_KILL {
+		len(s.envv) != 2+1 || len(s.args) != 2 || s.restrict.caps != 1<<unix.CAP_CHOWN|1<<unix.CAP_KILL {
 		t.Errorf("plan: %+v", s)
 	}
 	empty := base()
@@ -96,14 +96,7 @@ func TestNsexecEnv(t *testing.T) {
 func TestNsexecCapNumbers(t *testing.T) {
 	// Every capability the kernel has is named (privileged containers keep
 	// them all in their bounding set).
-	last := uintptr(0)
-	for c := uintptr(0); c < 64; c++ {
-		if _, _, e := unix.Syscall6(unix.SYS_PRCTL, unix.PR_CAPBSET_READ, c, 0, 0, 0, 0); e != 0 {
-			break
-		}
-		last = c
-	}
-	for c := uintptr(0); c <= last; c++ {
+	for c := uintptr(0); c <= nsexecLastCap(); c++ {
 		name, ok := oci.CapabilityName(c)
 		if n, known := oci.CapabilityNumber(name); !ok || !known || n != c {
 			t.Errorf("capability %d has no name", c)
