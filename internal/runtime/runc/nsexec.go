@@ -329,6 +329,9 @@ func nsexecStart(s *nsexecSpec, pipes *nsexecPipes) (nsexecStarted, error) {
 		c.failIndex = c.found
 		return nsexecChildFailure(s, c, err)
 	}
+	if c.exec, err = unix.BytePtrFromString(c.cands[c.found].path); err != nil {
+		return fail("command", err)
+	}
 
 	// The fork, from a thread whose pid_for_children is the container's
 	// namespace for the moment: on a goroutine of its own, which ends with
@@ -400,10 +403,7 @@ func (s *nsexecSpec) child() (*nsexecChild, error) {
 	if err != nil {
 		return nil, err
 	}
-	cands, slash, err := nsexecCandidates(s.args[0], s.pathDirs, s.cwd)
-	if err != nil {
-		return nil, err
-	}
+	cands, slash := nsexecCandidates(s.args[0], s.pathDirs, s.cwd)
 	return &nsexecChild{
 		tasks: s.proc.tasks, nsfd: s.proc.pidfd,
 		dropCaps: s.dropCaps, capset: nsexecInheritable(), noNewPrivs: s.restrict.noNewPrivs,
@@ -417,29 +417,19 @@ func (s *nsexecSpec) child() (*nsexecChild, error) {
 // they are tried (nsexecFindIn): with a slash, name itself (looked at
 // relative to cwd, exec'd as given after the chdir to cwd); else name in
 // each PATH directory.
-func nsexecCandidates(name string, dirs []string, cwd string) (cands []nsexecCandidate, slash bool, err error) {
-	add := func(look, exec string) error {
-		e, err := unix.BytePtrFromString(exec)
-		if err != nil {
-			return err
-		}
-		cands = append(cands, nsexecCandidate{look: look, exec: e, path: exec})
-		return nil
-	}
+func nsexecCandidates(name string, dirs []string, cwd string) (cands []nsexecCandidate, slash bool) {
 	if strings.Contains(name, "/") {
 		p := name
 		if !filepath.IsAbs(p) {
 			p = filepath.Join(cwd, p)
 		}
-		return cands, true, add(p, name)
+		return []nsexecCandidate{{look: p, path: name}}, true
 	}
-	cands = make([]nsexecCandidate, 0, len(dirs))
-	for _, dir := range dirs {
-		if err := add(dir+name, dir+name); err != nil {
-			return nil, false, err
-		}
+	cands = make([]nsexecCandidate, len(dirs))
+	for i, dir := range dirs {
+		cands[i] = nsexecCandidate{look: dir + name, path: dir + name}
 	}
-	return cands, false, nil
+	return cands, false
 }
 
 // nsexecFindIn returns the index of the first of cands that is an

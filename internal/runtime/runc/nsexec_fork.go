@@ -68,6 +68,7 @@ type nsexecChild struct {
 	cands      []nsexecCandidate
 	slash      bool         // the command has a slash: cands is that one file
 	found      int          // the candidate to exec (nsexecFindIn, before the fork)
+	exec       *byte        // its path
 	nofile     *unix.Rlimit // nil: keep the agent's
 	uid, gid   uintptr
 	groups     []uint32
@@ -83,13 +84,11 @@ type nsexecChild struct {
 }
 
 // nsexecCandidate is a file the command may be: look is the path to
-// look at (absolute, in the container), exec the path to execve
+// look at (absolute, in the container), path the one to execve
 // (relative to the working directory for a relative command with a
 // slash).
 type nsexecCandidate struct {
-	look string // where nsexecFindIn looks
-	exec *byte  // what the child execs
-	path string // exec, for messages
+	look, path string
 }
 
 // nsexecCapset is capset(2)'s arguments.

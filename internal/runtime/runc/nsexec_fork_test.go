@@ -32,6 +32,9 @@ func forkTestChild(t *testing.T, path, dir string, script string) *nsexecChild {
 		t.Fatal(err)
 	}
 	c.found = 0 // path, not looked up
+	if c.exec, err = unix.BytePtrFromString(path); err != nil {
+		t.Fatal(err)
+	}
 	return c
 }
 

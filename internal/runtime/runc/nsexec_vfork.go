@@ -136,7 +136,7 @@ func nsexecForkChild(c *nsexecChild) (pid uintptr, errno syscall.Errno) {
 		goto fail
 	}
 	step, i = nsexecStepExec, c.found
-	_, _, errno = syscall.RawSyscall(unix.SYS_EXECVE, uintptr(unsafe.Pointer(c.cands[c.found].exec)), uintptr(unsafe.Pointer(&c.argv[0])), uintptr(unsafe.Pointer(&c.envv[0])))
+	_, _, errno = syscall.RawSyscall(unix.SYS_EXECVE, uintptr(unsafe.Pointer(c.exec)), uintptr(unsafe.Pointer(&c.argv[0])), uintptr(unsafe.Pointer(&c.envv[0])))
 
 fail:
 	c.failStep, c.failIndex, c.failErrno = step, i, errno
