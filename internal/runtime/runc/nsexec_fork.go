@@ -12,6 +12,9 @@ import (
 // cannot do, done by the child itself between clone and execve with raw
 // system calls only, on data the parent prepared:
 //
+//  0. it takes a descriptor table of its own, a copy of the agent's: it
+//     was cloned sharing the agent's (CLONE_FILES), so that the copy is
+//     made in the child's time, not in the clone the agent waits for;
 //  1. it writes itself into the container's v1 cgroups, each hierarchy's
 //     tasks file (nsexec_join.go); the unified cgroup is given to clone3
 //     (CLONE_INTO_CGROUP);
@@ -110,6 +113,7 @@ type nsexecStep int
 
 const (
 	nsexecStepNone nsexecStep = iota
+	nsexecStepFiles
 	nsexecStepCgroup
 	nsexecStepSetns
 	nsexecStepRestrict
@@ -126,7 +130,7 @@ const (
 )
 
 func (s nsexecStep) String() string {
-	return [...]string{"", "join cgroup", "setns", "restrict", "stat", "not executable", "not found",
+	return [...]string{"", "unshare files", "join cgroup", "setns", "restrict", "stat", "not executable", "not found",
 		"setsid", "open files limit", "credentials", "chdir", "stdio", "close-on-exec", "exec"}[s]
 }
 
@@ -136,7 +140,7 @@ func (s nsexecStep) String() string {
 // c.failStep and c.failErrno, and err is that errno (or names the step).
 func nsexecFork(c *nsexecChild, unified int) (pid, pidfd int, err error) {
 	c.clone = nsexecCloneArgs{
-		flags:      unix.CLONE_VM | unix.CLONE_VFORK | unix.CLONE_PIDFD,
+		flags:      unix.CLONE_VM | unix.CLONE_VFORK | unix.CLONE_FILES | unix.CLONE_PIDFD,
 		exitSignal: uint64(unix.SIGCHLD),
 	}
 	if unified >= 0 {

@@ -57,10 +57,14 @@ func nsexecForkChild(c *nsexecChild) (pid uintptr, errno syscall.Errno) {
 
 	// The child.
 	var (
-		step = nsexecStepCgroup
+		step = nsexecStepFiles
 		fd   uintptr
 		i    int
 	)
+	if _, _, errno = syscall.RawSyscall(unix.SYS_UNSHARE, unix.CLONE_FILES, 0, 0); errno != 0 {
+		goto fail
+	}
+	step = nsexecStepCgroup
 	for i = 0; i < len(c.tasks); i++ {
 		fd, _, errno = syscall.RawSyscall6(unix.SYS_OPENAT, uintptr(c.tasks[i].root), uintptr(unsafe.Pointer(&c.tasks[i].relz[0])), unix.O_WRONLY|unix.O_CLOEXEC, 0, 0, 0)
 		if errno != 0 {
