@@ -392,8 +392,9 @@ spec:
 // every second, and samples the agent's CPU (its own, and its reaped
 // children's) and RSS over 30 s. Figures in docs/benchmarks.md.
 //
-// PEAPOD_BENCH_PROBES_VS=<peapod binary> runs a second agent from that
-// binary with the same pods at the same time and reports both over the
+// PEAPOD_BENCH_PROBES_BIN=<peapod binary> measures that build instead of
+// this tree's. PEAPOD_BENCH_PROBES_VS=<peapod binary> runs a second agent
+// from that binary with the same pods at the same time and reports both over the
 // same window: a paired comparison of two builds that the machine's noise
 // (which swings a single run by ±15% here) affects alike.
 func TestProbesAgentLoad(t *testing.T) {
@@ -412,6 +413,9 @@ func TestProbesAgentLoad(t *testing.T) {
 		probes += "\n    readinessProbe: {httpGet: {path: /index.html, port: 8080}, periodSeconds: 1}"
 	}
 	bins := map[string]string{"agent": peapodBin}
+	if bin := os.Getenv("PEAPOD_BENCH_PROBES_BIN"); bin != "" {
+		bins["agent"] = bin // another build instead of this tree's
+	}
 	if vs := os.Getenv("PEAPOD_BENCH_PROBES_VS"); vs != "" {
 		bins["vs"] = vs
 	}
@@ -437,6 +441,11 @@ func TestProbesAgentLoad(t *testing.T) {
 		})
 	}
 	t.Logf("%d pods ready after %v", n, time.Since(start).Round(time.Second))
+	// The window opens once the agent has given back its executable's
+	// unused pages (30 s after its start, then every 10 minutes: see
+	// releaseExecFirst in internal/cli/agent.go), so that it measures the
+	// steady state and not that one-off.
+	time.Sleep(time.Until(start.Add(35 * time.Second)))
 	cpu := func(pid int) (self, children float64) {
 		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 		if err != nil {

@@ -39,12 +39,17 @@ type Execer interface {
 // be run at all (an error: discarded by the thresholds); err is then the
 // cause, nil otherwise. Warning is a success worth an event.
 func Run(ctx context.Context, ex Execer, p *v1.Probe, c *v1.Container, id string, t Target) (Result, string, error) {
+	return run(ctx, ex, p, c, id, t, nil)
+}
+
+// run is Run with an HTTP probe's request kept in rc (nil: none kept).
+func run(ctx context.Context, ex Execer, p *v1.Probe, c *v1.Container, id string, t Target, rc *RequestCache) (Result, string, error) {
 	timeout := Timeout(p)
 	switch h := p.ProbeHandler; {
 	case h.Exec != nil:
 		return runExec(ctx, ex, id, expandCommand(h.Exec.Command, c), timeout)
 	case h.HTTPGet != nil:
-		return unknownErr(HTTPGet(ctx, h.HTTPGet, c, t, timeout))
+		return unknownErr(httpGet(ctx, rc, h.HTTPGet, c, t, timeout))
 	case h.TCPSocket != nil:
 		port, err := ResolvePort(h.TCPSocket.Port, c)
 		if err != nil {

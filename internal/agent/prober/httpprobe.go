@@ -10,6 +10,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
+	"sync"
 	"time"
 
 	"golang.org/x/net/http/httpguts"
@@ -39,24 +41,83 @@ const (
 // connection pool, no read/write loop goroutines, no context timers. HTTPS probes use a one-shot http.Transport configured as the
 // kubelet's.
 func HTTPGet(ctx context.Context, g *v1.HTTPGetAction, c *v1.Container, t Target, timeout time.Duration) (Result, string) {
-	req, err := HTTPRequest(ctx, g, c, t.PodIP, UserAgent)
+	return httpGet(ctx, nil, g, c, t, timeout)
+}
+
+// httpGet is HTTPGet with the request taken from rc (nil: built now).
+func httpGet(ctx context.Context, rc *RequestCache, g *v1.HTTPGetAction, c *v1.Container, t Target, timeout time.Duration) (Result, string) {
+	if rc == nil {
+		rc = &RequestCache{}
+	}
+	tmpl, wire, err := rc.request(g, c, t.PodIP)
 	if err != nil {
 		return Unknown, err.Error()
 	}
-	return doHTTPProbe(probeClient(req, t, timeout), req)
+	req := tmpl.WithContext(ctx)
+	return doHTTPProbe(probeClient(req, wire, t, timeout), req)
+}
+
+// RequestCache keeps an HTTP probe's request from one run to the next
+// (a probe worker's, every period): built, checked and written out once
+// for as long as the probe's action, the container and the pod IP are
+// the same. The zero value is empty; not safe for concurrent use.
+type RequestCache struct {
+	g     *v1.HTTPGetAction
+	c     *v1.Container
+	podIP string
+
+	req  *http.Request // with context.Background
+	wire []byte        // req as oneShot sends it (nil for https)
+	err  error
+}
+
+// request returns the probe's request and its bytes on the wire, made
+// now if the inputs changed (a pod update brings new objects).
+func (rc *RequestCache) request(g *v1.HTTPGetAction, c *v1.Container, podIP string) (*http.Request, []byte, error) {
+	if rc.req != nil || rc.err != nil {
+		if rc.g == g && rc.c == c && rc.podIP == podIP {
+			return rc.req, rc.wire, rc.err
+		}
+	}
+	*rc = RequestCache{g: g, c: c, podIP: podIP}
+	rc.req, rc.err = HTTPRequest(context.Background(), g, c, podIP, UserAgent)
+	if rc.err == nil && rc.req.URL.Scheme == "http" {
+		rc.wire, rc.err = wireRequest(rc.req)
+	}
+	if rc.err != nil {
+		rc.req, rc.wire = nil, nil
+	}
+	return rc.req, rc.wire, rc.err
+}
+
+// wireRequest is req as a DisableKeepAlives transport writes it: with
+// "Connection: close". The error is the one RoundTrip would give.
+func wireRequest(req *http.Request) ([]byte, error) {
+	for k := range req.Header {
+		if !httpguts.ValidHeaderFieldName(k) {
+			return nil, fmt.Errorf("net/http: invalid header field name %q", k)
+		}
+	}
+	var buf bytes.Buffer
+	wreq := *req
+	wreq.Close = true
+	if err := wreq.Write(&buf); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 // probeClient is the client for one probe request: the kubelet's
-// redirect rule and either the lean transport (http) or a full one-shot
-// transport (https).
-func probeClient(req *http.Request, t Target, timeout time.Duration) *http.Client {
+// redirect rule and either the lean transport (http; wire is req
+// written out) or a full one-shot transport (https).
+func probeClient(req *http.Request, wire []byte, t Target, timeout time.Duration) *http.Client {
 	if req.URL.Scheme == "https" {
 		return &http.Client{Timeout: timeout, Transport: probeTLSTransport(t), CheckRedirect: probeRedirect}
 	}
 	// No Client.Timeout: the transport bounds every connection by the
 	// deadline itself (Client.Timeout would add a timer and a goroutine
 	// per request for a transport it does not know).
-	return &http.Client{Transport: &oneShot{target: t, deadline: time.Now().Add(timeout)}, CheckRedirect: probeRedirect}
+	return &http.Client{Transport: &oneShot{target: t, deadline: time.Now().Add(timeout), first: req.URL, wire: wire}, CheckRedirect: probeRedirect}
 }
 
 // doHTTPProbe sends req and judges the response as the kubelet's
@@ -118,6 +179,10 @@ func probeTLSTransport(t Target) *http.Transport {
 type oneShot struct {
 	target   Target
 	deadline time.Time
+	// wire is the request whose URL is first (not a redirect's) as
+	// written out beforehand; nil: written for each request.
+	first *url.URL
+	wire  []byte
 }
 
 var _ http.RoundTripper = (*oneShot)(nil)
@@ -144,9 +209,11 @@ func (o *oneShot) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !time.Now().Before(o.deadline) {
 		return nil, &probeTimeout{context.DeadlineExceeded.Error() + awaitingHeaders}
 	}
-	for k := range req.Header {
-		if !httpguts.ValidHeaderFieldName(k) {
-			return nil, fmt.Errorf("net/http: invalid header field name %q", k)
+	wire := o.wire
+	if wire == nil || req.URL != o.first {
+		var err error
+		if wire, err = wireRequest(req); err != nil {
+			return nil, err
 		}
 	}
 	port := req.URL.Port()
@@ -183,21 +250,19 @@ func (o *oneShot) RoundTrip(req *http.Request) (*http.Response, error) {
 
 	// The request, with "Connection: close" as a DisableKeepAlives
 	// transport sends it, in one write.
-	var buf bytes.Buffer
-	buf.Grow(256)
-	wreq := *req
-	wreq.Close = true
-	if err := wreq.Write(&buf); err != nil {
-		stop()
-		conn.Close()
-		return nil, err
-	}
-	if _, err := rw.Write(buf.Bytes()); err != nil {
+	if _, err := rw.Write(wire); err != nil {
 		return fail(err, awaitingHeaders)
 	}
 
 	lim := &io.LimitedReader{R: rw, N: maxProbeHeader}
-	br := bufio.NewReaderSize(lim, 2048)
+	br := probeReaders.Get().(*bufio.Reader)
+	br.Reset(lim)
+	fail = func(err error, phase string) (*http.Response, error) {
+		stop()
+		conn.Close()
+		putProbeReader(br)
+		return nil, o.ioError(ctx, err, phase)
+	}
 	var res *http.Response
 	// As net/http's transport: a connection that fails before the first
 	// byte of a response gives the read error as is (often "EOF"); a bad
@@ -223,8 +288,17 @@ func (o *oneShot) RoundTrip(req *http.Request) (*http.Response, error) {
 		lim.N = maxProbeHeader
 	}
 	lim.N = 1<<63 - 1
-	res.Body = &oneShotBody{body: res.Body, conn: rw, stop: stop, o: o, ctx: ctx}
+	res.Body = &oneShotBody{body: res.Body, conn: rw, br: br, stop: stop, o: o, ctx: ctx}
 	return res, nil
+}
+
+// probeReaders are the response readers of plain-HTTP probes, back in
+// the pool once the response's body is closed.
+var probeReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 2048) }}
+
+func putProbeReader(br *bufio.Reader) {
+	br.Reset(nil)
+	probeReaders.Put(br)
 }
 
 // dial connects through the target, bounded by the deadline. The dial's
@@ -279,12 +353,16 @@ func brokenConn(err error) error {
 type oneShotBody struct {
 	body io.ReadCloser
 	conn net.Conn
+	br   *bufio.Reader // the body reads through it; pooled again by Close
 	stop func() bool
 	o    *oneShot
 	ctx  context.Context
 }
 
 func (b *oneShotBody) Read(p []byte) (int, error) {
+	if b.br == nil {
+		return 0, http.ErrBodyReadAfterClose
+	}
 	n, err := b.body.Read(p)
 	if err != nil && err != io.EOF {
 		err = b.o.ioError(b.ctx, err, readingBody)
@@ -293,6 +371,12 @@ func (b *oneShotBody) Read(p []byte) (int, error) {
 }
 
 func (b *oneShotBody) Close() error {
+	if b.br == nil {
+		return nil
+	}
 	b.stop()
-	return b.conn.Close()
+	err := b.conn.Close()
+	putProbeReader(b.br)
+	b.br = nil
+	return err
 }

@@ -289,7 +289,60 @@ func TestHTTPGetMatchesKubelet(t *testing.T) {
 			if fmt.Sprint(seen) != fmt.Sprint(kseen) {
 				t.Errorf("server saw\nlean    %v\nkubelet %v", seen, kseen)
 			}
+			// A worker's runs, through its request cache: the second
+			// sends the bytes kept from the first. The same results.
+			var rc RequestCache
+			for i := 0; i < 2; i++ {
+				cr, cout := httpGet(ctx, &rc, &g, nil, tgt, tc.timeout)
+				cseen := srv.headers()
+				racy := tc.name == "close at once" && closedEarly(out) && closedEarly(cout)
+				if (cr != r || withoutLocalPort(cout) != withoutLocalPort(out)) && !racy {
+					t.Errorf("run %d through the cache: %v %q, uncached %v %q", i, cr, cout, r, out)
+				}
+				if fmt.Sprint(cseen) != fmt.Sprint(seen) {
+					t.Errorf("run %d through the cache: server saw\n%v\nuncached %v", i, cseen, seen)
+				}
+			}
 		})
+	}
+}
+
+func TestRequestCache(t *testing.T) {
+	c := &v1.Container{Name: "c", Ports: []v1.ContainerPort{{Name: "http", ContainerPort: 8080}}}
+	g := &v1.HTTPGetAction{Path: "/healthz", Port: intstr.FromString("http"),
+		HTTPHeaders: []v1.HTTPHeader{{Name: "X-Probe", Value: "1"}}}
+	var rc RequestCache
+	req, wire, err := rc.request(g, c, "10.0.0.5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if req.URL.String() != "http://10.0.0.5:8080/healthz" {
+		t.Errorf("URL %s", req.URL)
+	}
+	want := "GET /healthz HTTP/1.1\r\nHost: 10.0.0.5:8080\r\nUser-Agent: kube-probe/1.33\r\nConnection: close\r\nAccept: */*\r\nX-Probe: 1\r\n\r\n"
+	if string(wire) != want {
+		t.Errorf("wire %q\nwant %q", wire, want)
+	}
+	if req2, _, _ := rc.request(g, c, "10.0.0.5"); req2 != req {
+		t.Error("the same inputs built a new request")
+	}
+	if req3, _, _ := rc.request(g, c, "10.0.0.6"); req3 == req || req3.URL.Host != "10.0.0.6:8080" {
+		t.Errorf("a new pod IP kept %s", req3.URL)
+	}
+	g2 := *g
+	g2.Path = "/other"
+	if req4, _, _ := rc.request(&g2, c, "10.0.0.6"); req4.URL.Path != "/other" {
+		t.Errorf("a new action kept %s", req4.URL)
+	}
+	bad := &v1.HTTPGetAction{Port: intstr.FromString("nope")}
+	for i := 0; i < 2; i++ {
+		if _, _, err := rc.request(bad, c, "10.0.0.6"); err == nil || err.Error() != `strconv.Atoi: parsing "nope": invalid syntax` {
+			t.Errorf("bad port: %v", err)
+		}
+	}
+	tls := &v1.HTTPGetAction{Scheme: v1.URISchemeHTTPS, Port: intstr.FromInt32(443)}
+	if req, wire, err := rc.request(tls, c, "10.0.0.6"); err != nil || wire != nil || req.URL.Scheme != "https" {
+		t.Errorf("https: %v %q %v", req, wire, err)
 	}
 }
 

@@ -31,7 +31,8 @@ type worker struct {
 	c      Container
 	target Target
 
-	counter Counter // owned by the worker goroutine
+	counter Counter      // owned by the worker goroutine
+	http    RequestCache // an HTTP probe's request, kept from run to run (the worker goroutine's)
 }
 
 func (w *worker) set(pod *v1.Pod, c Container, t Target) {
@@ -175,7 +176,7 @@ func (w *worker) tick(ctx context.Context) bool {
 // (retryable).
 func (w *worker) runWithRetries(ctx context.Context, p *v1.Probe, spec *v1.Container, id string, t Target) (Result, string) {
 	for attempt := 1; ; attempt++ {
-		result, out, err := Run(ctx, w.m.cfg.Exec, p, spec, id, t)
+		result, out, err := run(ctx, w.m.cfg.Exec, p, spec, id, t, &w.http)
 		if err == nil || attempt == maxProbeRetries || !w.retryable(ctx, err) {
 			return result, out
 		}
