@@ -81,23 +81,32 @@ func (rc *RequestCache) request(g *v1.HTTPGetAction, c *v1.Container, podIP stri
 	}
 	*rc = RequestCache{g: g, c: c, podIP: podIP}
 	rc.req, rc.err = HTTPRequest(context.Background(), g, c, podIP, UserAgent)
-	if rc.err == nil && rc.req.URL.Scheme == "http" {
-		rc.wire, rc.err = wireRequest(rc.req)
-	}
 	if rc.err != nil {
-		rc.req, rc.wire = nil, nil
+		rc.req = nil
+		return nil, nil, rc.err
 	}
-	return rc.req, rc.wire, rc.err
+	if rc.req.URL.Scheme == "http" && validHeaderNames(rc.req) == nil {
+		// A request that cannot be written is left to RoundTrip, which
+		// fails it at the same point as net/http (after the dial).
+		rc.wire, _ = wireRequest(rc.req)
+	}
+	return rc.req, rc.wire, nil
+}
+
+// validHeaderNames is net/http's transport's check of a request's header
+// names, made before it dials.
+func validHeaderNames(req *http.Request) error {
+	for k := range req.Header {
+		if !httpguts.ValidHeaderFieldName(k) {
+			return fmt.Errorf("net/http: invalid header field name %q", k)
+		}
+	}
+	return nil
 }
 
 // wireRequest is req as a DisableKeepAlives transport writes it: with
-// "Connection: close". The error is the one RoundTrip would give.
+// "Connection: close".
 func wireRequest(req *http.Request) ([]byte, error) {
-	for k := range req.Header {
-		if !httpguts.ValidHeaderFieldName(k) {
-			return nil, fmt.Errorf("net/http: invalid header field name %q", k)
-		}
-	}
 	var buf bytes.Buffer
 	wreq := *req
 	wreq.Close = true
@@ -210,9 +219,11 @@ func (o *oneShot) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, &probeTimeout{context.DeadlineExceeded.Error() + awaitingHeaders}
 	}
 	wire := o.wire
-	if wire == nil || req.URL != o.first {
-		var err error
-		if wire, err = wireRequest(req); err != nil {
+	if req.URL != o.first {
+		wire = nil // a redirect's request
+	}
+	if wire == nil {
+		if err := validHeaderNames(req); err != nil {
 			return nil, err
 		}
 	}
@@ -250,6 +261,14 @@ func (o *oneShot) RoundTrip(req *http.Request) (*http.Response, error) {
 
 	// The request, with "Connection: close" as a DisableKeepAlives
 	// transport sends it, in one write.
+	if wire == nil {
+		var err error
+		if wire, err = wireRequest(req); err != nil {
+			stop()
+			conn.Close()
+			return nil, err
+		}
+	}
 	if _, err := rw.Write(wire); err != nil {
 		return fail(err, awaitingHeaders)
 	}

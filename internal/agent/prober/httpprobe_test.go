@@ -334,6 +334,10 @@ func TestRequestCache(t *testing.T) {
 	if req4, _, _ := rc.request(&g2, c, "10.0.0.6"); req4.URL.Path != "/other" {
 		t.Errorf("a new action kept %s", req4.URL)
 	}
+	badName := &v1.HTTPGetAction{Port: intstr.FromInt32(80), HTTPHeaders: []v1.HTTPHeader{{Name: "X Y", Value: "1"}}}
+	if req, wire, err := rc.request(badName, c, "10.0.0.6"); err != nil || wire != nil || req == nil {
+		t.Errorf("a header name the transport refuses is left to it: %v %q %v", req, wire, err)
+	}
 	bad := &v1.HTTPGetAction{Port: intstr.FromString("nope")}
 	for i := 0; i < 2; i++ {
 		if _, _, err := rc.request(bad, c, "10.0.0.6"); err == nil || err.Error() != `strconv.Atoi: parsing "nope": invalid syntax` {
